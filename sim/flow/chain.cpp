@@ -1,0 +1,213 @@
+#include "sim/flow/chain.hpp"
+
+#include <algorithm>
+
+namespace hivesim {
+
+namespace detail {
+
+bool port_in_group(const Topology& topo, PortGroupRef group, PortId port) {
+  const std::vector<PortId>& members = group.kind == PortGroupRef::Kind::kPortGroup
+                                           ? topo.port_groups[group.index].ports
+                                           : topo.security_groups[group.index].ports;
+  return std::find(members.begin(), members.end(), port) != members.end();
+}
+
+}  // namespace detail
+
+namespace {
+
+class ChainWalker {
+ public:
+  ChainWalker(const Topology& topo, Packet& packet, const MatchContext& ctx, ChainEnv& env,
+              FieldMask& mask, std::vector<ChainId>& visited)
+      : topo_(topo), packet_(packet), ctx_(ctx), env_(env), mask_(mask), visited_(visited) {}
+
+  std::optional<ChainDecision> walk(ChainId id) {
+    visited_.push_back(id);
+    return walk_rules(id);
+  }
+
+ private:
+  std::optional<ChainDecision> walk_rules(ChainId id) {
+    const Chain& chain = topo_.chain(id);
+    auto is_return = [this] { return env_.is_return_flow(); };
+    for (std::uint32_t i = 0; i < chain.rules.size(); ++i) {
+      const Rule& rule = chain.rules[i];
+      if (!condition_matches(topo_, rule.match, packet_, ctx_, mask_, is_return)) continue;
+      auto decided = [&](ChainDecision::Kind kind) {
+        if (env_.tracing()) {
+          env_.note("chain '" + chain.name + "' rule " + std::to_string(i) + " (" +
+                    describe(topo_, rule.match) + "): " + describe(topo_, rule.action));
+        }
+        return ChainDecision{kind, id, i};
+      };
+      switch (rule.action.kind) {
+        case ActionKind::kAccept:
+          return decided(ChainDecision::Kind::kAccept);
+        case ActionKind::kDrop:
+          return decided(ChainDecision::Kind::kDrop);
+        case ActionKind::kReject:
+          return decided(ChainDecision::Kind::kReject);
+        case ActionKind::kContinue:
+          continue;
+        case ActionKind::kReturn:
+          if (env_.tracing()) {
+            env_.note("chain '" + chain.name + "' rule " + std::to_string(i) + ": return");
+          }
+          return std::nullopt;
+        case ActionKind::kJump: {
+          if (env_.tracing()) {
+            env_.note("chain '" + chain.name + "' rule " + std::to_string(i) + ": jump to '" +
+                      topo_.chain(rule.action.jump).name + "'");
+          }
+          const ChainId target = rule.action.jump;
+          if (std::find(visited_.begin(), visited_.end(), target) != visited_.end()) {
+            if (env_.tracing()) {
+              env_.note("jump to chain '" + topo_.chain(target).name +
+                        "' ignored: already visited");
+            }
+            continue;
+          }
+          if (auto d = walk(target)) return d;
+          continue;
+        }
+        case ActionKind::kDnat:
+        case ActionKind::kSnat:
+        case ActionKind::kRevDnat:
+        case ActionKind::kRevSnat: {
+          if (!env_.apply_nat(rule.action, packet_)) continue;
+          if (env_.tracing()) {
+            env_.note("chain '" + chain.name + "' rule " + std::to_string(i) + ": " +
+                      describe(topo_, rule.action));
+          }
+          switch (rule.action.then) {
+            case NatThen::kAccept:
+              return ChainDecision{ChainDecision::Kind::kAccept, id, i};
+            case NatThen::kContinue:
+              continue;
+            case NatThen::kReturn:
+              return std::nullopt;
+          }
+          continue;
+        }
+      }
+    }
+    return std::nullopt;
+  }
+
+  const Topology& topo_;
+  Packet& packet_;
+  const MatchContext& ctx_;
+  ChainEnv& env_;
+  FieldMask& mask_;
+  std::vector<ChainId>& visited_;
+};
+
+std::string port_range_str(PortRange r) {
+  return r.lo == r.hi ? std::to_string(r.lo) : std::to_string(r.lo) + "-" + std::to_string(r.hi);
+}
+
+std::string proto_str(std::uint8_t proto) {
+  switch (proto) {
+    case ipproto::kTcp:
+      return "tcp";
+    case ipproto::kUdp:
+      return "udp";
+    case ipproto::kIcmp:
+      return "icmp";
+    default:
+      return std::to_string(proto);
+  }
+}
+
+std::string nat_target_str(const NatTarget& t) {
+  std::string s = t.ip_lo.str();
+  if (t.ip_hi != t.ip_lo) s += "-" + t.ip_hi.str();
+  if (t.port_lo != 0 || t.port_hi != 0) s += ":" + port_range_str({t.port_lo, t.port_hi});
+  return s;
+}
+
+}  // namespace
+
+ChainDecision evaluate_chain(const Topology& topo, ChainId chain, Packet& packet,
+                             const MatchContext& ctx, ChainEnv& env, FieldMask& mask,
+                             std::vector<ChainId>& visited) {
+  visited.clear();
+  ChainWalker walker(topo, packet, ctx, env, mask, visited);
+  if (auto decision = walker.walk(chain)) return *decision;
+  return ChainDecision{ChainDecision::Kind::kAccept, ChainId{}, std::nullopt};
+}
+
+std::string describe(const Topology& topo, const Condition& c) {
+  std::string s;
+  auto add = [&s](const std::string& part) {
+    if (!s.empty()) s += ' ';
+    s += part;
+  };
+  auto port_list = [&topo](const std::vector<PortId>& ports) {
+    std::string names;
+    for (PortId p : ports) names += (names.empty() ? "" : ",") + topo.port(p).name;
+    return names;
+  };
+  if (!c.in_ports.empty()) add("in_port=" + port_list(c.in_ports));
+  if (!c.out_ports.empty()) add("out_port=" + port_list(c.out_ports));
+  if (c.port_group) {
+    add("port_group=" + (c.port_group->kind == PortGroupRef::Kind::kPortGroup
+                             ? topo.port_groups[c.port_group->index].name
+                             : topo.security_groups[c.port_group->index].name));
+  }
+  if (c.eth_src) add("eth_src=" + c.eth_src->str());
+  if (c.eth_dst) add("eth_dst=" + c.eth_dst->str());
+  if (c.ethertype) add("ethertype=" + std::to_string(*c.ethertype));
+  if (c.vlan) add("vlan=" + std::to_string(*c.vlan));
+  if (c.src) add(std::string("src=") + (c.src_negated ? "!" : "") + c.src->str());
+  if (c.dst) add(std::string("dst=") + (c.dst_negated ? "!" : "") + c.dst->str());
+  if (c.proto) add("proto=" + proto_str(*c.proto));
+  if (c.tos) add("tos=" + std::to_string(*c.tos));
+  if (c.sport) add("sport=" + port_range_str(*c.sport));
+  if (c.dport) add("dport=" + port_range_str(*c.dport));
+  if (c.frag) {
+    static constexpr const char* kNames[] = {"any", "header", "nonheader", "unfragmented"};
+    add(std::string("frag=") + kNames[static_cast<int>(*c.frag)]);
+  }
+  if (c.forward_flow) add(*c.forward_flow ? "forward_flow" : "return_flow");
+  if (s.empty()) s = "any";
+  if (c.invert) s = "not(" + s + ")";
+  return s;
+}
+
+std::string describe(const Topology& topo, const Action& a) {
+  std::string s;
+  switch (a.kind) {
+    case ActionKind::kAccept:
+      return "accept";
+    case ActionKind::kDrop:
+      return "drop";
+    case ActionKind::kReject:
+      return "reject";
+    case ActionKind::kContinue:
+      return "continue";
+    case ActionKind::kReturn:
+      return "return";
+    case ActionKind::kJump:
+      return "jump " + topo.chain(a.jump).name;
+    case ActionKind::kDnat:
+      s = "dnat to " + nat_target_str(a.nat);
+      break;
+    case ActionKind::kSnat:
+      s = "snat to " + nat_target_str(a.nat);
+      break;
+    case ActionKind::kRevDnat:
+      s = "rev_dnat";
+      break;
+    case ActionKind::kRevSnat:
+      s = "rev_snat";
+      break;
+  }
+  if (a.then == NatThen::kContinue) s += ", then continue";
+  if (a.then == NatThen::kReturn) s += ", then return";
+  return s;
+}
+
+}  // namespace hivesim

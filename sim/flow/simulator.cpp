@@ -1,0 +1,153 @@
+#include "sim/flow/simulator.hpp"
+
+#include <algorithm>
+
+#include "sim/flow/walk.hpp"
+
+namespace hivesim {
+
+namespace {
+
+/// A locally administered MAC for a port that declares none (stable per port id).
+Mac derived_mac(PortId port) { return Mac{0x02ff00000000ULL | port.value}; }
+
+}  // namespace
+
+Simulator::Simulator(const Topology& topology)
+    : topo_(topology),
+      routes_(topology.routers.size()),
+      bridge_router_macs_(topology.bridges.size()),
+      bridge_ip_macs_(topology.bridges.size()),
+      bridge_declared_macs_(topology.bridges.size()),
+      bridge_vlan_aware_(topology.bridges.size(), false),
+      router_arp_(topology.routers.size()) {
+  for (std::uint32_t r = 0; r < topo_.routers.size(); ++r) {
+    const Router& router = topo_.routers[r];
+    auto& table = routes_[r];
+    for (std::int32_t i = 0; i < static_cast<std::int32_t>(router.routes.size()); ++i) {
+      table.push_back(CompiledRoute{router.routes[i], false, i});
+    }
+    for (PortId pid : router.ports) {
+      const Port& port = topo_.port(pid);
+      if (!port.ip) continue;
+      Route connected;
+      connected.dst = Ipv4Prefix{port.subnet().network(), port.prefix_len};
+      connected.port = pid;
+      table.push_back(CompiledRoute{connected, false, -1});
+      Route local;
+      local.dst = Ipv4Prefix{*port.ip, 32};
+      local.port = pid;
+      local.weight = 0;
+      table.push_back(CompiledRoute{local, true, -1});
+    }
+    // Longest prefix first, then lowest weight; the lookup relies on this order.
+    std::stable_sort(table.begin(), table.end(), [](const CompiledRoute& a, const CompiledRoute& b) {
+      if (a.route.dst.len != b.route.dst.len) return a.route.dst.len > b.route.dst.len;
+      return a.route.weight < b.route.weight;
+    });
+    for (const ArpEntry& e : router.arp_table) router_arp_[r].emplace(e.ip, e.mac);
+  }
+
+  for (std::uint32_t b = 0; b < topo_.bridges.size(); ++b) {
+    const Bridge& bridge = topo_.bridges[b];
+    for (PortId pid : bridge.ports) {
+      if (topo_.port(pid).vlan) bridge_vlan_aware_[b] = true;
+    }
+    // What the bridge can answer ARP for: VM ports' fixed IPs, then its arp_table, then the
+    // router ports linked to it (MidoNet looks at router ports first).
+    for (PortId pid : bridge.ports) {
+      const Port& port = topo_.port(pid);
+      if (port.mac && port.ip) bridge_ip_macs_[b].insert_or_assign(*port.ip, *port.mac);
+    }
+    for (const ArpEntry& e : bridge.arp_table) bridge_ip_macs_[b].insert_or_assign(e.ip, e.mac);
+    for (PortId pid : bridge.ports) {
+      const Port& port = topo_.port(pid);
+      if (port.mac && !port.peer) {
+        const std::uint16_t vlan = bridge_vlan_aware_[b] ? port.vlan.value_or(0) : 0;
+        bridge_declared_macs_[b].emplace((std::uint64_t{vlan} << 48) | port.mac->bits, pid);
+      }
+      if (!port.peer) continue;
+      const Port& peer = topo_.port(*port.peer);
+      if (peer.on_router() && peer.mac) {
+        bridge_router_macs_[b].emplace(*peer.mac, pid);
+        if (peer.ip) bridge_ip_macs_[b].insert_or_assign(*peer.ip, *peer.mac);
+      }
+    }
+  }
+}
+
+std::optional<PortId> Simulator::bridge_router_port(BridgeId bridge, Mac mac) const {
+  const auto& m = bridge_router_macs_[bridge.value];
+  auto it = m.find(mac);
+  if (it == m.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<Mac> Simulator::bridge_known_mac(BridgeId bridge, Ipv4 ip) const {
+  const auto& m = bridge_ip_macs_[bridge.value];
+  auto it = m.find(ip);
+  if (it == m.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<PortId> Simulator::bridge_declared_port(BridgeId bridge, std::uint16_t vlan,
+                                                     Mac mac) const {
+  const auto& m = bridge_declared_macs_[bridge.value];
+  auto it = m.find((std::uint64_t{vlan} << 48) | mac.bits);
+  if (it == m.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<Mac> Simulator::router_seeded_mac(RouterId router, Ipv4 ip) const {
+  const auto& m = router_arp_[router.value];
+  auto it = m.find(ip);
+  if (it == m.end()) return std::nullopt;
+  return it->second;
+}
+
+SimulationResult Simulator::simulate(PortId in_port, const Packet& packet, SimState& state,
+                                     SimulateOptions options) const {
+  SimulationResult result;
+  Walk walk(*this, state, result, options.trace);
+  walk.run(in_port, packet);
+  return result;
+}
+
+SpecDefaults Simulator::spec_defaults(PortId port_id) const {
+  const Port& port = topo_.port(port_id);
+  SpecDefaults d;
+  d.eth_src = port.mac.value_or(derived_mac(port_id));
+  d.src = port.ip;
+  if (port.on_router()) {
+    // A machine directly attached to an exterior router port sends to that port.
+    const Mac gw = *port.mac;
+    d.eth_dst_for = [gw](Ipv4) { return gw; };
+    return d;
+  }
+  const BridgeId bridge{port.device};
+  // The gateway: the router port on this bridge whose subnet holds the VM's address, else the
+  // first router port on the bridge, else broadcast.
+  std::optional<Mac> gateway;
+  for (PortId pid : topo_.bridge(bridge).ports) {
+    const Port& p = topo_.port(pid);
+    if (!p.peer || !topo_.port(*p.peer).on_router()) continue;
+    const Port& rp = topo_.port(*p.peer);
+    if (!gateway || (port.ip && rp.subnet().contains(*port.ip))) gateway = rp.mac;
+    if (port.ip && rp.subnet().contains(*port.ip)) break;
+  }
+  const Mac fallback = gateway.value_or(Mac::broadcast());
+  d.eth_dst_for = [this, bridge, fallback](Ipv4 dst) {
+    return bridge_known_mac(bridge, dst).value_or(fallback);
+  };
+  return d;
+}
+
+std::vector<PortId> SimulationResult::delivered_ports() const {
+  std::vector<PortId> ports;
+  for (const OutPacket& o : out) {
+    if (!o.generated) ports.push_back(o.port);
+  }
+  return ports;
+}
+
+}  // namespace hivesim

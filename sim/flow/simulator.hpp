@@ -1,0 +1,88 @@
+#pragma once
+// The flow-simulation core: what the agent on the ingress host computes on a datapath miss.
+//
+// A Simulator is built once per topology version from a sealed Topology; it precomputes the
+// lookups devices need (routing tables with the implicit connected and local routes, which
+// MACs on a bridge belong to router ports, what IP->MAC bindings each bridge knows). simulate()
+// then walks one packet through the virtual topology with MidoNet's semantics (SPEC section 1)
+// and returns a SimulationResult.
+//
+// Invariants and cost:
+//  - simulate() is a function of (topology, packet, ingress port, state): no I/O, no clock, no
+//    globals. It mutates only `state` (MAC learning, ARP learning).
+//  - The walk visits at most kMaxDevices devices per packet (then drop `loop`), and each
+//    generated packet (ICMP error, echo reply, ARP reply) is walked once more the same way.
+//  - Without tracing, a bridge -> router -> bridge walk allocates only the result vectors.
+
+#include <cstdint>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "sim/flow/result.hpp"
+#include "sim/flow/state.hpp"
+#include "sim/packet/packet.hpp"
+#include "sim/packet/spec.hpp"
+#include "topology/model.hpp"
+
+namespace hivesim {
+
+/// A route as the lookup sees it: written routes plus the implicit connected/local ones.
+struct CompiledRoute {
+  Route route;
+  bool local = false;  // the router's own port address (/32)
+  std::int32_t index = -1;  // position in Router::routes, -1 for implicit routes
+};
+
+struct SimulateOptions {
+  bool trace = false;  // record hops with human-readable details
+};
+
+class Simulator {
+ public:
+  /// Devices a packet may traverse before it is dropped with reason `loop` (MidoNet's limit).
+  static constexpr int kMaxDevices = 12;
+
+  explicit Simulator(const Topology& topology);
+
+  const Topology& topology() const { return topo_; }
+
+  /// Simulates `packet` entering the virtual network at exterior port `in_port`.
+  SimulationResult simulate(PortId in_port, const Packet& packet, SimState& state,
+                            SimulateOptions options = {}) const;
+
+  /// The defaults a VM behind `port` uses when a packet spec leaves fields out (SPEC 3).
+  SpecDefaults spec_defaults(PortId port) const;
+
+  // Lookups the walk uses (public for tests and reports).
+  const std::vector<CompiledRoute>& routes(RouterId router) const {
+    return routes_[router.value];
+  }
+  /// The router port whose MAC is `mac`, reachable through an interior port of `bridge`.
+  std::optional<PortId> bridge_router_port(BridgeId bridge, Mac mac) const;
+  /// What `bridge` knows about `ip` without learning (declared ports, router ports, arp_table).
+  std::optional<Mac> bridge_known_mac(BridgeId bridge, Ipv4 ip) const;
+  /// The port a declared (pre-seeded) MAC lives on, in `vlan` of `bridge`.
+  std::optional<PortId> bridge_declared_port(BridgeId bridge, std::uint16_t vlan, Mac mac) const;
+  /// A bridge is VLAN-aware when any of its ports carries a `vlan`.
+  bool bridge_vlan_aware(BridgeId bridge) const { return bridge_vlan_aware_[bridge.value]; }
+  /// The router's pre-seeded ARP entry for `ip`.
+  std::optional<Mac> router_seeded_mac(RouterId router, Ipv4 ip) const;
+
+ private:
+  friend class Walk;
+
+  const Topology& topo_;
+  std::vector<std::vector<CompiledRoute>> routes_;  // per router, longest prefix first
+  // Per bridge: router-port MAC -> the bridge's interior port that leads there.
+  std::vector<std::unordered_map<Mac, PortId>> bridge_router_macs_;
+  // Per bridge: IP -> MAC known from the scenario.
+  std::vector<std::unordered_map<Ipv4, Mac>> bridge_ip_macs_;
+  // Per bridge: (vlan << 48 | mac) of declared ports -> port.
+  std::vector<std::unordered_map<std::uint64_t, PortId>> bridge_declared_macs_;
+  std::vector<bool> bridge_vlan_aware_;
+  // Per router: pre-seeded ARP.
+  std::vector<std::unordered_map<Ipv4, Mac>> router_arp_;
+};
+
+}  // namespace hivesim

@@ -1,0 +1,107 @@
+#pragma once
+// Big-endian byte reading and writing for the wire codecs (frames here, pcap files in io).
+//
+// ByteReader never reads past its span: every read checks its length and aborts when the
+// bytes are missing. Parsers are expected to check a header's length first and report bad
+// input as an error, so a failed check here is a bug (an internal invariant), not bad input.
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <span>
+#include <vector>
+
+#include "topology/address.hpp"
+
+namespace hivesim {
+
+class ByteReader {
+ public:
+  explicit ByteReader(std::span<const std::uint8_t> bytes) : bytes_(bytes) {}
+
+  std::size_t remaining() const { return bytes_.size() - pos_; }
+  std::size_t position() const { return pos_; }
+
+  std::uint8_t peek_u8() const {
+    require(1);
+    return bytes_[pos_];
+  }
+  std::uint8_t u8() { return *advance(1); }
+  std::uint16_t u16() {
+    const std::uint8_t* b = advance(2);
+    return static_cast<std::uint16_t>((b[0] << 8) | b[1]);
+  }
+  std::uint32_t u32() {
+    const std::uint8_t* b = advance(4);
+    return (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) |
+           (std::uint32_t{b[2]} << 8) | b[3];
+  }
+  Mac mac() { return Mac::from_bytes(advance(6)); }
+  Ipv4 ipv4() { return Ipv4{u32()}; }
+  void skip(std::size_t n) { advance(n); }
+  /// The next `n` bytes, consumed.
+  std::span<const std::uint8_t> take(std::size_t n) {
+    const std::uint8_t* b = advance(n);
+    return {b, n};
+  }
+  /// Everything not yet read, consumed.
+  std::span<const std::uint8_t> rest() { return take(remaining()); }
+
+ private:
+  void require(std::size_t n) const {
+    if (n > remaining()) [[unlikely]]
+      std::abort();
+  }
+  const std::uint8_t* advance(std::size_t n) {
+    require(n);
+    const std::uint8_t* b = bytes_.data() + pos_;
+    pos_ += n;
+    return b;
+  }
+
+  std::span<const std::uint8_t> bytes_;
+  std::size_t pos_ = 0;
+};
+
+/// Appends to a byte vector; reserve() the vector first to write without reallocating.
+class ByteWriter {
+ public:
+  explicit ByteWriter(std::vector<std::uint8_t>& out) : out_(out) {}
+
+  std::size_t size() const { return out_.size(); }
+
+  void u8(std::uint8_t v) { out_.push_back(v); }
+  void u16(std::uint16_t v) {
+    out_.push_back(static_cast<std::uint8_t>(v >> 8));
+    out_.push_back(static_cast<std::uint8_t>(v));
+  }
+  void u32(std::uint32_t v) {
+    u16(static_cast<std::uint16_t>(v >> 16));
+    u16(static_cast<std::uint16_t>(v));
+  }
+  void mac(Mac m) {
+    std::uint8_t b[6];
+    m.to_bytes(b);
+    out_.insert(out_.end(), b, b + 6);
+  }
+  void ipv4(Ipv4 a) { u32(a.bits); }
+  void bytes(std::span<const std::uint8_t> b) { out_.insert(out_.end(), b.begin(), b.end()); }
+  void zeros(std::size_t n) { out_.resize(out_.size() + n, 0); }
+
+  /// Overwrites two bytes already written at offset `at` (a checksum or length field).
+  void patch_u16(std::size_t at, std::uint16_t v) {
+    if (at + 2 > out_.size()) [[unlikely]]
+      std::abort();
+    out_[at] = static_cast<std::uint8_t>(v >> 8);
+    out_[at + 1] = static_cast<std::uint8_t>(v);
+  }
+  /// The bytes written from offset `from` on.
+  std::span<const std::uint8_t> since(std::size_t from) const {
+    return std::span<const std::uint8_t>(out_).subspan(from);
+  }
+
+ private:
+  std::vector<std::uint8_t>& out_;
+};
+
+}  // namespace hivesim

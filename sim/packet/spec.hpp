@@ -1,0 +1,104 @@
+#pragma once
+// The one-line packet spec of SPEC section 3: `tcp src=10.0.1.10 dst=10.0.2.12 dport=5432`.
+//
+// Parsing is in two steps. parse_packet_spec() checks the syntax and keeps exactly what was
+// written (every field optional). build_packet() then fills the defaults a VM behind the
+// ingress port would use (its MAC and IP, the gateway's MAC, ttl 64, sport 40000, ...), which
+// the caller supplies through SpecDefaults because only the topology knows them.
+// format_packet() writes any Packet back in the same syntax with every header field explicit,
+// so that format -> parse -> build gives the same headers.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sim/packet/packet.hpp"
+#include "topology/result.hpp"
+
+namespace hivesim {
+
+enum class SpecProto : std::uint8_t { kTcp, kUdp, kIcmp, kArp, kIp, kEth };
+
+/// What a spec line says, verbatim (absent = not written).
+struct PacketSpec {
+  SpecProto proto = SpecProto::kTcp;
+  std::optional<Mac> eth_src;
+  std::optional<Mac> eth_dst;
+  std::vector<std::uint16_t> vlans;  // `vlan=10` or QinQ `vlan=100,10` (outer first)
+  std::optional<std::uint16_t> ethertype;
+  std::optional<Ipv4> src;
+  std::optional<Ipv4> dst;
+  std::optional<std::uint8_t> ttl;
+  std::optional<std::uint8_t> tos;
+  std::optional<std::uint8_t> ip_proto;  // `proto=N`
+  std::optional<std::uint16_t> sport;
+  std::optional<std::uint16_t> dport;
+  std::optional<std::uint8_t> tcp_flags;
+  std::optional<std::uint8_t> icmp_type;
+  std::optional<std::uint8_t> icmp_code;
+  std::optional<std::uint16_t> icmp_id;
+  std::optional<FragKind> frag;
+  std::optional<std::uint16_t> arp_op;
+  std::optional<Ipv4> arp_spa;
+  std::optional<Ipv4> arp_tpa;
+  std::optional<std::uint32_t> len;
+  // The header an ICMP error quotes (written by format_packet, accepted on input).
+  std::optional<std::uint8_t> inner_proto;
+  std::optional<Ipv4> inner_src;
+  std::optional<Ipv4> inner_dst;
+  std::optional<std::uint16_t> inner_sport;
+  std::optional<std::uint16_t> inner_dport;
+  std::optional<std::uint8_t> inner_ttl;
+  // A quoted ICMP header (inner_proto=icmp): type, code and echo id.
+  std::optional<std::uint8_t> inner_icmp_type;
+  std::optional<std::uint8_t> inner_icmp_code;
+  std::optional<std::uint16_t> inner_icmp_id;
+};
+
+/// Syntax check. The error message names the offending word, key or value, e.g.
+/// "unknown key 'dprt' (did you mean 'dport'?)" or "bad value for dport: '70000' (0-65535)".
+Result<PacketSpec> parse_packet_spec(std::string_view line);
+
+/// What the sending VM knows; supplied by the caller from the topology.
+struct SpecDefaults {
+  Mac eth_src;                 // the ingress port's MAC (zero if it has none)
+  std::optional<Ipv4> src;     // the ingress port's IP
+  /// eth_dst for a destination IP: the owner's MAC if on the same bridge, else the gateway's.
+  std::function<Mac(Ipv4 dst)> eth_dst_for;
+};
+
+/// Builds the packet with defaults applied. Fails (message) when a required value has no
+/// default, e.g. no `dst` for tcp.
+Result<Packet> build_packet(const PacketSpec& spec, const SpecDefaults& defaults);
+
+/// Every header field the spec can express, explicit, in this fixed order ([..] only when
+/// present, (a|b) alternatives):
+///   tcp  eth_src eth_dst [vlan] src dst ttl tos [frag] [sport dport flags] len
+///   udp  eth_src eth_dst [vlan] src dst ttl tos [frag] [sport dport] len
+///   icmp eth_src eth_dst [vlan] src dst ttl tos [frag] [icmp_type icmp_code (icmp_id |
+///        inner_proto inner_src inner_dst [inner_sport inner_dport |
+///        inner_icmp_type inner_icmp_code inner_icmp_id] inner_ttl)] len
+///   ip   eth_src eth_dst [vlan] src dst ttl tos [frag] proto len
+///   arp  eth_src eth_dst [vlan] arp_op arp_spa arp_tpa
+///   eth  eth_src eth_dst [vlan] ethertype len
+/// vlan only when tagged ("100,10" for QinQ); frag only when first/later (a later fragment has
+/// no L4 keys); flags=none for no flags; icmp_id for ICMP types other than errors; the inner_*
+/// keys for an ICMP error (a packet with a QuotedHeader); arp_op is request, reply or a number;
+/// ethertype is "0x" and 4 hex digits; the word is tcp/udp/icmp/ip by the IPv4 protocol, arp
+/// for ARP and eth for any other ethertype. `len` is the payload after the last header.
+/// Not expressible, so format -> parse -> build resets them to build_packet's choices: VLAN
+/// priorities and the outer TPID (QinQ builds 0x88a8), ip_id, DF, IP options, the fragment
+/// offset (later: 185) and MF of a later fragment, tcp seq/ack/window, the ICMP sequence (1)
+/// and rest-of-header of errors, ARP sha/tha (sha = eth_src; tha = eth_dst for a reply, else
+/// zero), the quoted tos/ip_id/total_len, and the payload bytes (built as zeros).
+/// Example: "tcp eth_src=02:00:00:00:01:0a eth_dst=02:00:00:00:01:01 src=10.0.1.10
+/// dst=10.0.2.12 ttl=63 tos=0 sport=40000 dport=5432 flags=syn len=0" (one line).
+std::string format_packet(const Packet& p);
+
+/// "syn,ack" etc.; empty string for no flags.
+std::string format_tcp_flags(std::uint8_t flags);
+
+}  // namespace hivesim

@@ -1,0 +1,36 @@
+#pragma once
+// Rendering a flow simulation for people and programs: the `trace` report of SPEC section 5
+// as JSON (nlohmann::json) or as text, plus the OVS-style strings for the wildcarded flow a
+// datapath would install (match built from the mask of fields read, actions from the rewrites).
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "sim/flow/result.hpp"
+#include "sim/packet/packet.hpp"
+#include "topology/model.hpp"
+
+namespace hivesim {
+
+/// One traced packet: what was asked and what the core answered.
+struct TraceRecord {
+  PortId from;
+  std::string spec;  // the packet spec as the user wrote it
+  Packet packet;     // the packet built from it
+  SimulationResult result;
+};
+
+/// "in_port=vm1,tcp,nw_src=10.0.1.10,nw_dst=10.0.2.12,tp_dst=5432": the fields in `mask`.
+std::string flow_match_string(const Topology& topo, const FlowKey& key, FieldMask mask);
+
+/// "set(eth_src=..,eth_dst=..,ttl=63),tunnel(hv2,vxlan,key=7)"; "drop" when nothing leaves.
+std::string flow_actions_string(const Topology& topo, const TraceRecord& record);
+
+/// The SPEC section 5 trace document.
+nlohmann::json trace_json(const Topology& topo, const TraceRecord& record);
+
+/// A human-readable trace, ovn-trace style, ending with a newline.
+std::string trace_text(const Topology& topo, const TraceRecord& record);
+
+}  // namespace hivesim

@@ -1,0 +1,40 @@
+#pragma once
+// Loading and validating a scenario file (SPEC section 4) with yaml-cpp.
+//
+// The loader reads the whole file, checks every key against the schema and every reference
+// against the declared names, and either returns a complete Scenario (all references resolved
+// to ids, see topology/model.hpp) or the full list of problems, each with file:line:col. It
+// never stops at the first problem, never throws, and never returns a half-built Scenario.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "topology/model.hpp"
+
+namespace hivesim {
+
+/// One problem in a scenario file; `str()` is "FILE:LINE:COL: error: MESSAGE".
+struct Diagnostic {
+  std::string file;
+  std::uint32_t line = 0;
+  std::uint32_t col = 0;
+  std::string message;
+
+  std::string str() const;
+};
+
+struct LoadResult {
+  std::optional<Scenario> scenario;  // set iff errors is empty
+  std::vector<Diagnostic> errors;
+};
+
+/// Reads and validates the scenario at `path`. Unreadable files and YAML syntax errors are
+/// reported as diagnostics like any other problem.
+LoadResult load_scenario(const std::string& path);
+
+/// Same, from text; `file_name` is used in diagnostics and `dir` for relative paths.
+LoadResult load_scenario_text(std::string_view yaml, const std::string& file_name,
+                              const std::string& dir = ".");
+
+}  // namespace hivesim

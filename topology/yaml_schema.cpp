@@ -1,0 +1,434 @@
+#include "topology/yaml_schema.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+namespace hivesim::yaml_schema {
+
+namespace {
+
+/// "a map", "a list", "'word'", "nothing": what a node is, for "expected X, got Y" messages.
+std::string describe(const YAML::Node& node) {
+  if (!node.IsDefined() || node.IsNull()) return "nothing";
+  if (node.IsMap()) return "a map";
+  if (node.IsSequence()) return "a list";
+  return quoted(node.Scalar());
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string join(const std::vector<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) {
+    if (!out.empty()) out += ", ";
+    out += w;
+  }
+  return out;
+}
+
+bool looks_like_number(std::string_view s) {
+  double ignored = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), ignored);
+  return ec == std::errc{} && end == s.data() + s.size();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+void Diagnostics::error(SourceLoc at, std::string message) {
+  errors_.push_back(Diagnostic{file_, at.line, at.col, std::move(message)});
+}
+
+std::vector<Diagnostic> Diagnostics::take_sorted() {
+  std::stable_sort(errors_.begin(), errors_.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return std::pair(a.line, a.col) < std::pair(b.line, b.col);
+  });
+  return std::move(errors_);
+}
+
+SourceLoc Diagnostics::loc_of(const YAML::Node& node) {
+  if (!node.IsDefined()) return {};
+  const YAML::Mark mark = node.Mark();
+  if (mark.is_null() || mark.line < 0 || mark.column < 0) return {};
+  return SourceLoc{static_cast<std::uint32_t>(mark.line) + 1,
+                   static_cast<std::uint32_t>(mark.column) + 1};
+}
+
+std::optional<std::string> closest(std::string_view word, const std::vector<std::string>& options) {
+  std::optional<std::string> best;
+  std::size_t best_distance = std::max<std::size_t>(1, word.size() / 3) + 1;
+  for (const auto& option : options) {
+    const std::size_t d = edit_distance(word, option);
+    if (d < best_distance && d < std::max(word.size(), option.size())) {
+      best_distance = d;
+      best = option;
+    }
+  }
+  return best;
+}
+
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& options) {
+  auto best = closest(word, options);
+  return best ? " (did you mean '" + *best + "'?)" : "";
+}
+
+std::string quoted(std::string_view text) {
+  std::string shown(text.substr(0, text.find('\n')));
+  if (shown.size() > 40) shown = shown.substr(0, 37) + "...";
+  return "'" + shown + "'";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Field
+
+void Field::error(std::string_view message) const {
+  diags_->error(node_,
+                owner_.empty() ? std::string(message) : owner_ + ": " + std::string(message));
+}
+
+std::optional<std::string> Field::scalar(std::string_view expected) const {
+  if (node_.IsScalar()) return node_.Scalar();
+  if (node_.IsNull()) {
+    error("'" + key_ + "' has no value");
+  } else {
+    error(key_ + " must be " + std::string(expected) + ", not " + describe(node_));
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> Field::text() const {
+  auto s = scalar("a single value");
+  if (s && s->empty()) {
+    error("'" + key_ + "' is empty");
+    return std::nullopt;
+  }
+  return s;
+}
+
+std::optional<std::uint64_t> Field::integer(std::uint64_t min, std::uint64_t max) const {
+  return parse_integer(min, max, false);
+}
+
+std::optional<std::uint64_t> Field::integer_or_hex(std::uint64_t min, std::uint64_t max) const {
+  return parse_integer(min, max, true);
+}
+
+std::optional<std::uint64_t> Field::parse_integer(std::uint64_t min, std::uint64_t max,
+                                                  bool allow_hex) const {
+  auto s = scalar("a number");
+  if (!s) return std::nullopt;
+  const std::string& t = *s;
+  std::uint64_t value = 0;
+  const bool hex = allow_hex && t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X');
+  const char* first = t.data() + (hex ? 2 : 0);
+  const char* last = t.data() + t.size();
+  auto [end, ec] = std::from_chars(first, last, value, hex ? 16 : 10);
+  if (t.empty() || ec == std::errc::invalid_argument || end != last) {
+    if (!t.empty() && t[0] == '-' && looks_like_number(t)) {
+      error(key_ + " must not be negative, got " + quoted(t));
+    } else if (looks_like_number(t)) {
+      error(key_ + " must be a whole number, got " + quoted(t));
+    } else {
+      error(key_ + " must be a number, got " + quoted(t));
+    }
+    return std::nullopt;
+  }
+  if (ec == std::errc::result_out_of_range || value > max) {
+    error(key_ + " must be at most " + std::to_string(max) + ", got " + t);
+    return std::nullopt;
+  }
+  if (value < min) {
+    error(key_ + " must be at least " + std::to_string(min) + ", got " + t);
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<double> Field::number(double min, double max) const {
+  auto s = scalar("a number");
+  if (!s) return std::nullopt;
+  double value = 0;
+  auto [end, ec] = std::from_chars(s->data(), s->data() + s->size(), value);
+  if (ec != std::errc{} || end != s->data() + s->size() || !std::isfinite(value)) {
+    error(key_ + " must be a number, got " + quoted(*s));
+    return std::nullopt;
+  }
+  if (value < min || value > max) {
+    auto show = [](double v) {
+      std::string out = std::to_string(v);
+      out.erase(out.find_last_not_of('0') + 1);
+      if (out.back() == '.') out.pop_back();
+      return out;
+    };
+    error(key_ + " must be between " + show(min) + " and " + show(max) + ", got " + *s);
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<bool> Field::boolean() const {
+  auto s = scalar("true or false");
+  if (!s) return std::nullopt;
+  bool value = false;
+  if (!YAML::convert<bool>::decode(node_, value)) {
+    error(key_ + " must be true or false, got " + quoted(*s));
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<Ipv4> Field::ip() const {
+  auto s = text();
+  if (!s) return std::nullopt;
+  auto value = Ipv4::parse(*s);
+  if (!value) {
+    const bool has_len = s->find('/') != std::string::npos;
+    error(key_ + " " + quoted(*s) + " is not an IPv4 address" +
+          (has_len ? " (a bare address is expected here, without /LEN)" : ""));
+  }
+  return value;
+}
+
+std::optional<Ipv4Prefix> Field::cidr(bool allow_bare) const {
+  auto s = text();
+  if (!s) return std::nullopt;
+  auto value = Ipv4Prefix::parse(*s);
+  if (!value) {
+    error(key_ + " " + quoted(*s) + " is not a CIDR (expected A.B.C.D/LEN)");
+  } else if (!allow_bare && s->find('/') == std::string::npos) {
+    error(key_ + " " + quoted(*s) + " needs a prefix length (e.g. " + *s + "/24)");
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<Mac> Field::mac() const {
+  auto s = text();
+  if (!s) return std::nullopt;
+  auto value = Mac::parse(*s);
+  if (!value) error(key_ + " " + quoted(*s) + " is not a MAC address (expected aa:bb:cc:dd:ee:ff)");
+  return value;
+}
+
+std::optional<SimTime> Field::duration(bool positive) const {
+  auto s = text();
+  if (!s) return std::nullopt;
+  auto value = parse_duration(*s);
+  if (!value) {
+    error(key_ + " " + quoted(*s) + " is not a duration (e.g. 250ns, 10us, 5ms, 2s, 1m)");
+  } else if (positive && *value == 0) {
+    error(key_ + " must be more than 0");
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<double> Field::rate() const {
+  auto s = text();
+  if (!s) return std::nullopt;
+  auto value = parse_rate(*s);
+  if (!value) error(key_ + " " + quoted(*s) + " is not a rate (e.g. 200/s, 5/ms, 60/m)");
+  return value;
+}
+
+std::optional<std::uint64_t> Field::bandwidth() const {
+  auto s = text();
+  if (!s) return std::nullopt;
+  auto value = parse_bandwidth(*s);
+  if (!value) error(key_ + " " + quoted(*s) + " is not a bandwidth (e.g. 10Gbps, 100Mbps)");
+  return value;
+}
+
+std::optional<PortRange> Field::port_range(std::uint16_t min) const {
+  auto s = text();
+  if (!s) return std::nullopt;
+  auto number = [](std::string_view part) -> std::optional<std::uint16_t> {
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), value);
+    if (part.empty() || ec != std::errc{} || end != part.data() + part.size() || value > 65535) {
+      return std::nullopt;
+    }
+    return static_cast<std::uint16_t>(value);
+  };
+  const std::string_view t = *s;
+  const std::size_t dash = t.find('-');
+  auto lo = number(t.substr(0, dash));
+  auto hi = dash == std::string_view::npos ? lo : number(t.substr(dash + 1));
+  if (!lo || !hi || *lo > *hi || *lo < min) {
+    error(key_ + " " + quoted(t) + " is not a port or port range (" + std::to_string(min) +
+          "-65535, e.g. 80 or 8000-8080)");
+    return std::nullopt;
+  }
+  return PortRange{*lo, *hi};
+}
+
+std::optional<std::uint8_t> Field::protocol() const {
+  auto s = text();
+  if (!s) return std::nullopt;
+  if (*s == "tcp") return 6;
+  if (*s == "udp") return 17;
+  if (*s == "icmp") return 1;
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(s->data(), s->data() + s->size(), value);
+  if (ec != std::errc{} || end != s->data() + s->size() || value > 255) {
+    error(key_ + " " + quoted(*s) + " is not a protocol (tcp, udp, icmp or 0-255)" +
+          did_you_mean(*s, {"tcp", "udp", "icmp"}));
+    return std::nullopt;
+  }
+  return static_cast<std::uint8_t>(value);
+}
+
+void Field::bad_choice(std::string_view word, const std::vector<std::string>& names) const {
+  error(key_ + " " + quoted(word) + " is not one of " + join(names) + did_you_mean(word, names));
+}
+
+std::vector<Field> Field::items(std::string_view item_key) const {
+  std::vector<Field> out;
+  if (node_.IsNull()) return out;
+  if (!node_.IsSequence()) {
+    error(key_ + " must be a list, not " + describe(node_));
+    return out;
+  }
+  for (const YAML::Node& item : node_)
+    out.emplace_back(*diags_, item, owner_, std::string(item_key));
+  return out;
+}
+
+std::vector<Field> Field::one_or_many() const {
+  if (node_.IsScalar()) return {*this};
+  if (node_.IsSequence()) {
+    std::vector<Field> out;
+    for (const YAML::Node& item : node_)
+      out.emplace_back(*diags_, item, owner_, key_);
+    return out;
+  }
+  error(key_ + " must be a name or a list of names, not " + describe(node_));
+  return {};
+}
+
+std::vector<std::pair<Field, Field>> Field::entries() const {
+  std::vector<std::pair<Field, Field>> out;
+  if (node_.IsNull()) return out;
+  if (!node_.IsMap()) {
+    error(key_ + " must be a map, not " + describe(node_));
+    return out;
+  }
+  std::vector<std::string> seen;
+  for (const auto& kv : node_) {
+    Field key(*diags_, kv.first, owner_, key_ + " key");
+    if (kv.first.IsScalar()) {
+      if (std::find(seen.begin(), seen.end(), kv.first.Scalar()) != seen.end()) {
+        key.error(key_ + ": duplicate key " + quoted(kv.first.Scalar()));
+        continue;
+      }
+      seen.push_back(kv.first.Scalar());
+    }
+    out.emplace_back(key, Field(*diags_, kv.second, owner_, key_ + " value"));
+  }
+  return out;
+}
+
+MapReader Field::map(std::string owner, std::initializer_list<std::string_view> keys) const {
+  return MapReader(*diags_, node_, std::move(owner), keys);
+}
+
+// ---------------------------------------------------------------------------------------------
+// MapReader
+
+MapReader::MapReader(Diagnostics& diags, const YAML::Node& node, std::string owner,
+                     std::initializer_list<std::string_view> keys)
+    : diags_(&diags), node_(node), owner_(std::move(owner)) {
+  for (auto k : keys)
+    keys_.emplace_back(k);
+  if (node.IsNull()) {
+    ok_ = true;
+    return;
+  }
+  if (!node.IsMap()) {
+    error("expected a map (key: value pairs), got " + describe(node));
+    return;
+  }
+  ok_ = true;
+  for (const auto& kv : node) {
+    Field key(diags, kv.first, owner_, "key");
+    if (!kv.first.IsScalar()) {
+      key.error("a key must be a plain word, not " + describe(kv.first));
+      continue;
+    }
+    const std::string& name = kv.first.Scalar();
+    if (has(name)) {
+      key.error("duplicate key " + quoted(name));
+    } else if (std::find(keys_.begin(), keys_.end(), name) == keys_.end()) {
+      key.error("unknown key " + quoted(name) + did_you_mean(name, keys_));
+    } else {
+      values_.emplace_back(name, kv.second);
+    }
+  }
+}
+
+bool MapReader::has(std::string_view key) const {
+  return std::any_of(values_.begin(), values_.end(), [&](const auto& v) { return v.first == key; });
+}
+
+std::optional<Field> MapReader::get(std::string_view key) const {
+  for (const auto& [name, value] : values_) {
+    if (name == key) return Field(*diags_, value, owner_, name);
+  }
+  return std::nullopt;
+}
+
+std::optional<Field> MapReader::require(std::string_view key) const {
+  auto field = get(key);
+  if (!field && ok_) error("missing '" + std::string(key) + "'");
+  return field;
+}
+
+void MapReader::error(std::string_view message) const {
+  diags_->error(node_,
+                owner_.empty() ? std::string(message) : owner_ + ": " + std::string(message));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+YAML::Node peek(const YAML::Node& node, std::string_view key) {
+  if (node.IsMap()) {
+    for (const auto& kv : node) {
+      if (kv.first.IsScalar() && kv.first.Scalar() == key) return kv.second;
+    }
+  }
+  return YAML::Node(YAML::NodeType::Undefined);
+}
+
+std::optional<std::string> peek_name(const YAML::Node& node) {
+  const YAML::Node name = peek(node, "name");
+  if (name.IsDefined() && name.IsScalar() && !name.Scalar().empty()) return name.Scalar();
+  return std::nullopt;
+}
+
+std::vector<YAML::Node> peek_items(const YAML::Node& node) {
+  std::vector<YAML::Node> out;
+  if (node.IsSequence()) {
+    for (const YAML::Node& item : node)
+      out.push_back(item);
+  }
+  return out;
+}
+
+}  // namespace hivesim::yaml_schema
