@@ -649,7 +649,7 @@ std::optional<Action> Loader::read_action(const Field& field, const std::string&
 
 std::vector<ArpEntry> Loader::read_arp_table(const Field& field) {
   std::vector<ArpEntry> table;
-  for (const auto& [key, value] : field.entries()) {
+  for (const auto& [key, value] : field.entries("ip", "mac")) {
     auto ip = key.ip();
     auto mac = value.mac();
     if (ip && mac) table.push_back(ArpEntry{*ip, *mac});
@@ -849,7 +849,7 @@ void Loader::link_peers() {
     }
     auto [it, inserted] = claimed.try_emplace(d.target.value, d.port);
     if (!inserted && it->second != d.port) {
-      d.field.error("port " + q(b.name) + " is already the peer of " +
+      d.field.error("peer " + q(b.name) + " is already linked to " +
                     q(topo_.port(it->second).name));
       continue;
     }
@@ -858,7 +858,7 @@ void Loader::link_peers() {
       continue;
     }
     a.peer = d.target;
-    b.peer = d.port;
+    // b.peer = d.port;
   }
 }
 
@@ -867,7 +867,7 @@ void Loader::link_peers() {
 
 void Loader::read_floating_ips(const Field& list) {
   const auto items = list.items("floating ip");
-  std::map<Ipv4, std::size_t> seen;
+  std::map<Ipv4, SourceLoc> seen;
   for (std::size_t i = 0; i < items.size(); ++i) {
     FloatingIp fip;
     fip.loc = items[i].loc();
@@ -878,8 +878,12 @@ void Loader::read_floating_ips(const Field& list) {
     MapReader m = items[i].map(owner, {"ip", "port", "router"});
     if (!m.ok()) continue;
     bool ok = read_required(m, "ip", fip.ip, &Field::ip);
-    if (ok && !seen.emplace(fip.ip, i).second) {
-      m.get("ip")->error("floating ip " + fip.ip.str() + " is declared twice");
+    if (ok) {
+      auto [it, inserted] = seen.emplace(fip.ip, m.get("ip")->loc());
+      if (!inserted) {
+        m.get("ip")->error("ip " + fip.ip.str() + " is already a floating ip (line " +
+                           std::to_string(it->second.line) + ")");
+      }
     }
     if (auto field = m.require("port")) {
       if (auto port = ports_.resolve(*field)) {

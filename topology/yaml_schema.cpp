@@ -17,20 +17,22 @@ std::string describe(const YAML::Node& node) {
   return quoted(node.Scalar());
 }
 
+/// Optimal string alignment distance: insertions, deletions, substitutions and adjacent
+/// transpositions ("agnet" -> "agent") each cost 1.
 std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j)
-    row[j] = j;
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
     for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
     }
   }
-  return row[b.size()];
+  return d[a.size()][b.size()];
 }
 
 std::string join(const std::vector<std::string>& words) {
@@ -73,6 +75,7 @@ SourceLoc Diagnostics::loc_of(const YAML::Node& node) {
 
 std::optional<std::string> closest(std::string_view word, const std::vector<std::string>& options) {
   std::optional<std::string> best;
+  // A plausible typo: at most one edit per three characters (and at least one allowed).
   std::size_t best_distance = std::max<std::size_t>(1, word.size() / 3) + 1;
   for (const auto& option : options) {
     const std::size_t d = edit_distance(word, option);
@@ -323,7 +326,8 @@ std::vector<Field> Field::one_or_many() const {
   return {};
 }
 
-std::vector<std::pair<Field, Field>> Field::entries() const {
+std::vector<std::pair<Field, Field>> Field::entries(std::string_view key_name,
+                                                    std::string_view value_name) const {
   std::vector<std::pair<Field, Field>> out;
   if (node_.IsNull()) return out;
   if (!node_.IsMap()) {
@@ -332,7 +336,7 @@ std::vector<std::pair<Field, Field>> Field::entries() const {
   }
   std::vector<std::string> seen;
   for (const auto& kv : node_) {
-    Field key(*diags_, kv.first, owner_, key_ + " key");
+    Field key(*diags_, kv.first, owner_, key_ + " " + std::string(key_name));
     if (kv.first.IsScalar()) {
       if (std::find(seen.begin(), seen.end(), kv.first.Scalar()) != seen.end()) {
         key.error(key_ + ": duplicate key " + quoted(kv.first.Scalar()));
@@ -340,7 +344,7 @@ std::vector<std::pair<Field, Field>> Field::entries() const {
       }
       seen.push_back(kv.first.Scalar());
     }
-    out.emplace_back(key, Field(*diags_, kv.second, owner_, key_ + " value"));
+    out.emplace_back(key, Field(*diags_, kv.second, owner_, key_ + " " + std::string(value_name)));
   }
   return out;
 }

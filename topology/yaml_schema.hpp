@@ -109,8 +109,10 @@ class Field {
   std::vector<Field> items(std::string_view item_owner_prefix) const;
   /// A single scalar or a sequence of scalars, as Fields (for "name or list of names").
   std::vector<Field> one_or_many() const;
-  /// The entries of a map (null is empty) as (key field, value field); keys must be scalars.
-  std::vector<std::pair<Field, Field>> entries() const;
+  /// The entries of a map (null is empty) as (key field, value field); duplicate keys are
+  /// reported. The fields are named "KEY KEY_NAME" and "KEY VALUE_NAME" ("arp_table ip").
+  std::vector<std::pair<Field, Field>> entries(std::string_view key_name,
+                                               std::string_view value_name) const;
   /// Reads this value as a map with the given keys.
   MapReader map(std::string owner, std::initializer_list<std::string_view> keys) const;
 

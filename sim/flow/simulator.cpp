@@ -20,7 +20,11 @@ Simulator::Simulator(const Topology& topology)
       bridge_ip_macs_(topology.bridges.size()),
       bridge_declared_macs_(topology.bridges.size()),
       bridge_vlan_aware_(topology.bridges.size(), false),
+      sg_from_vm_(topology.ports.size()),
+      sg_to_vm_(topology.ports.size()),
+      router_fips_(topology.routers.size()),
       router_arp_(topology.routers.size()) {
+  compile_security_groups();
   for (std::uint32_t r = 0; r < topo_.routers.size(); ++r) {
     const Router& router = topo_.routers[r];
     auto& table = routes_[r];
@@ -74,6 +78,85 @@ Simulator::Simulator(const Topology& topology)
       }
     }
   }
+
+  // Floating IPs: the router translates them; the bridge of the network the floating IP
+  // belongs to answers ARP for it with the MAC of the router port on that network.
+  for (const FloatingIp& fip : topo_.floating_ips) {
+    const Port& vm = topo_.port(fip.port);
+    if (!vm.ip) continue;
+    router_fips_[fip.router.value].push_back(FloatingIpRule{fip.ip, *vm.ip});
+    for (PortId pid : topo_.router(fip.router).ports) {
+      const Port& rp = topo_.port(pid);
+      if (!rp.ip || !rp.subnet().contains(fip.ip) || !rp.peer) continue;
+      const Port& bp = topo_.port(*rp.peer);
+      if (bp.on_bridge()) bridge_ip_macs_[bp.device].insert_or_assign(fip.ip, *rp.mac);
+    }
+  }
+}
+
+void Simulator::compile_security_groups() {
+  // Neutron semantics as MidoNet compiles them: each group becomes two chains of accept
+  // rules; each port with groups gets a chain per direction that accepts return flows, jumps
+  // to its groups' chains, and drops everything else but ARP.
+  const auto accept = [] {
+    Action a;
+    a.kind = ActionKind::kAccept;
+    return a;
+  };
+  std::vector<ChainId> ingress_of(topo_.security_groups.size());
+  std::vector<ChainId> egress_of(topo_.security_groups.size());
+  for (std::uint32_t g = 0; g < topo_.security_groups.size(); ++g) {
+    const SecurityGroup& sg = topo_.security_groups[g];
+    Chain ingress{"sg:" + sg.name + ":ingress", {}, sg.loc};
+    Chain egress{"sg:" + sg.name + ":egress", {}, sg.loc};
+    for (const SecurityGroupRule& r : sg.rules) {
+      Condition c;
+      c.proto = r.proto;
+      if (r.remote.len != 0) {
+        (r.direction == SgDirection::kIngress ? c.src : c.dst) = r.remote;
+      }
+      Chain& chain = r.direction == SgDirection::kIngress ? ingress : egress;
+      if (r.port) {
+        // A port range accepts the header fragment by port and later fragments by protocol.
+        Condition header = c;
+        header.dport = r.port;
+        chain.rules.push_back(Rule{header, accept(), r.loc});
+        c.frag = FragmentPolicy::kNonheader;
+      }
+      chain.rules.push_back(Rule{c, accept(), r.loc});
+    }
+    ingress_of[g] = ChainId{static_cast<std::uint32_t>(topo_.chains.size())};
+    topo_.chains.push_back(std::move(ingress));
+    egress_of[g] = ChainId{static_cast<std::uint32_t>(topo_.chains.size())};
+    topo_.chains.push_back(std::move(egress));
+  }
+  for (std::uint32_t p = 0; p < topo_.ports.size(); ++p) {
+    const Port& port = topo_.ports[p];
+    if (port.security_groups.empty()) continue;
+    auto port_chain = [&](const std::string& name, const std::vector<ChainId>& group_chains) {
+      Chain chain{name, {}, port.loc};
+      Condition return_flow;
+      return_flow.forward_flow = false;
+      chain.rules.push_back(Rule{return_flow, accept(), port.loc});
+      for (SecurityGroupId g : port.security_groups) {
+        Action jump;
+        jump.kind = ActionKind::kJump;
+        jump.jump = group_chains[g.value];
+        chain.rules.push_back(Rule{Condition{}, jump, port.loc});
+      }
+      Condition not_arp;
+      not_arp.ethertype = ethertype::kArp;
+      not_arp.invert = true;
+      Action drop;
+      drop.kind = ActionKind::kDrop;
+      chain.rules.push_back(Rule{not_arp, drop, port.loc});
+      const ChainId id{static_cast<std::uint32_t>(topo_.chains.size())};
+      topo_.chains.push_back(std::move(chain));
+      return id;
+    };
+    sg_to_vm_[p] = port_chain("sg-ingress:" + port.name, ingress_of);
+    sg_from_vm_[p] = port_chain("sg-egress:" + port.name, egress_of);
+  }
 }
 
 std::optional<PortId> Simulator::bridge_router_port(BridgeId bridge, Mac mac) const {
@@ -108,7 +191,7 @@ std::optional<Mac> Simulator::router_seeded_mac(RouterId router, Ipv4 ip) const 
 SimulationResult Simulator::simulate(PortId in_port, const Packet& packet, SimState& state,
                                      SimulateOptions options) const {
   SimulationResult result;
-  Walk walk(*this, state, result, options.trace);
+  Walk walk(*this, state, result, options);
   walk.run(in_port, packet);
   return result;
 }

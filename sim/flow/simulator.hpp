@@ -8,6 +8,9 @@
 // and returns a SimulationResult.
 //
 // Invariants and cost:
+//  - the Simulator owns a compiled copy of the topology: the scenario's objects plus the chains
+//    that security groups compile to (named "sg-ingress:PORT", "sg-egress:PORT" and
+//    "sg:GROUP:ingress|egress"); a topology change builds a new Simulator.
 //  - simulate() is a function of (topology, packet, ingress port, state): no I/O, no clock, no
 //    globals. It mutates only `state` (MAC learning, ARP learning).
 //  - The walk visits at most kMaxDevices devices per packet (then drop `loop`), and each
@@ -36,6 +39,13 @@ struct CompiledRoute {
 
 struct SimulateOptions {
   bool trace = false;  // record hops with human-readable details
+  SimTime now = 0;     // simulated time, stamped on conntrack and NAT entries
+};
+
+/// A floating IP as its router applies it: static DNAT in, static SNAT out.
+struct FloatingIpRule {
+  Ipv4 floating;
+  Ipv4 fixed;
 };
 
 class Simulator {
@@ -45,6 +55,7 @@ class Simulator {
 
   explicit Simulator(const Topology& topology);
 
+  /// The compiled topology (the scenario's objects plus generated security-group chains).
   const Topology& topology() const { return topo_; }
 
   /// Simulates `packet` entering the virtual network at exterior port `in_port`.
@@ -66,13 +77,22 @@ class Simulator {
   std::optional<PortId> bridge_declared_port(BridgeId bridge, std::uint16_t vlan, Mac mac) const;
   /// A bridge is VLAN-aware when any of its ports carries a `vlan`.
   bool bridge_vlan_aware(BridgeId bridge) const { return bridge_vlan_aware_[bridge.value]; }
+  /// The chains a port's security groups compile to: traffic from the VM (Neutron egress) and
+  /// to the VM (Neutron ingress).
+  std::optional<ChainId> sg_from_vm(PortId port) const { return sg_from_vm_[port.value]; }
+  std::optional<ChainId> sg_to_vm(PortId port) const { return sg_to_vm_[port.value]; }
+  const std::vector<FloatingIpRule>& floating_ips(RouterId router) const {
+    return router_fips_[router.value];
+  }
   /// The router's pre-seeded ARP entry for `ip`.
   std::optional<Mac> router_seeded_mac(RouterId router, Ipv4 ip) const;
 
  private:
   friend class Walk;
 
-  const Topology& topo_;
+  void compile_security_groups();
+
+  Topology topo_;
   std::vector<std::vector<CompiledRoute>> routes_;  // per router, longest prefix first
   // Per bridge: router-port MAC -> the bridge's interior port that leads there.
   std::vector<std::unordered_map<Mac, PortId>> bridge_router_macs_;
@@ -81,6 +101,9 @@ class Simulator {
   // Per bridge: (vlan << 48 | mac) of declared ports -> port.
   std::vector<std::unordered_map<std::uint64_t, PortId>> bridge_declared_macs_;
   std::vector<bool> bridge_vlan_aware_;
+  std::vector<std::optional<ChainId>> sg_from_vm_;  // per port
+  std::vector<std::optional<ChainId>> sg_to_vm_;    // per port
+  std::vector<std::vector<FloatingIpRule>> router_fips_;
   // Per router: pre-seeded ARP.
   std::vector<std::unordered_map<Ipv4, Mac>> router_arp_;
 };

@@ -1,17 +1,21 @@
 #pragma once
-// The mutable state a flow simulation reads and writes: learned MAC tables and learned ARP
-// entries. The caller owns it (the `trace --batch` driver keeps one for the whole batch, the
+// The mutable state a flow simulation reads and writes: learned MAC tables, learned ARP
+// entries, connection tracking and NAT bindings. The caller owns it (the `trace --batch` driver keeps one for the whole batch, the
 // engine one per host agent); nothing here is global.
 
 #include <cstdint>
 #include <unordered_map>
 
+#include "sim/flow/conntrack.hpp"
 #include "topology/address.hpp"
 #include "topology/ids.hpp"
 
 namespace hivesim {
 
 struct SimState {
+  /// `seed` drives every random choice (NAT ports, DNAT targets): same seed, same choices.
+  explicit SimState(std::uint64_t seed = 1) : nat(seed) {}
+
   struct MacKey {
     std::uint32_t bridge = 0;
     std::uint16_t vlan = 0;
@@ -39,6 +43,8 @@ struct SimState {
   std::unordered_map<MacKey, PortId, MacKeyHash> macs;
   /// Router ARP caches: what routers learned from ARP requests and replies they received.
   std::unordered_map<ArpKey, Mac, ArpKeyHash> arp;
+  ConnTrack conntrack;
+  NatTable nat;
 };
 
 }  // namespace hivesim

@@ -5,13 +5,20 @@
 
 namespace hivesim {
 
-Walk::Walk(const Simulator& sim, SimState& state, SimulationResult& result, bool trace)
-    : sim_(sim), topo_(sim.topology()), state_(state), result_(result), trace_(trace) {
+Walk::Walk(const Simulator& sim, SimState& state, SimulationResult& result,
+           const SimulateOptions& options)
+    : sim_(sim),
+      topo_(sim.topology()),
+      state_(state),
+      result_(result),
+      trace_(options.trace),
+      now_(options.now) {
   result_.tags.reserve(16);
 }
 
 void Walk::run(PortId in_port, const Packet& packet) {
   origin_ = in_port;
+  original_ = packet;
   result_.mask.add(Field::kInPort);
   Branch b{packet, 0, false};
   port_ingress(b, in_port);
@@ -44,7 +51,8 @@ void Walk::port_ingress(Branch& b, PortId port) {
   }
 }
 
-void Walk::port_egress(Branch& b, PortId port, std::optional<PortId> router_in_port) {
+void Walk::port_egress(Branch& b, PortId port, PortId device_in,
+                       std::optional<PortId> router_in_port) {
   const Port& p = topo_.port(port);
   tag(FlowTag::Kind::kPort, port.value);
   if (!p.admin_up) {
@@ -54,11 +62,9 @@ void Walk::port_egress(Branch& b, PortId port, std::optional<PortId> router_in_p
     if (router_in_port) icmp_error(b, original, *router_in_port, 3, icmpcode::kFilterProhibited);
     return;
   }
-  if (p.outbound_chain) {
+  for (const auto chain : {p.outbound_chain, sim_.sg_to_vm(port)}) {
     const Packet before = b.pkt;
-    const PortId device_in = router_in_port.value_or(origin_);
-    if (!run_chain(b, p.outbound_chain, context(device_in, port), ChainSite{router_in_port},
-                   before)) {
+    if (!run_chain(b, chain, context(device_in, port), ChainSite{router_in_port}, before)) {
       return;
     }
   }
@@ -91,8 +97,8 @@ void Walk::bridge(Branch& b, PortId in_port) {
     drop(b, DropReason::kAdminDown, ip.name, std::nullopt, "port " + ip.name + " is down");
     return;
   }
-  if (!run_chain(b, ip.inbound_chain, context(in_port, std::nullopt), ChainSite{}, b.pkt)) {
-    return;
+  for (const auto chain : {ip.inbound_chain, sim_.sg_from_vm(in_port)}) {
+    if (!run_chain(b, chain, context(in_port, std::nullopt), ChainSite{}, b.pkt)) return;
   }
   Packet& pkt = b.pkt;
   result_.mask.add(Field::kEthSrc);
@@ -220,7 +226,7 @@ void Walk::bridge_forward(Branch& b, const Bridge& br, PortId in_port, PortId ou
     return;
   }
   set_out_port(out_port);
-  port_egress(b, out_port, std::nullopt);
+  port_egress(b, out_port, in_port, std::nullopt);
 }
 
 void Walk::bridge_flood(Branch& b, const Bridge& br, PortId in_port, bool apply_chains) {
@@ -275,9 +281,10 @@ void Walk::router(Branch& b, PortId in_port) {
     drop(b, DropReason::kUnsupported, rt.name, std::nullopt, "IPv6 is not routed");
     return;
   }
-  const ChainSite port_site{in_port};
-  if (!run_chain(b, ip.inbound_chain, context(in_port, std::nullopt), port_site, as_received)) {
-    return;
+  for (const auto chain : {ip.inbound_chain, sim_.sg_from_vm(in_port)}) {
+    if (!run_chain(b, chain, context(in_port, std::nullopt), ChainSite{in_port}, as_received)) {
+      return;
+    }
   }
   if (!rt.admin_up) {
     drop(b, DropReason::kAdminDown, rt.name, std::nullopt, "router is down");
@@ -308,6 +315,7 @@ void Walk::router(Branch& b, PortId in_port) {
     router_arp(b, id, in_port);
     return;
   }
+  floating_ip_dnat(id, pkt);
   if (!run_chain(b, rt.inbound_chain, context(in_port, std::nullopt),
                  ChainSite{in_port, true}, as_received)) {
     return;
@@ -362,6 +370,7 @@ void Walk::router(Branch& b, PortId in_port) {
     drop(b, DropReason::kNotForRouter, rt.name, std::nullopt, "addressed to the egress port");
     return;
   }
+  floating_ip_snat(id, pkt);
   if (!run_chain(b, rt.outbound_chain, context(in_port, out_id), ChainSite{in_port},
                  as_received)) {
     return;
@@ -387,7 +396,7 @@ void Walk::router(Branch& b, PortId in_port) {
   pkt.eth_src = *egress.mac;
   pkt.eth_dst = hop.mac;
   set_out_port(out_id);
-  port_egress(b, out_id, in_port);
+  port_egress(b, out_id, in_port, in_port);
 }
 
 void Walk::router_arp(Branch& b, RouterId id, PortId in_port) {
@@ -462,11 +471,12 @@ void Walk::router_echo_reply(const Branch& b, RouterId id, PortId in_port) {
   }
   reply.eth_src = *egress.mac;
   reply.eth_dst = hop.mac;
+  floating_ip_snat(id, reply);
   if (!run_chain(g, topo_.router(id).outbound_chain, context(in_port, out_id), ChainSite{},
                  reply)) {
     return;
   }
-  port_egress(g, out_id, std::nullopt);
+  port_egress(g, out_id, in_port, std::nullopt);
 }
 
 const CompiledRoute* Walk::lookup_route(RouterId id, const Packet& pkt) {
@@ -546,6 +556,7 @@ MatchContext Walk::context(PortId in_port, std::optional<PortId> out_port) const
 bool Walk::run_chain(Branch& b, std::optional<ChainId> chain, const MatchContext& ctx,
                      const ChainSite& site, const Packet& as_received) {
   if (!chain) return true;
+  nat_device_ = device_code(ctx.in_port);
   const ChainDecision d = evaluate_chain(topo_, *chain, b.pkt, ctx, *this, result_.mask, visited_);
   for (ChainId c : visited_) tag(FlowTag::Kind::kChain, c.value);
   if (d.kind == ChainDecision::Kind::kAccept) return true;
@@ -560,11 +571,177 @@ bool Walk::run_chain(Branch& b, std::optional<ChainId> chain, const MatchContext
   return false;
 }
 
-bool Walk::is_return_flow() { return false; }
+std::uint32_t Walk::device_code(PortId port) const {
+  const Port& p = topo_.port(port);
+  return p.on_router() ? (p.device | 0x80000000U) : p.device;
+}
 
-bool Walk::apply_nat(const Action&, Packet&) {
-  if (trace_) note("NAT actions are not simulated yet: rule skipped");
-  return false;
+std::optional<ConnKey> Walk::conn_key(const Packet& pkt, std::uint32_t device) const {
+  if (!pkt.is_ipv4()) return std::nullopt;
+  ConnKey key{pkt.src, pkt.dst, pkt.sport, pkt.dport, pkt.proto, device};
+  if (pkt.proto == ipproto::kIcmp) {
+    // The echo id stands in for both ports; other ICMP has none.
+    const bool echo =
+        pkt.icmp_type == icmptype::kEchoRequest || pkt.icmp_type == icmptype::kEchoReply;
+    key.sport = key.dport = echo ? pkt.icmp_id : 0;
+  } else if (pkt.proto != ipproto::kTcp && pkt.proto != ipproto::kUdp) {
+    return std::nullopt;
+  }
+  return key;
+}
+
+bool Walk::is_return_flow() {
+  // Packets the devices generate (ICMP errors, replies) always count as return traffic.
+  if (in_generated_) return true;
+  if (!is_return_) {
+    result_.mask.add(Field::kNwSrc);
+    result_.mask.add(Field::kNwDst);
+    result_.mask.add(Field::kNwProto);
+    result_.mask.add(Field::kTpSrc);
+    result_.mask.add(Field::kTpDst);
+    const auto key = conn_key(original_, device_code(origin_));
+    is_return_ = key && state_.conntrack.is_return(*key);
+    if (trace_) note(*is_return_ ? "conntrack: return flow" : "conntrack: forward flow");
+  }
+  return *is_return_;
+}
+
+bool Walk::apply_nat(const Action& action, Packet& pkt) {
+  if (!pkt.is_ipv4()) return false;
+  result_.mask.add(Field::kNwSrc);
+  result_.mask.add(Field::kNwDst);
+  const bool snat_side = action.kind == ActionKind::kSnat || action.kind == ActionKind::kRevSnat;
+  if ((action.kind == ActionKind::kDnat || action.kind == ActionKind::kSnat) &&
+      action.nat.is_static()) {
+    // Static NAT: a stateless address rewrite, ports untouched.
+    (snat_side ? pkt.src : pkt.dst) = action.nat.ip_lo;
+    return true;
+  }
+  result_.mask.add(Field::kNwProto);
+  result_.mask.add(Field::kTpSrc);
+  result_.mask.add(Field::kTpDst);
+  const bool icmp = pkt.proto == ipproto::kIcmp;
+  const bool echo = icmp && (pkt.icmp_type == icmptype::kEchoRequest ||
+                             pkt.icmp_type == icmptype::kEchoReply);
+  if (icmp && !echo && !pkt.quoted) return false;
+  if (icmp && echo) result_.mask.add(Field::kIcmpId);
+
+  switch (action.kind) {
+    case ActionKind::kSnat:
+    case ActionKind::kDnat: {
+      if (icmp && !echo) return false;  // errors are only reverse-translated
+      const auto key = conn_key(pkt, nat_device_);
+      if (!key) return false;
+      const NatKind kind = snat_side ? NatKind::kSnat : NatKind::kDnat;
+      auto to = state_.nat.forward(kind, *key);
+      if (!to) {
+        const NatTarget& t = action.nat;
+        if (kind == NatKind::kSnat) {
+          // ICMP echo keeps its id: only the address is chosen.
+          to = echo ? state_.nat.allocate_snat(*key, t.ip_lo, t.ip_hi, pkt.icmp_id, pkt.icmp_id)
+                    : state_.nat.allocate_snat(*key, t.ip_lo, t.ip_hi, t.port_lo, t.port_hi);
+        } else {
+          const Ipv4 ip{state_.nat.draw(t.ip_lo.bits, t.ip_hi.bits)};
+          const bool keep_port = echo || (t.port_lo == 0 && t.port_hi == 0);
+          const auto port = keep_port ? key->dport
+                                      : static_cast<std::uint16_t>(
+                                            state_.nat.draw(t.port_lo, t.port_hi));
+          to = NatEndpoint{ip, port};
+        }
+        if (!to) {
+          if (trace_) note("nat: no free address/port in the target range");
+          return false;
+        }
+        state_.nat.bind(kind, *key, *to, now_);
+      }
+      if (kind == NatKind::kSnat) {
+        pkt.src = to->ip;
+        if (!echo) pkt.sport = to->port;
+      } else {
+        pkt.dst = to->ip;
+        if (!echo) pkt.dport = to->port;
+      }
+      return true;
+    }
+    case ActionKind::kRevSnat:
+    case ActionKind::kRevDnat: {
+      const NatKind kind = snat_side ? NatKind::kSnat : NatKind::kDnat;
+      if (pkt.quoted && icmp && !echo) {
+        // An ICMP error about a translated packet: the quoted header is the packet as it
+        // left (translated); its reply key is the quote reversed.
+        const QuotedHeader& q = *pkt.quoted;
+        Packet quoted_pkt;
+        quoted_pkt.src = q.dst;
+        quoted_pkt.dst = q.src;
+        quoted_pkt.proto = q.proto;
+        quoted_pkt.sport = q.dport;
+        quoted_pkt.dport = q.sport;
+        quoted_pkt.icmp_type = q.icmp_type == icmptype::kEchoRequest ? icmptype::kEchoReply
+                                                                     : q.icmp_type;
+        quoted_pkt.icmp_id = q.icmp_id;
+        const auto key = conn_key(quoted_pkt, nat_device_);
+        if (!key) return false;
+        const auto orig = state_.nat.reverse(kind, *key);
+        if (!orig) return false;
+        QuotedHeader& mq = *pkt.quoted;
+        if (kind == NatKind::kSnat) {
+          if (pkt.dst == mq.src) pkt.dst = orig->ip;
+          mq.src = orig->ip;
+          if (q.proto != ipproto::kIcmp) mq.sport = orig->port;
+        } else {
+          if (pkt.src == mq.dst) pkt.src = orig->ip;
+          mq.dst = orig->ip;
+          if (q.proto != ipproto::kIcmp) mq.dport = orig->port;
+        }
+        return true;
+      }
+      const auto key = conn_key(pkt, nat_device_);
+      if (!key) return false;
+      const auto orig = state_.nat.reverse(kind, *key);
+      if (!orig) return false;
+      if (kind == NatKind::kSnat) {
+        pkt.dst = orig->ip;
+        if (!echo) pkt.dport = orig->port;
+      } else {
+        pkt.src = orig->ip;
+        if (!echo) pkt.sport = orig->port;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+void Walk::floating_ip_dnat(RouterId id, Packet& pkt) {
+  const auto& fips = sim_.floating_ips(id);
+  if (fips.empty()) return;
+  result_.mask.add(Field::kNwDst);
+  for (const FloatingIpRule& f : fips) {
+    if (pkt.dst == f.floating) {
+      pkt.dst = f.fixed;
+      if (trace_) note("floating ip " + f.floating.str() + " -> " + f.fixed.str());
+      return;
+    }
+  }
+}
+
+void Walk::floating_ip_snat(RouterId id, Packet& pkt) {
+  const auto& fips = sim_.floating_ips(id);
+  if (fips.empty()) return;
+  result_.mask.add(Field::kNwSrc);
+  result_.mask.add(Field::kNwDst);
+  // East-west traffic (to a network of this router) keeps the fixed address.
+  for (PortId pid : topo_.router(id).ports) {
+    if (topo_.port(pid).subnet().contains(pkt.dst)) return;
+  }
+  for (const FloatingIpRule& f : fips) {
+    if (pkt.src == f.fixed) {
+      pkt.src = f.floating;
+      if (trace_) note("floating ip: source " + f.fixed.str() + " -> " + f.floating.str());
+      return;
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -574,6 +751,12 @@ void Walk::deliver(Branch& b, PortId port) {
   if (trace_) {
     const Port& p = topo_.port(port);
     note("leaves by " + p.name + " on host " + topo_.host(*p.host).name);
+  }
+  // A forward flow that was classified records the key its replies will arrive with.
+  if (!b.generated && is_return_ && !*is_return_) {
+    if (auto key = conn_key(b.pkt, device_code(port))) {
+      state_.conntrack.record(key->reversed(), now_);
+    }
   }
   result_.out.push_back(OutPacket{port, b.pkt, b.generated});
 }
@@ -639,7 +822,7 @@ void Walk::emit(const Branch& from, Packet pkt, PortId port) {
   if (from.generated) return;  // generated packets never generate more
   GeneratedScope scope(*this);
   Branch g{std::move(pkt), 0, true};
-  port_egress(g, port, std::nullopt);
+  port_egress(g, port, port, std::nullopt);
 }
 
 Walk::GeneratedScope::GeneratedScope(Walk& w)

@@ -19,7 +19,8 @@ namespace hivesim {
 
 class Walk final : public ChainEnv {
  public:
-  Walk(const Simulator& sim, SimState& state, SimulationResult& result, bool trace);
+  Walk(const Simulator& sim, SimState& state, SimulationResult& result,
+       const SimulateOptions& options);
 
   /// Walks `packet` in at exterior port `in_port` and finalises the result.
   void run(PortId in_port, const Packet& packet);
@@ -51,7 +52,9 @@ class Walk final : public ChainEnv {
 
   // Ports.
   void port_ingress(Branch& b, PortId port);
-  void port_egress(Branch& b, PortId port, std::optional<PortId> router_in_port);
+  /// `device_in` is the port the packet entered the current device by; `router_in_port` is
+  /// set when that device is a router (ICMP errors leave from it).
+  void port_egress(Branch& b, PortId port, PortId device_in, std::optional<PortId> router_in_port);
   // Bridges.
   void bridge(Branch& b, PortId in_port);
   void bridge_forward(Branch& b, const Bridge& br, PortId in_port, PortId out_port,
@@ -63,6 +66,11 @@ class Walk final : public ChainEnv {
   void router_arp(Branch& b, RouterId id, PortId in_port);
   void router_echo_reply(const Branch& b, RouterId id, PortId in_port);
   const CompiledRoute* lookup_route(RouterId id, const Packet& pkt);
+  void floating_ip_dnat(RouterId id, Packet& pkt);
+  void floating_ip_snat(RouterId id, Packet& pkt);
+  /// The conntrack/NAT key of `pkt` at `device` (nullopt: not a trackable packet).
+  std::optional<ConnKey> conn_key(const Packet& pkt, std::uint32_t device) const;
+  std::uint32_t device_code(PortId port) const;
   NextHop resolve_next_hop(RouterId id, PortId egress, Ipv4 next_hop);
   Packet arp_request(const Port& egress, Ipv4 target) const;
 
@@ -108,7 +116,11 @@ class Walk final : public ChainEnv {
   SimState& state_;
   SimulationResult& result_;
   const bool trace_;
-  PortId origin_;  // where the original packet entered
+  const SimTime now_;
+  PortId origin_;      // where the original packet entered
+  Packet original_;    // as it entered (conntrack keys are built from it)
+  std::optional<bool> is_return_;  // conntrack verdict, computed on first use
+  std::uint32_t nat_device_ = 0;   // device whose chain is being evaluated
 
   bool consumed_ = false;
   std::optional<DropInfo> first_drop_;

@@ -33,8 +33,8 @@ class ByteReader {
   }
   std::uint32_t u32() {
     const std::uint8_t* b = advance(4);
-    return (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) |
-           (std::uint32_t{b[2]} << 8) | b[3];
+    return (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) |
+           b[3];
   }
   Mac mac() { return Mac::from_bytes(advance(6)); }
   Ipv4 ipv4() { return Ipv4{u32()}; }

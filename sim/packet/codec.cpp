@@ -62,8 +62,9 @@ Status parse_arp(ByteReader& r, Packet& p) {
   const std::uint8_t hlen = r.u8();
   const std::uint8_t plen = r.u8();
   if (htype != 1 || ptype != ethertype::kIpv4 || hlen != 6 || plen != 4) {
-    return malformed("arp for hardware type %u, protocol 0x%04x is not supported (only Ethernet/IPv4)",
-                     htype, ptype);
+    return malformed(
+        "arp for hardware type %u, protocol 0x%04x is not supported (only Ethernet/IPv4)", htype,
+        ptype);
   }
   p.arp_op = r.u16();
   p.arp_sha = r.mac();
@@ -390,13 +391,13 @@ void write_ipv4(ByteWriter& w, const Packet& p) {
   if (!p.has_l4()) return;
   switch (p.proto) {
     case ipproto::kTcp:
-      w.patch_u16(l4_start + 16,
-                  internet_checksum(w.since(l4_start),
-                                    pseudo_header_sum(p.src, p.dst, p.proto, l4_len)));
+      w.patch_u16(
+          l4_start + 16,
+          internet_checksum(w.since(l4_start), pseudo_header_sum(p.src, p.dst, p.proto, l4_len)));
       break;
     case ipproto::kUdp: {
-      const std::uint16_t sum = internet_checksum(
-          w.since(l4_start), pseudo_header_sum(p.src, p.dst, p.proto, l4_len));
+      const std::uint16_t sum =
+          internet_checksum(w.since(l4_start), pseudo_header_sum(p.src, p.dst, p.proto, l4_len));
       w.patch_u16(l4_start + 6, sum == 0 ? 0xffff : sum);  // 0 would mean "no checksum"
       break;
     }
@@ -413,9 +414,11 @@ void write_ipv4(ByteWriter& w, const Packet& p) {
 std::uint16_t internet_checksum(std::span<const std::uint8_t> data, std::uint32_t initial) {
   std::uint64_t sum = initial;
   std::size_t i = 0;
-  for (; i + 1 < data.size(); i += 2) sum += static_cast<std::uint32_t>(data[i] << 8 | data[i + 1]);
+  for (; i + 1 < data.size(); i += 2)
+    sum += static_cast<std::uint32_t>(data[i] << 8 | data[i + 1]);
   if (i < data.size()) sum += static_cast<std::uint32_t>(data[i] << 8);
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  while (sum >> 16)
+    sum = (sum & 0xffff) + (sum >> 16);
   return static_cast<std::uint16_t>(~sum);
 }
 

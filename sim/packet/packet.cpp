@@ -13,7 +13,7 @@ std::uint32_t vlan_key(const Packet& p) {
     case 0:
       return 0;
     case 1:
-      return p.vlans[0];
+      return std::uint32_t{p.vlans[0]} << 16;  // the only tag is the outer one
     default:
       return (std::uint32_t{p.vlans[0]} << 16) | p.vlans[1];
   }

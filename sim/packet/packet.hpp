@@ -89,9 +89,9 @@ struct Packet {
   // Ethernet and VLAN tags (outermost first).
   Mac eth_src;
   Mac eth_dst;
-  std::uint8_t vlan_count = 0;             // 0, 1 or 2 (QinQ)
-  std::array<std::uint16_t, 2> vlans{};    // VLAN ids (12 bits), outermost first
-  std::array<std::uint8_t, 2> vlan_pcp{};  // priority bits, kept for round trips
+  std::uint8_t vlan_count = 0;                  // 0, 1 or 2 (QinQ)
+  std::array<std::uint16_t, 2> vlans{};         // VLAN ids (12 bits), outermost first
+  std::array<std::uint8_t, 2> vlan_pcp{};       // priority bits, kept for round trips
   std::uint16_t outer_tpid = ethertype::kVlan;  // 0x8100 or 0x88a8 for the outer tag
   std::uint16_t ethertype = ethertype::kIpv4;   // after the tags
 
@@ -114,7 +114,7 @@ struct Packet {
   std::uint16_t frag_offset = 0;  // in 8-byte units
   /// The MF bit of a kLater fragment (a middle one); kFirst always has MF, kNone never.
   bool more_fragments = false;
-  std::uint8_t ip_options_len = 0;           // bytes, multiple of 4, <= 40
+  std::uint8_t ip_options_len = 0;  // bytes, multiple of 4, <= 40
   std::array<std::uint8_t, 40> ip_options{};
 
   // L4: TCP/UDP ports; ICMP type/code/id/seq. Absent for later fragments.
@@ -140,9 +140,7 @@ struct Packet {
   bool is_ipv4() const { return ethertype == ethertype::kIpv4; }
   bool is_arp() const { return ethertype == ethertype::kArp; }
   bool has_l4() const { return is_ipv4() && frag != FragKind::kLater; }
-  bool is_icmp_error() const {
-    return is_ipv4() && proto == ipproto::kIcmp && quoted.has_value();
-  }
+  bool is_icmp_error() const { return is_ipv4() && proto == ipproto::kIcmp && quoted.has_value(); }
 
   /// Field by field, payload bytes included (an empty payload is not equal to zeros).
   friend bool operator==(const Packet&, const Packet&) = default;
@@ -188,7 +186,7 @@ struct FlowKey {
   PortId in_port;
   Mac eth_src;
   Mac eth_dst;
-  // Untagged: 0. One tag: its id. QinQ: outer << 16 | inner. (ids are 1..4094)
+  // outer << 16 | inner; one tag is the outer one (id << 16); 0 = untagged (ids are 1..4094)
   std::uint32_t vlan = 0;
   std::uint16_t ethertype = 0;
   Ipv4 nw_src;

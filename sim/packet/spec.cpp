@@ -16,9 +16,13 @@ using Status = std::optional<Error>;
 
 constexpr std::array<std::string_view, 6> kWords = {"tcp", "udp", "icmp", "arp", "ip", "eth"};
 
-std::string_view word_of(SpecProto proto) { return kWords[static_cast<std::size_t>(proto)]; }
+std::string_view word_of(SpecProto proto) {
+  return kWords[static_cast<std::size_t>(proto)];
+}
 
-constexpr unsigned bit(SpecProto proto) { return 1U << static_cast<unsigned>(proto); }
+constexpr unsigned bit(SpecProto proto) {
+  return 1U << static_cast<unsigned>(proto);
+}
 constexpr unsigned kTcpUdp = bit(SpecProto::kTcp) | bit(SpecProto::kUdp);
 constexpr unsigned kIpWords = kTcpUdp | bit(SpecProto::kIcmp) | bit(SpecProto::kIp);
 constexpr unsigned kIcmpOnly = bit(SpecProto::kIcmp);
@@ -39,7 +43,9 @@ struct KeyDef {
   ValueParser parse;
 };
 
-std::optional<std::string> ok() { return std::nullopt; }
+std::optional<std::string> ok() {
+  return std::nullopt;
+}
 
 /// Concatenation without operator+ chains (which trip GCC 12's -Wrestrict at -O3).
 template <class... Parts>
@@ -59,7 +65,8 @@ std::optional<T> parse_uint(std::string_view text, unsigned max) {
 }
 
 std::optional<std::uint16_t> parse_hex16(std::string_view text) {
-  if (!text.starts_with("0x") && !text.starts_with("0X")) return parse_uint<std::uint16_t>(text, 0xffff);
+  if (!text.starts_with("0x") && !text.starts_with("0X"))
+    return parse_uint<std::uint16_t>(text, 0xffff);
   text.remove_prefix(2);
   unsigned value = 0;
   if (text.empty() || text.size() > 4) return std::nullopt;
@@ -278,7 +285,8 @@ const std::array<KeyDef, 29> kKeys = {{
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
     std::size_t diagonal = row[0];
     row[0] = i;
@@ -313,7 +321,9 @@ Error error(const Parts&... parts) {
   return Error{cat(parts...)};
 }
 
-std::string quoted_name(std::string_view text) { return cat("'", text, "'"); }
+std::string quoted_name(std::string_view text) {
+  return cat("'", text, "'");
+}
 
 // ---------------------------------------------------------------------------------------------
 // Validation: the keys written fit the protocol word, and every value without a default is
@@ -502,9 +512,10 @@ Result<PacketSpec> parse_packet_spec(std::string_view line) {
   const auto it = std::find(kWords.begin(), kWords.end(), word);
   if (it == kWords.end()) {
     if (word.find('=') != std::string_view::npos) {
-      return error("a packet spec starts with a protocol word (tcp, udp, icmp, arp, ip or eth), "
-                   "not ",
-                   quoted_name(word));
+      return error(
+          "a packet spec starts with a protocol word (tcp, udp, icmp, arp, ip or eth), "
+          "not ",
+          quoted_name(word));
     }
     std::string hint = suggestion(word, kWords, [](std::string_view w) { return w; });
     if (hint.empty()) hint = " (expected tcp, udp, icmp, arp, ip or eth)";
@@ -520,8 +531,8 @@ Result<PacketSpec> parse_packet_spec(std::string_view line) {
     const std::string_view name = token.substr(0, eq);
     const std::string_view value = token.substr(eq + 1);
     if (name.empty()) return error("missing key before ", quoted_name(token));
-    const auto key = std::find_if(kKeys.begin(), kKeys.end(),
-                                  [&](const KeyDef& k) { return k.name == name; });
+    const auto key =
+        std::find_if(kKeys.begin(), kKeys.end(), [&](const KeyDef& k) { return k.name == name; });
     if (key == kKeys.end()) {
       return error("unknown key ", quoted_name(name),
                    suggestion(name, kKeys, [](const KeyDef& k) { return k.name; }));
@@ -542,7 +553,8 @@ Result<Packet> build_packet(const PacketSpec& spec, const SpecDefaults& defaults
   Packet p;
   p.eth_src = spec.eth_src.value_or(defaults.eth_src);
   p.vlan_count = static_cast<std::uint8_t>(std::min<std::size_t>(spec.vlans.size(), 2));
-  for (std::size_t i = 0; i < p.vlan_count; ++i) p.vlans[i] = spec.vlans[i];
+  for (std::size_t i = 0; i < p.vlan_count; ++i)
+    p.vlans[i] = spec.vlans[i];
   p.outer_tpid = p.vlan_count == 2 ? ethertype::kQinQ : ethertype::kVlan;
   p.payload_len = spec.len.value_or(0);
 
@@ -569,7 +581,9 @@ Result<Packet> build_packet(const PacketSpec& spec, const SpecDefaults& defaults
     p.ethertype = ethertype::kArp;
     p.payload_len = 0;
     p.arp_op = spec.arp_op.value_or(arpop::kRequest);
-    const std::optional<Ipv4> spa = spec.arp_spa ? spec.arp_spa : spec.src ? spec.src : defaults.src;
+    const std::optional<Ipv4> spa = spec.arp_spa ? spec.arp_spa
+                                    : spec.src   ? spec.src
+                                                 : defaults.src;
     if (!spa) return error("arp needs arp_spa= (the ingress port has no IP address)");
     p.arp_spa = *spa;
     p.arp_tpa = spec.arp_tpa ? *spec.arp_tpa : *spec.dst;

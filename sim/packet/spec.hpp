@@ -64,8 +64,8 @@ Result<PacketSpec> parse_packet_spec(std::string_view line);
 
 /// What the sending VM knows; supplied by the caller from the topology.
 struct SpecDefaults {
-  Mac eth_src;                 // the ingress port's MAC (zero if it has none)
-  std::optional<Ipv4> src;     // the ingress port's IP
+  Mac eth_src;              // the ingress port's MAC (zero if it has none)
+  std::optional<Ipv4> src;  // the ingress port's IP
   /// eth_dst for a destination IP: the owner's MAC if on the same bridge, else the gateway's.
   std::function<Mac(Ipv4 dst)> eth_dst_for;
 };

@@ -28,18 +28,20 @@ TEST_CASE("Model: drop reason names are SPEC section 5's and round-trip") {
 
 TEST_CASE("Model: find functions return the index of the named object") {
   Topology t;
-  t.hosts = {Host{"hv1", {}, {}, {}}, Host{"hv2", {}, {}, {}}};
+  t.hosts.resize(2);
+  t.hosts[0].name = "hv1";
+  t.hosts[1].name = "hv2";
   t.ports.resize(3);
   t.ports[2].name = "vm3";
   t.chains.resize(2);
-  t.chains[1].name = "c";
+  t.chains[1].name = "c1";
   t.pools.resize(1);
-  t.pools[0].name = "p";
+  t.pools[0].name = "p1";
   CHECK(t.find_host("hv2") == HostId(1));
   CHECK_FALSE(t.find_host("hv3"));
   CHECK(t.find_port("vm3") == PortId(2));
-  CHECK(t.find_chain("c") == ChainId(1));
-  CHECK(t.find_pool("p") == PoolId(0));
-  CHECK_FALSE(t.find_vip("p"));
+  CHECK(t.find_chain("c1") == ChainId(1));
+  CHECK(t.find_pool("p1") == PoolId(0));
+  CHECK_FALSE(t.find_vip("p1"));
   CHECK_FALSE(t.find_bridge("hv1"));
 }

@@ -86,7 +86,8 @@ Packet arp_packet(std::uint16_t op) {
 Packet with_payload(Packet p, std::size_t n) {
   p.payload_len = static_cast<std::uint32_t>(n);
   p.payload.resize(n);
-  for (std::size_t i = 0; i < n; ++i) p.payload[i] = static_cast<std::uint8_t>(i * 7 + 1);
+  for (std::size_t i = 0; i < n; ++i)
+    p.payload[i] = static_cast<std::uint8_t>(i * 7 + 1);
   return p;
 }
 
@@ -107,7 +108,9 @@ Result<Packet> parse_exact(std::span<const std::uint8_t> frame) {
   return parse_frame(std::span<const std::uint8_t>(copy.get(), frame.size()));
 }
 
-std::size_t l2_size(const Packet& p) { return 14 + 4U * p.vlan_count; }
+std::size_t l2_size(const Packet& p) {
+  return 14 + 4U * p.vlan_count;
+}
 
 /// Every checksum in a serialized IPv4 frame verifies with the independent reference sum.
 void check_checksums(const Packet& p) {
@@ -140,8 +143,7 @@ TEST_CASE("Codec: internet_checksum matches RFC 1071 and known IPv4 header vecto
   // RFC 1071 section 3: the sum of 0001 f203 f4f5 f6f7 is ddf2, so the checksum is 220d.
   CHECK(internet_checksum(from_hex("0001 f203 f4f5 f6f7")) == 0x220d);
   // A textbook IPv4 header (checksum field zeroed); the known checksum is b861.
-  CHECK(internet_checksum(from_hex("4500 0073 0000 4000 4011 0000 c0a8 0001 c0a8 00c7")) ==
-        0xb861);
+  CHECK(internet_checksum(from_hex("4500 0073 0000 4000 4011 0000 c0a8 0001 c0a8 00c7")) == 0xb861);
   // Verifying a header that carries its checksum gives zero.
   CHECK(internet_checksum(from_hex("4500 0073 0000 4000 4011 b861 c0a8 0001 c0a8 00c7")) == 0);
   // Odd length: the last byte is padded with zero.
@@ -282,9 +284,10 @@ TEST_CASE("Codec: serialize does not pad and parse ignores Ethernet padding") {
 
 TEST_CASE("Codec: parse keeps tcp header options out of the payload") {
   // A SYN with a 4-byte MSS option (data offset 6) and 3 payload bytes.
-  auto frame = from_hex("020000000002 020000000001 0800"
-                        "4500 002f 0000 0000 4006 0000 0a000001 0a000002"
-                        "9c40 0050 00000001 00000000 6012 1000 0000 0000 020405b4 616263");
+  auto frame = from_hex(
+      "020000000002 020000000001 0800"
+      "4500 002f 0000 0000 4006 0000 0a000001 0a000002"
+      "9c40 0050 00000001 00000000 6012 1000 0000 0000 020405b4 616263");
   auto parsed = parse_frame(frame);
   REQUIRE(parsed.ok());
   CHECK(parsed->tcp_flags == (tcpflag::kSyn | tcpflag::kAck));
@@ -295,8 +298,8 @@ TEST_CASE("Codec: parse keeps tcp header options out of the payload") {
 
 TEST_CASE("Codec: bad checksums are not rejected") {
   auto frame = serialize(with_payload(udp_packet(), 10));
-  frame[24] ^= 0xff;                // ip checksum
-  frame[14 + 20 + 6] ^= 0xff;       // udp checksum
+  frame[24] ^= 0xff;           // ip checksum
+  frame[14 + 20 + 6] ^= 0xff;  // udp checksum
   CHECK(parse_frame(frame).ok());
 }
 
@@ -364,10 +367,11 @@ TEST_CASE("Codec: malformed frames are errors that say what is wrong") {
 TEST_CASE("Codec: every prefix and every single-byte corruption parses or fails cleanly") {
   // Each run reads from an exact-size allocation: ASan reports any read past the frame.
   test::PacketGen gen(7);
-  std::vector<std::vector<std::uint8_t>> frames = {
-      serialize(with_payload(tcp_packet(), 20)), serialize(icmp_error(ipproto::kIcmp)),
-      serialize(arp_packet(arpop::kReply))};
-  for (int i = 0; i < 40; ++i) frames.push_back(serialize(gen.wire_packet()));
+  std::vector<std::vector<std::uint8_t>> frames = {serialize(with_payload(tcp_packet(), 20)),
+                                                   serialize(icmp_error(ipproto::kIcmp)),
+                                                   serialize(arp_packet(arpop::kReply))};
+  for (int i = 0; i < 40; ++i)
+    frames.push_back(serialize(gen.wire_packet()));
   std::size_t errors = 0;
   for (const auto& frame : frames) {
     for (std::size_t n = 0; n <= frame.size(); ++n) {

@@ -89,11 +89,11 @@ TEST_CASE("FlowKey: arp addresses share the ip fields, as in OVS") {
   CHECK(k.nw_ttl == 0);
 }
 
-TEST_CASE("FlowKey: vlan is the tag id, or outer << 16 | inner for QinQ") {
+TEST_CASE("FlowKey: vlan is outer << 16 | inner, a single tag being the outer one") {
   Packet p;
   p.vlan_count = 1;
   p.vlans = {10, 0};
-  CHECK(flow_key(p, PortId{0}).vlan == 10);
+  CHECK(flow_key(p, PortId{0}).vlan == 10U << 16);
   p.vlan_count = 2;
   p.vlans = {100, 10};
   CHECK(flow_key(p, PortId{0}).vlan == (100U << 16 | 10U));

@@ -71,7 +71,8 @@ class PacketGen {
     Packet p = base();
     if (p.is_ipv4() && coin()) {
       p.ip_options_len = static_cast<std::uint8_t>(4 * uniform(1, 10));
-      for (std::size_t i = 0; i < p.ip_options_len; ++i) p.ip_options[i] = u8();
+      for (std::size_t i = 0; i < p.ip_options_len; ++i)
+        p.ip_options[i] = u8();
     }
     if (p.is_ipv4()) {
       p.ip_id = u16();
@@ -95,11 +96,13 @@ class PacketGen {
         p.quoted->total_len = u16();
       }
     }
-    for (std::uint8_t i = 0; i < p.vlan_count; ++i) p.vlan_pcp[i] = u8() & 7;
+    for (std::uint8_t i = 0; i < p.vlan_count; ++i)
+      p.vlan_pcp[i] = u8() & 7;
     if (p.vlan_count > 0 && coin()) p.outer_tpid = ethertype::kQinQ;
     if (p.is_arp()) p.arp_tha = mac();
     p.payload.resize(p.payload_len);
-    for (auto& b : p.payload) b = u8();
+    for (auto& b : p.payload)
+      b = u8();
     return p;
   }
 
@@ -182,8 +185,7 @@ class PacketGen {
       default:
         do {
           p.proto = u8();
-        } while (p.proto == ipproto::kTcp || p.proto == ipproto::kUdp ||
-                 p.proto == ipproto::kIcmp);
+        } while (p.proto == ipproto::kTcp || p.proto == ipproto::kUdp || p.proto == ipproto::kIcmp);
         break;
     }
   }

@@ -99,10 +99,10 @@ TEST_CASE("Codec: real Ethernet captures parse frame by frame") {
     const char* file;
     std::size_t frames;
   };
-  for (const Expect& e : {Expect{"http.pcap", 43}, Expect{"smtp.pcap", 60},
-                          Expect{"synscan.pcap", 2011}, Expect{"vxlan.pcap", 10},
-                          Expect{"icmpv6.pcap", 5}, Expect{"dns_fragmented.pcap", 66},
-                          Expect{"vlan11.pcap", 133}}) {
+  for (const Expect& e :
+       {Expect{"http.pcap", 43}, Expect{"smtp.pcap", 60}, Expect{"synscan.pcap", 2011},
+        Expect{"vxlan.pcap", 10}, Expect{"icmpv6.pcap", 5}, Expect{"dns_fragmented.pcap", 66},
+        Expect{"vlan11.pcap", 133}}) {
     INFO(e.file);
     const Capture capture = read_pcap(e.file);
     CHECK(capture.linktype == 1);

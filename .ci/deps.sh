@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what hivesim needs to build and test, from Debian 12 packages. Idempotent: when
+# everything is present it changes nothing and needs no network.
+set -euo pipefail
+packages=(
+  cmake ninja-build g++ pkg-config
+  libyaml-cpp-dev nlohmann-json3-dev libboost-program-options-dev
+  libpcap-dev libsqlite3-dev catch2 libbenchmark-dev
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,81 @@
+#include "sim/flow/conntrack.hpp"
+
+#include <iterator>
+
+namespace hivesim {
+
+void ConnTrack::expire(SimTime now, SimTime idle) {
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    it = now - it->second > idle ? entries_.erase(it) : std::next(it);
+  }
+}
+
+std::optional<NatEndpoint> NatTable::forward(NatKind kind, const ConnKey& key) const {
+  auto it = forward_.find(tagged(kind, key));
+  if (it == forward_.end()) return std::nullopt;
+  return it->second.to;
+}
+
+void NatTable::bind(NatKind kind, const ConnKey& key, NatEndpoint to, SimTime now) {
+  forward_[tagged(kind, key)] = Binding{to, now};
+  // The reply arrives with the translated endpoint in place of the original one.
+  ConnKey reply = key.reversed();
+  NatEndpoint original;
+  if (kind == NatKind::kSnat) {
+    reply.dst = to.ip;
+    reply.dport = to.port;
+    original = NatEndpoint{key.src, key.sport};
+  } else {
+    reply.src = to.ip;
+    reply.sport = to.port;
+    original = NatEndpoint{key.dst, key.dport};
+  }
+  reverse_[tagged(kind, reply)] = Binding{original, now};
+}
+
+std::optional<NatEndpoint> NatTable::reverse(NatKind kind, const ConnKey& key) const {
+  auto it = reverse_.find(tagged(kind, key));
+  if (it == reverse_.end()) return std::nullopt;
+  return it->second.to;
+}
+
+std::uint32_t NatTable::draw(std::uint32_t lo, std::uint32_t hi) {
+  if (hi <= lo) return lo;
+  return lo + static_cast<std::uint32_t>(rng_() % (std::uint64_t{hi} - lo + 1));
+}
+
+std::optional<NatEndpoint> NatTable::allocate_snat(const ConnKey& key, Ipv4 ip_lo, Ipv4 ip_hi,
+                                                   std::uint16_t port_lo,
+                                                   std::uint16_t port_hi) {
+  if (port_lo == 0 && port_hi == 0) {
+    port_lo = 1024;  // a dynamic SNAT with no port range uses the unprivileged ports
+    port_hi = 65535;
+  }
+  const std::uint32_t span = std::uint32_t{port_hi} - port_lo + 1;
+  // Addresses in ascending order (MidoNet fills the first address first); ports round-robin
+  // from a random offset. An endpoint is free when no reply key for it exists, i.e. no live
+  // binding maps (ip, port) towards the same remote endpoint.
+  for (std::uint64_t ip = ip_lo.bits; ip <= ip_hi.bits; ++ip) {
+    const std::uint32_t offset = draw(0, span - 1);
+    for (std::uint32_t i = 0; i < span; ++i) {
+      const auto port = static_cast<std::uint16_t>(port_lo + (offset + i) % span);
+      ConnKey reply = key.reversed();
+      reply.dst = Ipv4{static_cast<std::uint32_t>(ip)};
+      reply.dport = port;
+      if (reverse_.count(tagged(NatKind::kSnat, reply)) == 0) {
+        return NatEndpoint{Ipv4{static_cast<std::uint32_t>(ip)}, port};
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+void NatTable::expire(SimTime now, SimTime idle) {
+  for (auto* map : {&forward_, &reverse_}) {
+    for (auto it = map->begin(); it != map->end();) {
+      it = now - it->second.last > idle ? map->erase(it) : std::next(it);
+    }
+  }
+}
+
+}  // namespace hivesim

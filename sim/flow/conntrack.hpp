@@ -1,0 +1,109 @@
+#pragma once
+// Connection tracking and NAT state, as the agent on a host keeps them (MidoNet's
+// ConnTrackState and NatState). Both are explicit objects owned by the caller: `trace --batch`
+// keeps one set for the batch, the engine one per host, and pushes entries to peers.
+//
+// Conntrack: a forward flow leaving at an exterior port records the key its replies will have
+// (reversed 5-tuple after NAT, plus the device the reply will enter); a packet whose key is
+// recorded is a return flow. For ICMP echo, the echo id stands in for both ports.
+//
+// NAT: a forward binding maps a connection to its translated address; the reverse binding
+// lets rev_snat/rev_dnat restore it. Bindings are keyed by the device that translated, so the
+// reverse action must run on the same router. Entries idle longer than the expiry are dropped
+// by expire().
+
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <unordered_map>
+
+#include "topology/address.hpp"
+#include "topology/units.hpp"
+
+namespace hivesim {
+
+/// A 5-tuple plus the device it is seen at (bit 31 set for routers).
+struct ConnKey {
+  Ipv4 src;
+  Ipv4 dst;
+  std::uint16_t sport = 0;
+  std::uint16_t dport = 0;
+  std::uint8_t proto = 0;
+  std::uint32_t device = 0;
+
+  ConnKey reversed() const { return ConnKey{dst, src, dport, sport, proto, device}; }
+  friend bool operator==(const ConnKey&, const ConnKey&) = default;
+};
+
+struct ConnKeyHash {
+  std::size_t operator()(const ConnKey& k) const noexcept {
+    std::uint64_t h = (std::uint64_t{k.src.bits} << 32) | k.dst.bits;
+    h ^= (std::uint64_t{k.sport} << 48) ^ (std::uint64_t{k.dport} << 32) ^
+         (std::uint64_t{k.proto} << 24) ^ k.device;
+    h *= 0x9e3779b97f4a7c15ULL;
+    return static_cast<std::size_t>(h ^ (h >> 29));
+  }
+};
+
+class ConnTrack {
+ public:
+  static constexpr SimTime kDefaultIdle = 60 * kSecond;
+
+  bool is_return(const ConnKey& key) const { return entries_.count(key) != 0; }
+  /// Records `reply_key` as the key of a return flow, seen at `now`.
+  void record(const ConnKey& reply_key, SimTime now) { entries_[reply_key] = now; }
+  /// Drops entries not refreshed within `idle` of `now`.
+  void expire(SimTime now, SimTime idle = kDefaultIdle);
+  std::size_t size() const { return entries_.size(); }
+
+ private:
+  std::unordered_map<ConnKey, SimTime, ConnKeyHash> entries_;
+};
+
+/// A translated endpoint.
+struct NatEndpoint {
+  Ipv4 ip;
+  std::uint16_t port = 0;
+  friend bool operator==(NatEndpoint, NatEndpoint) = default;
+};
+
+enum class NatKind : std::uint8_t { kSnat, kDnat };
+
+class NatTable {
+ public:
+  explicit NatTable(std::uint64_t seed = 1) : rng_(seed) {}
+
+  /// The binding of a connection already translated by `kind` at its device, if any.
+  std::optional<NatEndpoint> forward(NatKind kind, const ConnKey& key) const;
+  /// Stores a binding: `key` (as first seen) is translated to `to`; remembers how to undo it.
+  void bind(NatKind kind, const ConnKey& key, NatEndpoint to, SimTime now);
+  /// For a reply `key` (as it arrives), the original endpoint to restore, if a binding exists.
+  std::optional<NatEndpoint> reverse(NatKind kind, const ConnKey& key) const;
+
+  /// Picks a free SNAT endpoint in [ip_lo, ip_hi] x [port_lo, port_hi] for `key`: never one
+  /// that a live binding towards the same remote endpoint already uses. Deterministic for a
+  /// given seed and call sequence. nullopt when the range is exhausted.
+  std::optional<NatEndpoint> allocate_snat(const ConnKey& key, Ipv4 ip_lo, Ipv4 ip_hi,
+                                           std::uint16_t port_lo, std::uint16_t port_hi);
+  /// A uniformly random value in [lo, hi] from this table's stream (DNAT target choice).
+  std::uint32_t draw(std::uint32_t lo, std::uint32_t hi);
+
+  void expire(SimTime now, SimTime idle = ConnTrack::kDefaultIdle);
+  std::size_t size() const { return forward_.size(); }
+
+ private:
+  struct Binding {
+    NatEndpoint to;
+    SimTime last = 0;
+  };
+  static ConnKey tagged(NatKind kind, ConnKey key) {
+    key.device ^= kind == NatKind::kSnat ? 0x40000000U : 0x20000000U;
+    return key;
+  }
+
+  std::unordered_map<ConnKey, Binding, ConnKeyHash> forward_;
+  std::unordered_map<ConnKey, Binding, ConnKeyHash> reverse_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace hivesim
