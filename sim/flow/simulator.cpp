@@ -23,6 +23,7 @@ Simulator::Simulator(const Topology& topology)
       sg_from_vm_(topology.ports.size()),
       sg_to_vm_(topology.ports.size()),
       router_fips_(topology.routers.size()),
+      router_lbs_(topology.routers.size()),
       router_arp_(topology.routers.size()) {
   compile_security_groups();
   for (std::uint32_t r = 0; r < topo_.routers.size(); ++r) {
@@ -79,19 +80,27 @@ Simulator::Simulator(const Topology& topology)
     }
   }
 
+  for (std::uint32_t i = 0; i < topo_.load_balancers.size(); ++i) {
+    router_lbs_[topo_.load_balancers[i].router.value].push_back(LoadBalancerId{i});
+  }
   // Floating IPs: the router translates them; the bridge of the network the floating IP
   // belongs to answers ARP for it with the MAC of the router port on that network.
+  // VIPs likewise.
+  auto answer_arp_for = [this](RouterId router, Ipv4 ip) {
+    for (PortId pid : topo_.router(router).ports) {
+      const Port& rp = topo_.port(pid);
+      if (!rp.ip || !rp.subnet().contains(ip) || !rp.peer) continue;
+      const Port& bp = topo_.port(*rp.peer);
+      if (bp.on_bridge()) bridge_ip_macs_[bp.device].insert_or_assign(ip, *rp.mac);
+    }
+  };
   for (const FloatingIp& fip : topo_.floating_ips) {
     const Port& vm = topo_.port(fip.port);
     if (!vm.ip) continue;
     router_fips_[fip.router.value].push_back(FloatingIpRule{fip.ip, *vm.ip});
-    for (PortId pid : topo_.router(fip.router).ports) {
-      const Port& rp = topo_.port(pid);
-      if (!rp.ip || !rp.subnet().contains(fip.ip) || !rp.peer) continue;
-      const Port& bp = topo_.port(*rp.peer);
-      if (bp.on_bridge()) bridge_ip_macs_[bp.device].insert_or_assign(fip.ip, *rp.mac);
-    }
+    answer_arp_for(fip.router, fip.ip);
   }
+  for (const Vip& vip : topo_.vips) answer_arp_for(topo_.load_balancers[vip.lb.value].router, vip.ip);
 }
 
 void Simulator::compile_security_groups() {

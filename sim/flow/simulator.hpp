@@ -84,6 +84,9 @@ class Simulator {
   const std::vector<FloatingIpRule>& floating_ips(RouterId router) const {
     return router_fips_[router.value];
   }
+  const std::vector<LoadBalancerId>& load_balancers(RouterId router) const {
+    return router_lbs_[router.value];
+  }
   /// The router's pre-seeded ARP entry for `ip`.
   std::optional<Mac> router_seeded_mac(RouterId router, Ipv4 ip) const;
 
@@ -104,6 +107,7 @@ class Simulator {
   std::vector<std::optional<ChainId>> sg_from_vm_;  // per port
   std::vector<std::optional<ChainId>> sg_to_vm_;    // per port
   std::vector<std::vector<FloatingIpRule>> router_fips_;
+  std::vector<std::vector<LoadBalancerId>> router_lbs_;
   // Per router: pre-seeded ARP.
   std::vector<std::unordered_map<Ipv4, Mac>> router_arp_;
 };

@@ -315,10 +315,15 @@ void Walk::router(Branch& b, PortId in_port) {
     router_arp(b, id, in_port);
     return;
   }
-  floating_ip_dnat(id, pkt);
-  if (!run_chain(b, rt.inbound_chain, context(in_port, std::nullopt),
-                 ChainSite{in_port, true}, as_received)) {
-    return;
+  // A packet to a VIP is balanced and skips the router's inbound chains (MidoNet).
+  const LbOutcome lb = load_balance(b, id);
+  if (lb == LbOutcome::kDropped) return;
+  if (lb == LbOutcome::kNoVip) {
+    floating_ip_dnat(id, pkt);
+    if (!run_chain(b, rt.inbound_chain, context(in_port, std::nullopt),
+                   ChainSite{in_port, true}, as_received)) {
+      return;
+    }
   }
 
   const CompiledRoute* route = lookup_route(id, pkt);
@@ -370,10 +375,12 @@ void Walk::router(Branch& b, PortId in_port) {
     drop(b, DropReason::kNotForRouter, rt.name, std::nullopt, "addressed to the egress port");
     return;
   }
-  floating_ip_snat(id, pkt);
-  if (!run_chain(b, rt.outbound_chain, context(in_port, out_id), ChainSite{in_port},
-                 as_received)) {
-    return;
+  if (!reverse_load_balance(id, pkt)) {
+    floating_ip_snat(id, pkt);
+    if (!run_chain(b, rt.outbound_chain, context(in_port, out_id), ChainSite{in_port},
+                   as_received)) {
+      return;
+    }
   }
   const NextHop hop = resolve_next_hop(id, out_id, next_hop);
   switch (hop.status) {
@@ -711,6 +718,111 @@ bool Walk::apply_nat(const Action& action, Packet& pkt) {
     default:
       return false;
   }
+}
+
+namespace {
+
+/// NAT bindings of a load balancer are kept under their own device code.
+std::uint32_t lb_device(LoadBalancerId lb) { return 0x10000000U | lb.value; }
+
+bool member_active(const PoolMember& m) { return m.admin_up && m.weight > 0; }
+
+}  // namespace
+
+Walk::LbOutcome Walk::load_balance(Branch& b, RouterId id) {
+  Packet& pkt = b.pkt;
+  for (LoadBalancerId lb_id : sim_.load_balancers(id)) {
+    const LoadBalancer& lb = topo_.load_balancers[lb_id.value];
+    tag(FlowTag::Kind::kLoadBalancer, lb_id.value);
+    if (!lb.admin_up) continue;
+    result_.mask.add(Field::kNwDst);
+    result_.mask.add(Field::kNwProto);
+    result_.mask.add(Field::kTpDst);
+    for (VipId vip_id : lb.vips) {
+      const Vip& vip = topo_.vips[vip_id.value];
+      // VIPs balance TCP only (MidoNet); UDP to a VIP is routed like any packet.
+      if (!vip.admin_up || pkt.proto != ipproto::kTcp || !pkt.has_l4() || pkt.dst != vip.ip ||
+          pkt.dport != vip.port) {
+        continue;
+      }
+      const Pool& pool = topo_.pools[vip.pool.value];
+      tag(FlowTag::Kind::kPool, vip.pool.value);
+      result_.mask.add(Field::kNwSrc);
+      const bool sticky = vip.persistence == Persistence::kSourceIp;
+      if (!sticky) result_.mask.add(Field::kTpSrc);
+      ConnKey key{pkt.src, pkt.dst, sticky ? std::uint16_t{0} : pkt.sport, pkt.dport,
+                  ipproto::kTcp, lb_device(lb_id)};
+      // An existing connection keeps its member while it stays valid: active, or for a
+      // non-sticky VIP also admin-disabled (its connections drain).
+      auto find_member = [&pool](NatEndpoint e) -> const PoolMember* {
+        for (const PoolMember& m : pool.members) {
+          if (m.ip == e.ip && m.port == e.port) return &m;
+        }
+        return nullptr;
+      };
+      std::optional<NatEndpoint> to = state_.nat.forward(NatKind::kDnat, key);
+      if (to) {
+        const PoolMember* m = find_member(*to);
+        const bool valid = m && (member_active(*m) || (!sticky && m->weight > 0));
+        if (!valid) to.reset();
+      }
+      if (!to && pool.admin_up) {
+        std::uint64_t total = 0;
+        for (const PoolMember& m : pool.members) total += member_active(m) ? m.weight : 0;
+        if (total > 0) {
+          std::uint64_t pick = state_.nat.draw(0, static_cast<std::uint32_t>(total - 1));
+          for (const PoolMember& m : pool.members) {
+            if (!member_active(m)) continue;
+            if (pick < m.weight) {
+              to = NatEndpoint{m.ip, m.port};
+              break;
+            }
+            pick -= m.weight;
+          }
+          state_.nat.bind(NatKind::kDnat, key, *to, now_);
+        }
+      }
+      if (!to) {
+        drop(b, DropReason::kNoBackend, vip.name, std::nullopt,
+             "pool " + pool.name + " has no active member");
+        return LbOutcome::kDropped;
+      }
+      if (trace_) {
+        note("lb " + lb.name + " vip " + vip.name + ": member " + to->ip.str() + ":" +
+             std::to_string(to->port));
+      }
+      pkt.dst = to->ip;
+      pkt.dport = to->port;
+      return LbOutcome::kBalanced;
+    }
+  }
+  return LbOutcome::kNoVip;
+}
+
+bool Walk::reverse_load_balance(RouterId id, Packet& pkt) {
+  if (pkt.proto != ipproto::kTcp || !pkt.has_l4()) return false;
+  for (LoadBalancerId lb_id : sim_.load_balancers(id)) {
+    result_.mask.add(Field::kNwSrc);
+    result_.mask.add(Field::kNwDst);
+    result_.mask.add(Field::kTpSrc);
+    result_.mask.add(Field::kTpDst);
+    // Non-sticky bindings carry the client port; sticky ones leave it out.
+    ConnKey key{pkt.src, pkt.dst, pkt.sport, pkt.dport, ipproto::kTcp, lb_device(lb_id)};
+    auto vip = state_.nat.reverse(NatKind::kDnat, key);
+    if (!vip) {
+      key.dport = 0;
+      vip = state_.nat.reverse(NatKind::kDnat, key);
+    }
+    if (!vip) continue;
+    if (trace_) {
+      note("lb " + topo_.load_balancers[lb_id.value].name + ": reply from " + pkt.src.str() +
+           " restored to vip " + vip->ip.str() + ":" + std::to_string(vip->port));
+    }
+    pkt.src = vip->ip;
+    pkt.sport = vip->port;
+    return true;
+  }
+  return false;
 }
 
 void Walk::floating_ip_dnat(RouterId id, Packet& pkt) {

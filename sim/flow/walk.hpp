@@ -66,6 +66,11 @@ class Walk final : public ChainEnv {
   void router_arp(Branch& b, RouterId id, PortId in_port);
   void router_echo_reply(const Branch& b, RouterId id, PortId in_port);
   const CompiledRoute* lookup_route(RouterId id, const Packet& pkt);
+  /// L4 load balancing of a packet to a VIP (MidoNet: before the router's inbound chains).
+  enum class LbOutcome : std::uint8_t { kNoVip, kBalanced, kDropped };
+  LbOutcome load_balance(Branch& b, RouterId id);
+  /// Restores the VIP as source of a backend's reply; true when it did.
+  bool reverse_load_balance(RouterId id, Packet& pkt);
   void floating_ip_dnat(RouterId id, Packet& pkt);
   void floating_ip_snat(RouterId id, Packet& pkt);
   /// The conntrack/NAT key of `pkt` at `device` (nullopt: not a trackable packet).

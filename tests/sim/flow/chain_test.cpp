@@ -73,7 +73,8 @@ Eval evaluate(const Net& net, std::string_view chain, std::string_view spec) {
   std::vector<ChainId> visited;
   const MatchContext ctx{net.port("p1"), std::nullopt, net.port("p1")};
   Eval e{evaluate_chain(net.topo(), net.chain(chain), p, ctx, env, mask, visited), {}};
-  for (ChainId c : visited) e.visited.push_back(net.topo().chain(c).name);
+  for (ChainId c : visited)
+    e.visited.push_back(net.topo().chain(c).name);
   return e;
 }
 
@@ -387,8 +388,8 @@ TEST_CASE("Chain: packets that no rule decides are accepted everywhere") {
   CHECK(r.verdict == Verdict::kDelivered);
   CHECK(net.to(r) == Names{"vm3"});
   // Every chain on the path was read and is a flow tag.
-  for (const char* c : {"vm-out", "bridge-in", "bridge-out", "router-in", "router-out",
-                        "rport-out"}) {
+  for (const char* c :
+       {"vm-out", "bridge-in", "bridge-out", "router-in", "router-out", "rport-out"}) {
     INFO(c);
     CHECK(net.has_tag(r, FlowTag::Kind::kChain, net.chain(c).value));
   }

@@ -29,7 +29,8 @@ using Names = std::vector<std::string>;
 inline Scenario load_yaml(std::string_view yaml) {
   LoadResult loaded = load_scenario_text(yaml, "test.yaml", ".");
   std::string problems;
-  for (const Diagnostic& d : loaded.errors) problems += d.str() + "\n";
+  for (const Diagnostic& d : loaded.errors)
+    problems += d.str() + "\n";
   INFO(problems);
   REQUIRE(loaded.errors.empty());
   REQUIRE(loaded.scenario);
@@ -103,7 +104,8 @@ class Net {
   /// Names of the ports where the original packet leaves (SPEC "to"), sorted.
   Names to(const SimulationResult& r) const {
     Names names;
-    for (PortId p : r.delivered_ports()) names.push_back(name(p));
+    for (PortId p : r.delivered_ports())
+      names.push_back(name(p));
     std::sort(names.begin(), names.end());
     return names;
   }
@@ -142,7 +144,8 @@ class Net {
   /// Devices of the recorded hops, in order (tracing is on in send()).
   Names hop_devices(const SimulationResult& r) const {
     Names names;
-    for (const Hop& h : r.hops) names.push_back(h.device);
+    for (const Hop& h : r.hops)
+      names.push_back(h.device);
     return names;
   }
 
@@ -181,6 +184,6 @@ inline std::string device_of(const SimulationResult& r) {
 
 /// Simulates SPEC from port FROM on NET into a new const `var`, and attaches the trace to every
 /// later assertion in the scope.
-#define SIMULATE(var, net, from, spec)                     \
+#define SIMULATE(var, net, from, spec)                            \
   const ::hivesim::SimulationResult var = (net).send(from, spec); \
   INFO("trace:\n" << (net).last_trace())

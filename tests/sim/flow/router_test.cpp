@@ -253,11 +253,13 @@ TEST_CASE("Router: a gateway outside the exterior port's subnet is net unreachab
   CHECK(reason_of(r) == "no_route");
   check_icmp_to_vm1(net.only_generated(r), net, 3, 0);
   // No ARP request for a next hop the port cannot reach.
-  for (const OutPacket& o : r.out) CHECK_FALSE(o.packet.is_arp());
+  for (const OutPacket& o : r.out)
+    CHECK_FALSE(o.packet.is_arp());
 }
 
-TEST_CASE("Router: a direct route whose destination is outside the exterior port's subnet is "
-          "host unreachable (3/1)") {
+TEST_CASE(
+    "Router: a direct route whose destination is outside the exterior port's subnet is "
+    "host unreachable (3/1)") {
   Net net(kRouted);
   SIMULATE(r, net, "vm1", "udp dst=70.0.0.1 dport=53");
   CHECK(r.verdict == Verdict::kDropped);
@@ -513,8 +515,7 @@ TEST_CASE("Router: drops frames not addressed to the ingress port's MAC") {
   CHECK(device_of(r) == "r1");
   CHECK(r.out.empty());
   // Another router port's MAC is not the ingress port's MAC either.
-  SIMULATE(r2, net, "r1-up",
-           "tcp src=8.8.8.8 dst=10.0.2.30 dport=22 eth_dst=02:00:00:00:02:01");
+  SIMULATE(r2, net, "r1-up", "tcp src=8.8.8.8 dst=10.0.2.30 dport=22 eth_dst=02:00:00:00:02:01");
   CHECK(reason_of(r2) == "not_for_router");
 }
 
@@ -582,8 +583,7 @@ TEST_CASE("Router: an admin-down egress port drops with ICMP 3/13 from the ingre
   check_icmp_to_vm1(net.only_generated(r), net, 3, 13);
 }
 
-TEST_CASE("Router: an admin-down ingress port drops with ICMP 3/13 from that port",
-          "[!mayfail]") {
+TEST_CASE("Router: an admin-down ingress port drops with ICMP 3/13 from that port", "[!mayfail]") {
   // MidoNet (AdminStateTest "a down interior router port ingressing packets sends an ICMP
   // prohibited error"): the error is emitted from the down port itself.
   std::string yaml(kRouted);

@@ -1,0 +1,199 @@
+#pragma once
+// Internal to the topology library: the scenario loader's machinery, shared by loader.cpp
+// (entry points, names, settings, hosts), loader_rules.cpp (chains, security and port groups),
+// loader_devices.cpp (bridges, routers, ports, links, NAT, load balancers) and loader_run.cpp
+// (traffic, failures, expectations).
+//
+// The Loader walks a parsed YAML document in two passes. Pass 1 (declare) sizes every object
+// vector from the document and registers every name, so references may point forward and ids
+// are fixed before anything is read: an object's id is its position in its section (ports:
+// bridge ports first, then router ports; pools and VIPs in load-balancer order). Pass 2 reads
+// every object, resolving references through the name tables. Every problem goes to one
+// Diagnostics sink; the Scenario is handed out only if there were none.
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "topology/loader.hpp"
+#include "topology/model.hpp"
+#include "topology/yaml_schema.hpp"
+
+namespace hivesim::scenario_loader {
+
+using yaml_schema::Diagnostics;
+using yaml_schema::Field;
+using yaml_schema::MapReader;
+
+inline constexpr std::uint64_t kMaxU32 = std::numeric_limits<std::uint32_t>::max();
+inline constexpr std::uint64_t kMaxU64 = std::numeric_limits<std::uint64_t>::max();
+
+/// If `key` is present in `m` and `conv` accepts it, stores the value into `out`.
+template <class T, class Conv, class... A>
+bool read(const MapReader& m, std::string_view key, T& out, Conv conv, A&&... args) {
+  auto field = m.get(key);
+  if (!field) return false;
+  auto value = std::invoke(conv, *field, std::forward<A>(args)...);
+  if (!value) return false;
+  out = static_cast<T>(*value);
+  return true;
+}
+
+/// Same, for a key that must be present.
+template <class T, class Conv, class... A>
+bool read_required(const MapReader& m, std::string_view key, T& out, Conv conv, A&&... args) {
+  if (!m.require(key)) return false;
+  return read(m, key, out, conv, std::forward<A>(args)...);
+}
+
+/// "bridge 'web'" for a named object, "bridges[2]" when the name is missing.
+inline std::string label(std::string_view kind, const std::string& name, std::string_view section,
+                         std::size_t index) {
+  if (!name.empty()) return std::string(kind) + " '" + name + "'";
+  return std::string(section) + "[" + std::to_string(index) + "]";
+}
+
+inline std::string q(std::string_view name) {
+  std::string out(1, '\'');
+  out += name;
+  out += '\'';
+  return out;
+}
+
+/// Names of one kind of object (hosts, ports, ...), for resolving references to ids.
+template <class IdT>
+class NameTable {
+ public:
+  explicit NameTable(std::string kind) : kind_(std::move(kind)) {}
+
+  /// Declares `name` (read from `node`) as object `index`; a repeat is reported where it occurs.
+  void declare(Diagnostics& diags, const YAML::Node& node, const std::string& name,
+               std::uint32_t index) {
+    const SourceLoc here = Diagnostics::loc_of(node);
+    auto [it, inserted] = index_.try_emplace(name, Entry{IdT(index), here});
+    if (!inserted) {
+      diags.error(here, "duplicate " + kind_ + " name " + q(name) + " (first defined at line " +
+                            std::to_string(it->second.loc.line) + ")");
+      return;
+    }
+    names_.push_back(name);
+  }
+
+  std::optional<IdT> find(std::string_view name) const {
+    auto it = index_.find(std::string(name));
+    if (it == index_.end()) return std::nullopt;
+    return it->second.id;
+  }
+
+  /// Resolves the name written in `field`, reporting "unknown KIND 'x'".
+  std::optional<IdT> resolve(const Field& field) const {
+    auto name = field.text();
+    if (!name) return std::nullopt;
+    auto id = find(*name);
+    if (!id)
+      field.error("unknown " + kind_ + " " + q(*name) + yaml_schema::did_you_mean(*name, names_));
+    return id;
+  }
+
+  const std::vector<std::string>& names() const { return names_; }
+
+ private:
+  struct Entry {
+    IdT id;
+    SourceLoc loc;
+  };
+  std::string kind_;
+  std::unordered_map<std::string, Entry> index_;
+  std::vector<std::string> names_;
+};
+
+/// A `peer:` as written, linked up once every port has been read.
+struct PeerDecl {
+  PortId port;
+  PortId target;
+  Field field;
+};
+
+/// Whether an action is one of the four NAT kinds (which accept `then:`).
+bool is_nat(ActionKind kind);
+/// The rendering of an action used in failure labels ("drop", "jump other", "dnat 1.2.3.4").
+std::string describe_action(const Action& a, const Topology& topo);
+
+/// Walks a parsed YAML document in two passes: the first declares every name (so references
+/// may point forward), the second reads every object and resolves its references.
+class Loader {
+ public:
+  Loader(const std::string& file, std::string dir) : diags_(file) {
+    s_.file = file;
+    s_.dir = std::move(dir);
+  }
+
+  LoadResult load(const YAML::Node& root);
+
+ private:
+  void declare(const MapReader& top);
+  void read_settings(const MapReader& top);
+  void read_hosts(const Field& list);
+  void read_tunnel_zones(const Field& list);
+  void read_security_groups(const Field& list);
+  void read_port_groups(const Field& list);
+  void read_chains(const Field& list);
+  Condition read_match(const Field& field, const std::string& owner);
+  std::optional<Action> read_action(const Field& field, const std::string& owner);
+  std::optional<NatTarget> read_nat(const Field& field, const std::string& owner);
+  void read_bridges(const Field& list);
+  void read_routers(const Field& list);
+  void read_port(PortId id, const Field& item, const std::string& device, std::size_t index);
+  void read_routes(RouterId router, const Field& list);
+  std::vector<ArpEntry> read_arp_table(const Field& field);
+  void link_peers();
+  void read_floating_ips(const Field& list);
+  void read_load_balancers(const Field& list);
+  void read_pool(PoolId id, const Field& item);
+  void read_vip(VipId id, const Field& item);
+  void read_traffic(const Field& list);
+  void read_failures(const Field& list);
+  bool read_failure_kind(Failure& f, const Field& field);
+  void read_expectations(const Field& list);
+  // The four expectation forms; each also derives a readable name into `name`.
+  ExpectTrace read_expect_trace(const MapReader& m, std::string& name);
+  ExpectLb read_expect_lb(const MapReader& m, std::string& name);
+  ExpectTraffic read_expect_traffic(const MapReader& m, std::string& name);
+  ExpectDrops read_expect_drops(const MapReader& m, std::string& name);
+
+  std::optional<ChainId> read_chain_ref(const MapReader& m, std::string_view key) {
+    auto field = m.get(key);
+    return field ? chains_.resolve(*field) : std::nullopt;
+  }
+  /// A port where traffic enters the overlay: it must be bound to a host.
+  std::optional<PortId> read_exterior_port(const Field& field);
+
+  Diagnostics diags_;
+  Scenario s_;
+  Topology& topo_ = s_.topology;
+
+  NameTable<HostId> hosts_{"host"};
+  NameTable<TunnelZoneId> tunnel_zones_{"tunnel zone"};
+  NameTable<ChainId> chains_{"chain"};
+  NameTable<SecurityGroupId> security_groups_{"security group"};
+  NameTable<PortGroupId> port_groups_{"port group"};
+  NameTable<BridgeId> bridges_{"bridge"};
+  NameTable<RouterId> routers_{"router"};
+  NameTable<PortId> ports_{"port"};
+  NameTable<LoadBalancerId> load_balancers_{"load balancer"};
+  NameTable<PoolId> pools_{"pool"};
+  NameTable<VipId> vips_{"vip"};
+  NameTable<TrafficId> traffic_{"traffic"};
+
+  std::vector<PeerDecl> peers_;
+};
+
+}  // namespace hivesim::scenario_loader
