@@ -135,6 +135,8 @@ class Loader {
     s_.file = file;
     s_.dir = std::move(dir);
   }
+  Loader(const Loader&) = delete;  // topo_ refers into s_
+  Loader& operator=(const Loader&) = delete;
 
   LoadResult load(const YAML::Node& root);
 

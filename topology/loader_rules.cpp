@@ -31,11 +31,12 @@ std::string describe_action(const Action& a, const Topology& topo) {
     case ActionKind::kDnat:
     case ActionKind::kSnat: {
       std::string out = a.kind == ActionKind::kDnat ? "dnat " : "snat ";
+      // Appended piece by piece: `"x" + std::string` trips GCC 12's -Wrestrict false positive.
       out += a.nat.ip_lo.str();
-      if (a.nat.ip_hi != a.nat.ip_lo) out += "-" + a.nat.ip_hi.str();
+      if (a.nat.ip_hi != a.nat.ip_lo) out.append("-").append(a.nat.ip_hi.str());
       if (a.nat.port_lo != 0) {
-        out += ":" + std::to_string(a.nat.port_lo);
-        if (a.nat.port_hi != a.nat.port_lo) out += "-" + std::to_string(a.nat.port_hi);
+        out.append(":").append(std::to_string(a.nat.port_lo));
+        if (a.nat.port_hi != a.nat.port_lo) out.append("-").append(std::to_string(a.nat.port_hi));
       }
       return out;
     }

@@ -52,19 +52,23 @@ void Walk::port_ingress(Branch& b, PortId port) {
 }
 
 void Walk::port_egress(Branch& b, PortId port, PortId device_in,
-                       std::optional<PortId> router_in_port) {
+                       std::optional<PortId> router_in_port, const Packet* received) {
   const Port& p = topo_.port(port);
   tag(FlowTag::Kind::kPort, port.value);
-  if (!p.admin_up) {
+  // A packet generated at a port leaves by it even when the port is down (the ICMP 3/13 a
+  // down router port answers with).
+  const bool generated_here = b.generated && b.devices == 0;
+  if (!p.admin_up && !generated_here) {
     // A down router port answers with ICMP 3/13 from the router's ingress port.
-    const Packet original = b.pkt;
     drop(b, DropReason::kAdminDown, p.name, std::nullopt, "port " + p.name + " is down");
-    if (router_in_port) icmp_error(b, original, *router_in_port, 3, icmpcode::kFilterProhibited);
+    if (router_in_port && received) {
+      icmp_error(b, *received, *router_in_port, 3, icmpcode::kFilterProhibited);
+    }
     return;
   }
   for (const auto chain : {p.outbound_chain, sim_.sg_to_vm(port)}) {
-    const Packet before = b.pkt;
-    if (!run_chain(b, chain, context(device_in, port), ChainSite{router_in_port}, before)) {
+    const ChainSite site{received ? router_in_port : std::nullopt};
+    if (!run_chain(b, chain, context(device_in, port), site, received ? *received : b.pkt)) {
       return;
     }
   }
@@ -226,7 +230,7 @@ void Walk::bridge_forward(Branch& b, const Bridge& br, PortId in_port, PortId ou
     return;
   }
   set_out_port(out_port);
-  port_egress(b, out_port, in_port, std::nullopt);
+  port_egress(b, out_port, in_port);
 }
 
 void Walk::bridge_flood(Branch& b, const Bridge& br, PortId in_port, bool apply_chains) {
@@ -403,7 +407,7 @@ void Walk::router(Branch& b, PortId in_port) {
   pkt.eth_src = *egress.mac;
   pkt.eth_dst = hop.mac;
   set_out_port(out_id);
-  port_egress(b, out_id, in_port, in_port);
+  port_egress(b, out_id, in_port, in_port, &as_received);
 }
 
 void Walk::router_arp(Branch& b, RouterId id, PortId in_port) {
@@ -483,7 +487,7 @@ void Walk::router_echo_reply(const Branch& b, RouterId id, PortId in_port) {
                  reply)) {
     return;
   }
-  port_egress(g, out_id, in_port, std::nullopt);
+  port_egress(g, out_id, in_port);
 }
 
 const CompiledRoute* Walk::lookup_route(RouterId id, const Packet& pkt) {
@@ -934,7 +938,7 @@ void Walk::emit(const Branch& from, Packet pkt, PortId port) {
   if (from.generated) return;  // generated packets never generate more
   GeneratedScope scope(*this);
   Branch g{std::move(pkt), 0, true};
-  port_egress(g, port, port, std::nullopt);
+  port_egress(g, port, port);
 }
 
 Walk::GeneratedScope::GeneratedScope(Walk& w)

@@ -52,9 +52,12 @@ class Walk final : public ChainEnv {
 
   // Ports.
   void port_ingress(Branch& b, PortId port);
-  /// `device_in` is the port the packet entered the current device by; `router_in_port` is
-  /// set when that device is a router (ICMP errors leave from it).
-  void port_egress(Branch& b, PortId port, PortId device_in, std::optional<PortId> router_in_port);
+  /// `device_in` is the port the packet entered the current device by. When that device is a
+  /// router, `router_in_port` is set and `received` is the packet as the router received it
+  /// (ICMP errors leave from that port and quote that packet).
+  void port_egress(Branch& b, PortId port, PortId device_in,
+                   std::optional<PortId> router_in_port = std::nullopt,
+                   const Packet* received = nullptr);
   // Bridges.
   void bridge(Branch& b, PortId in_port);
   void bridge_forward(Branch& b, const Bridge& br, PortId in_port, PortId out_port,

@@ -8,8 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <span>
-#include <vector>
 
 #include "topology/address.hpp"
 
@@ -36,7 +36,13 @@ class ByteReader {
     return (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) |
            b[3];
   }
-  Mac mac() { return Mac::from_bytes(advance(6)); }
+  Mac mac() {
+    const std::uint8_t* b = advance(6);
+    std::uint64_t bits = 0;
+    for (int i = 0; i < 6; ++i)
+      bits = (bits << 8) | b[i];  // inline Mac::from_bytes
+    return Mac{bits};
+  }
   Ipv4 ipv4() { return Ipv4{u32()}; }
   void skip(std::size_t n) { advance(n); }
   /// The next `n` bytes, consumed.
@@ -63,45 +69,60 @@ class ByteReader {
   std::size_t pos_ = 0;
 };
 
-/// Appends to a byte vector; reserve() the vector first to write without reallocating.
+/// Big-endian writes into a buffer sized beforehand. Like ByteReader, it aborts rather than
+/// write past the buffer: the caller computes the size, so running out is a bug.
 class ByteWriter {
  public:
-  explicit ByteWriter(std::vector<std::uint8_t>& out) : out_(out) {}
+  explicit ByteWriter(std::span<std::uint8_t> out) : out_(out) {}
 
-  std::size_t size() const { return out_.size(); }
+  /// Bytes written so far.
+  std::size_t size() const { return pos_; }
+  std::size_t remaining() const { return out_.size() - pos_; }
 
-  void u8(std::uint8_t v) { out_.push_back(v); }
+  void u8(std::uint8_t v) { *advance(1) = v; }
   void u16(std::uint16_t v) {
-    out_.push_back(static_cast<std::uint8_t>(v >> 8));
-    out_.push_back(static_cast<std::uint8_t>(v));
+    std::uint8_t* b = advance(2);
+    b[0] = static_cast<std::uint8_t>(v >> 8);
+    b[1] = static_cast<std::uint8_t>(v);
   }
   void u32(std::uint32_t v) {
     u16(static_cast<std::uint16_t>(v >> 16));
     u16(static_cast<std::uint16_t>(v));
   }
-  void mac(Mac m) {
-    std::uint8_t b[6];
-    m.to_bytes(b);
-    out_.insert(out_.end(), b, b + 6);
-  }
+  void mac(Mac m) { m.to_bytes(advance(6)); }
   void ipv4(Ipv4 a) { u32(a.bits); }
-  void bytes(std::span<const std::uint8_t> b) { out_.insert(out_.end(), b.begin(), b.end()); }
-  void zeros(std::size_t n) { out_.resize(out_.size() + n, 0); }
+  void bytes(std::span<const std::uint8_t> b) {
+    if (!b.empty()) std::memcpy(advance(b.size()), b.data(), b.size());
+  }
+  void zeros(std::size_t n) {
+    if (n != 0) std::memset(advance(n), 0, n);
+  }
 
   /// Overwrites two bytes already written at offset `at` (a checksum or length field).
   void patch_u16(std::size_t at, std::uint16_t v) {
-    if (at + 2 > out_.size()) [[unlikely]]
+    if (at > pos_ || pos_ - at < 2) [[unlikely]]
       std::abort();
     out_[at] = static_cast<std::uint8_t>(v >> 8);
     out_[at + 1] = static_cast<std::uint8_t>(v);
   }
   /// The bytes written from offset `from` on.
   std::span<const std::uint8_t> since(std::size_t from) const {
-    return std::span<const std::uint8_t>(out_).subspan(from);
+    if (from > pos_) [[unlikely]]
+      std::abort();
+    return out_.subspan(from, pos_ - from);
   }
 
  private:
-  std::vector<std::uint8_t>& out_;
+  std::uint8_t* advance(std::size_t n) {
+    if (n > remaining()) [[unlikely]]
+      std::abort();
+    std::uint8_t* b = out_.data() + pos_;
+    pos_ += n;
+    return b;
+  }
+
+  std::span<std::uint8_t> out_;
+  std::size_t pos_ = 0;
 };
 
 }  // namespace hivesim

@@ -429,8 +429,8 @@ std::vector<std::uint8_t> serialize(const Packet& p) {
   } else if (p.is_ipv4()) {
     l3 = kIpv4Header + ip_options_size(p) + l4_header_size(p) + p.payload_len;
   }
-  std::vector<std::uint8_t> out;
-  out.reserve(kEthHeader + kVlanTag * p.vlan_count + l3);
+  std::vector<std::uint8_t> out(kEthHeader + kVlanTag * std::min<std::size_t>(p.vlan_count, 2) +
+                                l3);
   ByteWriter w(out);
   write_ethernet(w, p);
   if (p.is_arp()) {
@@ -440,6 +440,7 @@ std::vector<std::uint8_t> serialize(const Packet& p) {
   } else {
     write_payload(w, p);
   }
+  if (w.remaining() != 0) std::abort();  // the size computed above is exact
   return out;
 }
 

@@ -17,10 +17,18 @@
 
 namespace hivesim {
 
-/// The frame as it would be on the wire (no FCS). Checksums are computed.
+/// The frame as it would be on the wire (no FCS, no padding to 60 bytes). Every checksum is
+/// computed. Canonical forms for what Packet does not keep: no TCP options, urgent pointer 0,
+/// UDP length = 8 + payload, the quoted header of an ICMP error without options and with
+/// zero flags, TCP sequence, UDP checksum, ICMP checksum and sequence. Precondition: an IPv4
+/// packet fits its 16-bit total length (true of whatever parse_frame or build_packet made).
 std::vector<std::uint8_t> serialize(const Packet& p);
 
-/// Parses a captured Ethernet frame. Never reads past `frame`.
+/// Parses a captured Ethernet frame. Never reads past `frame`. Checksums are not verified
+/// (captures often carry offloaded ones); bytes past the IPv4 total length (or the 28 bytes of
+/// ARP) are padding and ignored; TCP options are skipped. Only unfragmented UDP must have a
+/// consistent length. An ICMP error (types 3, 4, 5, 11, 12) must quote an IPv4 header plus 8
+/// bytes. Allocates only the payload vector.
 Result<Packet> parse_frame(std::span<const std::uint8_t> frame);
 
 /// RFC 1071 Internet checksum over `data` (folded, complemented).

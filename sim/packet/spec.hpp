@@ -58,8 +58,14 @@ struct PacketSpec {
   std::optional<std::uint16_t> inner_icmp_id;
 };
 
-/// Syntax check. The error message names the offending word, key or value, e.g.
-/// "unknown key 'dprt' (did you mean 'dport'?)" or "bad value for dport: '70000' (0-65535)".
+/// Syntax and sense check: a protocol word, then key=value pairs separated by blanks, each key
+/// at most once and meaningful for the word (no dport on icmp, no flags on udp, no L4 key with
+/// frag=later, inner_* only on an ICMP error), and every value without a default present:
+/// dst (arp: arp_tpa or dst), dport for tcp/udp, proto for ip, ethertype for eth, inner_proto,
+/// inner_dst (and inner_dport for tcp/udp) for an ICMP error. The error message names the
+/// offending word, key or value, e.g. "unknown key 'dprt' (did you mean 'dport'?)",
+/// "bad value for dport: '70000' (0-65535)", "key 'dport' does not apply to icmp",
+/// "tcp needs dport=". Keys beyond SPEC section 3: inner_* and inner_icmp_{type,code,id}.
 Result<PacketSpec> parse_packet_spec(std::string_view line);
 
 /// What the sending VM knows; supplied by the caller from the topology.
@@ -70,8 +76,15 @@ struct SpecDefaults {
   std::function<Mac(Ipv4 dst)> eth_dst_for;
 };
 
-/// Builds the packet with defaults applied. Fails (message) when a required value has no
-/// default, e.g. no `dst` for tcp.
+/// Builds the packet with defaults applied: src/eth_src from `defaults`; eth_dst from
+/// eth_dst_for(dst) (arp request: broadcast; arp reply: eth_dst_for(arp_tpa)); ttl 64, tos 0,
+/// sport 40000, tcp flags syn, window 65535, seq/ack 0, ip_id 0; icmp echo request id 1 seq 1;
+/// an ICMP error quotes inner_src (default: dst, the original sender), inner_sport 40000,
+/// inner_ttl 64, quoted echo request id 1; frag=later sets offset 185 (1480 bytes) and no MF;
+/// arp: request, arp_spa = src, arp_tpa = dst, sha = eth_src, tha = eth_dst for a reply;
+/// `len` zero bytes of payload (an empty payload vector). QinQ gets outer TPID 0x88a8.
+/// Fails (message) on what parse_packet_spec() rejects and when a default is missing, e.g.
+/// "tcp needs src= (the ingress port has no IP address)", "eth needs eth_dst= (...)".
 Result<Packet> build_packet(const PacketSpec& spec, const SpecDefaults& defaults);
 
 /// Every header field the spec can express, explicit, in this fixed order ([..] only when

@@ -380,6 +380,7 @@ TEST_CASE("Chain: REJECT in a router port outbound chain sends ICMP 3/13 from th
   CHECK(net.name(g.port) == "vm1");
   CHECK(int{g.packet.icmp_code} == 13);
   CHECK(g.packet.src == ip("10.0.1.1"));
+  CHECK(g.packet.eth_dst == mac("02:00:00:00:01:0a"));
 }
 
 TEST_CASE("Chain: packets that no rule decides are accepted everywhere") {

@@ -583,7 +583,7 @@ TEST_CASE("Router: an admin-down egress port drops with ICMP 3/13 from the ingre
   check_icmp_to_vm1(net.only_generated(r), net, 3, 13);
 }
 
-TEST_CASE("Router: an admin-down ingress port drops with ICMP 3/13 from that port", "[!mayfail]") {
+TEST_CASE("Router: an admin-down ingress port drops with ICMP 3/13 from that port") {
   // MidoNet (AdminStateTest "a down interior router port ingressing packets sends an ICMP
   // prohibited error"): the error is emitted from the down port itself.
   std::string yaml(kRouted);
