@@ -74,7 +74,9 @@ struct Ipv4Prefix {
 
 template <>
 struct std::hash<hivesim::Mac> {
-  std::size_t operator()(hivesim::Mac m) const noexcept { return std::hash<std::uint64_t>{}(m.bits); }
+  std::size_t operator()(hivesim::Mac m) const noexcept {
+    return std::hash<std::uint64_t>{}(m.bits);
+  }
 };
 template <>
 struct std::hash<hivesim::Ipv4> {

@@ -87,8 +87,8 @@ struct TunnelZone {
 
 struct Underlay {
   SimTime latency = 50 * kMicrosecond;
-  double loss = 0.0;                                    // probability in [0, 1]
-  std::uint64_t bandwidth_bps = 10'000'000'000ULL;      // per host link
+  double loss = 0.0;                                // probability in [0, 1]
+  std::uint64_t bandwidth_bps = 10'000'000'000ULL;  // per host link
 };
 
 struct NsdbConfig {
@@ -170,8 +170,8 @@ enum class NatThen : std::uint8_t { kAccept, kContinue, kReturn };
 
 struct Action {
   ActionKind kind = ActionKind::kAccept;
-  ChainId jump;      // kJump
-  NatTarget nat;     // kDnat, kSnat
+  ChainId jump;                     // kJump
+  NatTarget nat;                    // kDnat, kSnat
   NatThen then = NatThen::kAccept;  // the four NAT kinds
 };
 
@@ -222,11 +222,11 @@ enum class DeviceKind : std::uint8_t { kBridge, kRouter };
 struct Port {
   std::string name;
   DeviceKind device_kind = DeviceKind::kBridge;
-  std::uint32_t device = 0;  // BridgeId or RouterId value, per device_kind
-  std::optional<HostId> host;  // set: exterior port bound to that host
-  std::optional<PortId> peer;  // set: interior port linked to that port
-  std::optional<Mac> mac;      // router ports always have one after loading
-  std::optional<Ipv4> ip;      // bridge port: the VM's address; router port: the port address
+  std::uint32_t device = 0;      // BridgeId or RouterId value, per device_kind
+  std::optional<HostId> host;    // set: exterior port bound to that host
+  std::optional<PortId> peer;    // set: interior port linked to that port
+  std::optional<Mac> mac;        // router ports always have one after loading
+  std::optional<Ipv4> ip;        // bridge port: the VM's address; router port: the port address
   std::uint8_t prefix_len = 32;  // router port: subnet length
   std::optional<ChainId> inbound_chain;   // applied as a packet enters the port
   std::optional<ChainId> outbound_chain;  // applied as a packet leaves through the port
@@ -264,7 +264,7 @@ enum class RouteType : std::uint8_t { kPort, kBlackhole, kReject };
 struct Route {
   Ipv4Prefix dst{Ipv4{0}, 0};
   Ipv4Prefix src{Ipv4{0}, 0};
-  std::optional<Ipv4> via;    // next-hop gateway; absent: the destination itself
+  std::optional<Ipv4> via;     // next-hop gateway; absent: the destination itself
   std::optional<PortId> port;  // required for kPort
   RouteType type = RouteType::kPort;
   std::uint32_t weight = 100;  // lower wins among routes of the same prefix
@@ -431,15 +431,15 @@ struct RuleChange {
 struct Failure {
   SimTime at = 0;
   FailureKind kind = FailureKind::kHostDown;
-  HostId host;                 // host_down/up, agent_restart, link_*: first end
-  HostId peer_host;            // link_*: second end
-  std::uint32_t replica = 0;   // nsdb_down/up
-  PoolId pool;                 // member_*
-  Ipv4 member_ip;              // member_*
+  HostId host;                               // host_down/up, agent_restart, link_*: first end
+  HostId peer_host;                          // link_*: second end
+  std::uint32_t replica = 0;                 // nsdb_down/up
+  PoolId pool;                               // member_*
+  Ipv4 member_ip;                            // member_*
   std::optional<std::uint16_t> member_port;  // member_*: optional disambiguation
-  PortId port;                 // port_down/up
-  RuleChange change;           // set
-  std::string label;           // "host_down hv2", as reports print it
+  PortId port;                               // port_down/up
+  RuleChange change;                         // set
+  std::string label;                         // "host_down hv2", as reports print it
   SourceLoc loc;
 };
 

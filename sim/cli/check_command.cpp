@@ -75,15 +75,16 @@ int check_command(const std::vector<std::string>& args, std::ostream& out, std::
   if (!scenario) return kExitBadInput;
   const Simulator sim(scenario->topology);
   const auto problems = check_packet_specs(*scenario, sim);
-  for (const Diagnostic& d : problems) err << d.str() << "\n";
+  for (const Diagnostic& d : problems)
+    err << d.str() << "\n";
   if (!problems.empty()) return kExitBadInput;
 
   const Topology& t = scenario->topology;
   out << scenario->file << ": ok: scenario '" << scenario->name << "', " << t.hosts.size()
       << " hosts, " << t.bridges.size() << " bridges, " << t.routers.size() << " routers, "
-      << t.ports.size() << " ports, " << t.chains.size() << " chains, "
-      << scenario->traffic.size() << " traffic sources, " << scenario->failures.size()
-      << " failures, " << scenario->expectations.size() << " expectations\n";
+      << t.ports.size() << " ports, " << t.chains.size() << " chains, " << scenario->traffic.size()
+      << " traffic sources, " << scenario->failures.size() << " failures, "
+      << scenario->expectations.size() << " expectations\n";
   return kExitOk;
 }
 

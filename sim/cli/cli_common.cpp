@@ -8,7 +8,8 @@ namespace hivesim::cli {
 
 std::optional<Scenario> load_or_report(const std::string& path, std::ostream& err) {
   LoadResult loaded = load_scenario(path);
-  for (const Diagnostic& d : loaded.errors) err << d.str() << "\n";
+  for (const Diagnostic& d : loaded.errors)
+    err << d.str() << "\n";
   return std::move(loaded.scenario);
 }
 

@@ -48,7 +48,8 @@ std::optional<std::vector<Request>> read_batch(const std::string& path, const Si
     if (first == std::string::npos) continue;
     const auto space = line.find_first_of(" \t", first);
     const std::string port_name = line.substr(first, space - first);
-    const auto spec_start = space == std::string::npos ? space : line.find_first_not_of(" \t", space);
+    const auto spec_start =
+        space == std::string::npos ? space : line.find_first_not_of(" \t", space);
     std::string spec = spec_start == std::string::npos ? "" : line.substr(spec_start);
     while (!spec.empty() && (spec.back() == ' ' || spec.back() == '\t' || spec.back() == '\r')) {
       spec.pop_back();
@@ -81,8 +82,8 @@ std::optional<std::vector<Request>> read_batch(const std::string& path, const Si
 
 int trace_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   po::options_description options("trace options");
-  options.add_options()("help,h", "show this help")(
-      "from", po::value<std::string>(), "exterior port the packet enters by")(
+  options.add_options()("help,h", "show this help")("from", po::value<std::string>(),
+                                                    "exterior port the packet enters by")(
       "packet", po::value<std::string>(), "packet spec, e.g. \"tcp dst=10.0.2.12 dport=5432\"")(
       "batch", po::value<std::string>(), "file of 'PORT SPEC' lines, simulated in order")(
       "at", po::value<std::string>()->default_value("0s"), "simulated time of the state to use")(

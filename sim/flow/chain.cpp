@@ -147,7 +147,8 @@ std::string describe(const Topology& topo, const Condition& c) {
   };
   auto port_list = [&topo](const std::vector<PortId>& ports) {
     std::string names;
-    for (PortId p : ports) names += (names.empty() ? "" : ",") + topo.port(p).name;
+    for (PortId p : ports)
+      names += (names.empty() ? "" : ",") + topo.port(p).name;
     return names;
   };
   if (!c.in_ports.empty()) add("in_port=" + port_list(c.in_ports));

@@ -4,9 +4,9 @@
 // A chain is walked rule by rule; the first rule whose condition matches and whose action is
 // terminal decides. `continue` goes on, `jump` walks another chain and comes back unless that
 // chain decided, `return` leaves the current chain. A chain that runs out of rules decides
-// nothing, and a top-level chain that decides nothing accepts. Jumps nest; a jump to a chain already
-// visited in this evaluation is ignored (with a trace line), which cuts loops, as MidoNet does.
-// Conditions see the packet as it is now (after earlier rewrites) and record every header
+// nothing, and a top-level chain that decides nothing accepts. Jumps nest; a jump to a chain
+// already visited in this evaluation is ignored (with a trace line), which cuts loops, as MidoNet
+// does. Conditions see the packet as it is now (after earlier rewrites) and record every header
 // field they read into the caller's mask.
 
 #include <cstdint>

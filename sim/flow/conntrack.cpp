@@ -45,8 +45,7 @@ std::uint32_t NatTable::draw(std::uint32_t lo, std::uint32_t hi) {
 }
 
 std::optional<NatEndpoint> NatTable::allocate_snat(const ConnKey& key, Ipv4 ip_lo, Ipv4 ip_hi,
-                                                   std::uint16_t port_lo,
-                                                   std::uint16_t port_hi) {
+                                                   std::uint16_t port_lo, std::uint16_t port_hi) {
   if (port_lo == 0 && port_hi == 0) {
     port_lo = 1024;  // a dynamic SNAT with no port range uses the unprivileged ports
     port_hi = 65535;

@@ -34,7 +34,7 @@ struct FlowTag {
 /// The device, chain and rule that decided a drop.
 struct DropInfo {
   DropReason reason = DropReason::kRule;
-  std::string device;              // device or chain name
+  std::string device;                 // device or chain name
   std::optional<std::uint32_t> rule;  // rule index in `device` when a chain decided
 };
 

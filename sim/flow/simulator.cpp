@@ -9,7 +9,9 @@ namespace hivesim {
 namespace {
 
 /// A locally administered MAC for a port that declares none (stable per port id).
-Mac derived_mac(PortId port) { return Mac{0x02ff00000000ULL | port.value}; }
+Mac derived_mac(PortId port) {
+  return Mac{0x02ff00000000ULL | port.value};
+}
 
 }  // namespace
 
@@ -46,11 +48,14 @@ Simulator::Simulator(const Topology& topology)
       table.push_back(CompiledRoute{local, true, -1});
     }
     // Longest prefix first, then lowest weight; the lookup relies on this order.
-    std::stable_sort(table.begin(), table.end(), [](const CompiledRoute& a, const CompiledRoute& b) {
-      if (a.route.dst.len != b.route.dst.len) return a.route.dst.len > b.route.dst.len;
-      return a.route.weight < b.route.weight;
-    });
-    for (const ArpEntry& e : router.arp_table) router_arp_[r].emplace(e.ip, e.mac);
+    std::stable_sort(table.begin(), table.end(),
+                     [](const CompiledRoute& a, const CompiledRoute& b) {
+                       if (a.route.dst.len != b.route.dst.len)
+                         return a.route.dst.len > b.route.dst.len;
+                       return a.route.weight < b.route.weight;
+                     });
+    for (const ArpEntry& e : router.arp_table)
+      router_arp_[r].emplace(e.ip, e.mac);
   }
 
   for (std::uint32_t b = 0; b < topo_.bridges.size(); ++b) {
@@ -64,7 +69,8 @@ Simulator::Simulator(const Topology& topology)
       const Port& port = topo_.port(pid);
       if (port.mac && port.ip) bridge_ip_macs_[b].insert_or_assign(*port.ip, *port.mac);
     }
-    for (const ArpEntry& e : bridge.arp_table) bridge_ip_macs_[b].insert_or_assign(e.ip, e.mac);
+    for (const ArpEntry& e : bridge.arp_table)
+      bridge_ip_macs_[b].insert_or_assign(e.ip, e.mac);
     for (PortId pid : bridge.ports) {
       const Port& port = topo_.port(pid);
       if (port.mac && !port.peer) {
@@ -100,7 +106,8 @@ Simulator::Simulator(const Topology& topology)
     router_fips_[fip.router.value].push_back(FloatingIpRule{fip.ip, *vm.ip});
     answer_arp_for(fip.router, fip.ip);
   }
-  for (const Vip& vip : topo_.vips) answer_arp_for(topo_.load_balancers[vip.lb.value].router, vip.ip);
+  for (const Vip& vip : topo_.vips)
+    answer_arp_for(topo_.load_balancers[vip.lb.value].router, vip.ip);
 }
 
 void Simulator::compile_security_groups() {
@@ -183,7 +190,7 @@ std::optional<Mac> Simulator::bridge_known_mac(BridgeId bridge, Ipv4 ip) const {
 }
 
 std::optional<PortId> Simulator::bridge_declared_port(BridgeId bridge, std::uint16_t vlan,
-                                                     Mac mac) const {
+                                                      Mac mac) const {
   const auto& m = bridge_declared_macs_[bridge.value];
   auto it = m.find((std::uint64_t{vlan} << 48) | mac.bits);
   if (it == m.end()) return std::nullopt;

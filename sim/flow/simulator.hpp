@@ -33,7 +33,7 @@ namespace hivesim {
 /// A route as the lookup sees it: written routes plus the implicit connected/local ones.
 struct CompiledRoute {
   Route route;
-  bool local = false;  // the router's own port address (/32)
+  bool local = false;       // the router's own port address (/32)
   std::int32_t index = -1;  // position in Router::routes, -1 for implicit routes
 };
 
@@ -66,9 +66,7 @@ class Simulator {
   SpecDefaults spec_defaults(PortId port) const;
 
   // Lookups the walk uses (public for tests and reports).
-  const std::vector<CompiledRoute>& routes(RouterId router) const {
-    return routes_[router.value];
-  }
+  const std::vector<CompiledRoute>& routes(RouterId router) const { return routes_[router.value]; }
   /// The router port whose MAC is `mac`, reachable through an interior port of `bridge`.
   std::optional<PortId> bridge_router_port(BridgeId bridge, Mac mac) const;
   /// What `bridge` knows about `ip` without learning (declared ports, router ports, arp_table).

@@ -1,7 +1,7 @@
 #pragma once
 // The mutable state a flow simulation reads and writes: learned MAC tables, learned ARP
-// entries, connection tracking and NAT bindings. The caller owns it (the `trace --batch` driver keeps one for the whole batch, the
-// engine one per host agent); nothing here is global.
+// entries, connection tracking and NAT bindings. The caller owns it (the `trace --batch` driver
+// keeps one for the whole batch, the engine one per host agent); nothing here is global.
 
 #include <cstdint>
 #include <unordered_map>

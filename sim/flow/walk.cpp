@@ -246,8 +246,7 @@ void Walk::bridge_flood(Branch& b, const Bridge& br, PortId in_port, bool apply_
       // VLAN-aware one; the VLAN-aware one floods a trunk frame into the link of its VLAN.
       // Two plain bridges linked without VLANs do not flood into each other (MidoNet).
       const Port& peer = topo_.port(*p.peer);
-      floodable = peer.vlan.has_value() ||
-                  (p.vlan && ip.exterior() && frame_vlan == *p.vlan);
+      floodable = peer.vlan.has_value() || (p.vlan && ip.exterior() && frame_vlan == *p.vlan);
     }
     if (!floodable) continue;
     Branch copy = b;
@@ -324,8 +323,8 @@ void Walk::router(Branch& b, PortId in_port) {
   if (lb == LbOutcome::kDropped) return;
   if (lb == LbOutcome::kNoVip) {
     floating_ip_dnat(id, pkt);
-    if (!run_chain(b, rt.inbound_chain, context(in_port, std::nullopt),
-                   ChainSite{in_port, true}, as_received)) {
+    if (!run_chain(b, rt.inbound_chain, context(in_port, std::nullopt), ChainSite{in_port, true},
+                   as_received)) {
       return;
     }
   }
@@ -497,8 +496,8 @@ const CompiledRoute* Walk::lookup_route(RouterId id, const Packet& pkt) {
   std::array<const CompiledRoute*, 16> equal{};
   std::size_t count = 0;
   for (const CompiledRoute& r : sim_.routes(id)) {
-    if (count != 0 && (r.route.dst.len != equal[0]->route.dst.len ||
-                       r.route.weight != equal[0]->route.weight)) {
+    if (count != 0 &&
+        (r.route.dst.len != equal[0]->route.dst.len || r.route.weight != equal[0]->route.weight)) {
       break;
     }
     if (!r.route.dst.contains(pkt.dst)) continue;
@@ -515,9 +514,9 @@ const CompiledRoute* Walk::lookup_route(RouterId id, const Packet& pkt) {
   result_.mask.add(Field::kTpSrc);
   result_.mask.add(Field::kTpDst);
   std::uint64_t h = 0xcbf29ce484222325ULL;
-  for (std::uint64_t v : {std::uint64_t{pkt.src.bits}, std::uint64_t{pkt.dst.bits},
-                          std::uint64_t{pkt.proto}, std::uint64_t{pkt.sport},
-                          std::uint64_t{pkt.dport}}) {
+  for (std::uint64_t v :
+       {std::uint64_t{pkt.src.bits}, std::uint64_t{pkt.dst.bits}, std::uint64_t{pkt.proto},
+        std::uint64_t{pkt.sport}, std::uint64_t{pkt.dport}}) {
     h = (h ^ v) * 0x100000001b3ULL;
   }
   return equal[h % count];
@@ -569,7 +568,8 @@ bool Walk::run_chain(Branch& b, std::optional<ChainId> chain, const MatchContext
   if (!chain) return true;
   nat_device_ = device_code(ctx.in_port);
   const ChainDecision d = evaluate_chain(topo_, *chain, b.pkt, ctx, *this, result_.mask, visited_);
-  for (ChainId c : visited_) tag(FlowTag::Kind::kChain, c.value);
+  for (ChainId c : visited_)
+    tag(FlowTag::Kind::kChain, c.value);
   if (d.kind == ChainDecision::Kind::kAccept) return true;
   drop(b, DropReason::kRule, topo_.chain(d.chain).name, d.rule);
   if (!site.icmp_port) return false;  // bridges: REJECT is a silent drop
@@ -632,8 +632,8 @@ bool Walk::apply_nat(const Action& action, Packet& pkt) {
   result_.mask.add(Field::kTpSrc);
   result_.mask.add(Field::kTpDst);
   const bool icmp = pkt.proto == ipproto::kIcmp;
-  const bool echo = icmp && (pkt.icmp_type == icmptype::kEchoRequest ||
-                             pkt.icmp_type == icmptype::kEchoReply);
+  const bool echo =
+      icmp && (pkt.icmp_type == icmptype::kEchoRequest || pkt.icmp_type == icmptype::kEchoReply);
   if (icmp && !echo && !pkt.quoted) return false;
   if (icmp && echo) result_.mask.add(Field::kIcmpId);
 
@@ -654,9 +654,9 @@ bool Walk::apply_nat(const Action& action, Packet& pkt) {
         } else {
           const Ipv4 ip{state_.nat.draw(t.ip_lo.bits, t.ip_hi.bits)};
           const bool keep_port = echo || (t.port_lo == 0 && t.port_hi == 0);
-          const auto port = keep_port ? key->dport
-                                      : static_cast<std::uint16_t>(
-                                            state_.nat.draw(t.port_lo, t.port_hi));
+          const auto port = keep_port
+                                ? key->dport
+                                : static_cast<std::uint16_t>(state_.nat.draw(t.port_lo, t.port_hi));
           to = NatEndpoint{ip, port};
         }
         if (!to) {
@@ -687,8 +687,8 @@ bool Walk::apply_nat(const Action& action, Packet& pkt) {
         quoted_pkt.proto = q.proto;
         quoted_pkt.sport = q.dport;
         quoted_pkt.dport = q.sport;
-        quoted_pkt.icmp_type = q.icmp_type == icmptype::kEchoRequest ? icmptype::kEchoReply
-                                                                     : q.icmp_type;
+        quoted_pkt.icmp_type =
+            q.icmp_type == icmptype::kEchoRequest ? icmptype::kEchoReply : q.icmp_type;
         quoted_pkt.icmp_id = q.icmp_id;
         const auto key = conn_key(quoted_pkt, nat_device_);
         if (!key) return false;
@@ -727,9 +727,13 @@ bool Walk::apply_nat(const Action& action, Packet& pkt) {
 namespace {
 
 /// NAT bindings of a load balancer are kept under their own device code.
-std::uint32_t lb_device(LoadBalancerId lb) { return 0x10000000U | lb.value; }
+std::uint32_t lb_device(LoadBalancerId lb) {
+  return 0x10000000U | lb.value;
+}
 
-bool member_active(const PoolMember& m) { return m.admin_up && m.weight > 0; }
+bool member_active(const PoolMember& m) {
+  return m.admin_up && m.weight > 0;
+}
 
 }  // namespace
 
@@ -754,8 +758,8 @@ Walk::LbOutcome Walk::load_balance(Branch& b, RouterId id) {
       result_.mask.add(Field::kNwSrc);
       const bool sticky = vip.persistence == Persistence::kSourceIp;
       if (!sticky) result_.mask.add(Field::kTpSrc);
-      ConnKey key{pkt.src, pkt.dst, sticky ? std::uint16_t{0} : pkt.sport, pkt.dport,
-                  ipproto::kTcp, lb_device(lb_id)};
+      ConnKey key{pkt.src,   pkt.dst,       sticky ? std::uint16_t{0} : pkt.sport,
+                  pkt.dport, ipproto::kTcp, lb_device(lb_id)};
       // An existing connection keeps its member while it stays valid: active, or for a
       // non-sticky VIP also admin-disabled (its connections drain).
       auto find_member = [&pool](NatEndpoint e) -> const PoolMember* {
@@ -772,7 +776,8 @@ Walk::LbOutcome Walk::load_balance(Branch& b, RouterId id) {
       }
       if (!to && pool.admin_up) {
         std::uint64_t total = 0;
-        for (const PoolMember& m : pool.members) total += member_active(m) ? m.weight : 0;
+        for (const PoolMember& m : pool.members)
+          total += member_active(m) ? m.weight : 0;
         if (total > 0) {
           std::uint64_t pick = state_.nat.draw(0, static_cast<std::uint32_t>(total - 1));
           for (const PoolMember& m : pool.members) {
@@ -928,8 +933,8 @@ void Walk::icmp_error(const Branch& b, const Packet& original, PortId port, std:
   q.icmp_id = original.icmp_id;
   e.quoted = q;
   if (trace_) {
-    note("icmp " + std::to_string(type) + "/" + std::to_string(code) + " to " +
-         original.src.str() + " from " + p.name);
+    note("icmp " + std::to_string(type) + "/" + std::to_string(code) + " to " + original.src.str() +
+         " from " + p.name);
   }
   emit(b, std::move(e), port);
 }
@@ -981,6 +986,8 @@ void Walk::set_out_port(PortId port) {
   out += topo_.port(port).name;
 }
 
-void Walk::tag(FlowTag::Kind kind, std::uint32_t id) { result_.tags.push_back(FlowTag{kind, id}); }
+void Walk::tag(FlowTag::Kind kind, std::uint32_t id) {
+  result_.tags.push_back(FlowTag{kind, id});
+}
 
 }  // namespace hivesim

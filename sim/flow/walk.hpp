@@ -125,8 +125,8 @@ class Walk final : public ChainEnv {
   SimulationResult& result_;
   const bool trace_;
   const SimTime now_;
-  PortId origin_;      // where the original packet entered
-  Packet original_;    // as it entered (conntrack keys are built from it)
+  PortId origin_;                  // where the original packet entered
+  Packet original_;                // as it entered (conntrack keys are built from it)
   std::optional<bool> is_return_;  // conntrack verdict, computed on first use
   std::uint32_t nat_device_ = 0;   // device whose chain is being evaluated
 

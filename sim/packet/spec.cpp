@@ -362,7 +362,7 @@ std::size_t l4_header_bytes(const PacketSpec& s) {
 }
 
 Status check_key_fits(const KeyDef& key, const PacketSpec& s) {
-  const std::string word(word_of(s.proto));
+  const std::string_view word = word_of(s.proto);
   if ((key.words & bit(s.proto)) == 0) {
     return error("key '", key.name, "' does not apply to ", word);
   }
@@ -397,7 +397,7 @@ Status validate(const PacketSpec& s) {
     if (!key.written(s)) continue;
     if (Status err = check_key_fits(key, s)) return err;
   }
-  const std::string word(word_of(s.proto));
+  const std::string_view word = word_of(s.proto);
   const bool ip = (bit(s.proto) & kIpWords) != 0;
   if (ip && !s.dst) return error(word, " needs dst=");
   if (s.proto == SpecProto::kArp && !s.arp_tpa && !s.dst) {
@@ -548,7 +548,7 @@ Result<PacketSpec> parse_packet_spec(std::string_view line) {
 
 Result<Packet> build_packet(const PacketSpec& spec, const SpecDefaults& defaults) {
   if (Status err = validate(spec)) return std::move(*err);
-  const std::string word(word_of(spec.proto));
+  const std::string_view word = word_of(spec.proto);
 
   Packet p;
   p.eth_src = spec.eth_src.value_or(defaults.eth_src);

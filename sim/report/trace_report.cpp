@@ -51,8 +51,7 @@ std::string output_action(const Topology& topo, PortId from, PortId out) {
   std::string zone_type = "no-tunnel-zone";
   for (const TunnelZone& z : topo.tunnel_zones) {
     const bool has_in = std::find(z.hosts.begin(), z.hosts.end(), *in_port.host) != z.hosts.end();
-    const bool has_out =
-        std::find(z.hosts.begin(), z.hosts.end(), *out_port.host) != z.hosts.end();
+    const bool has_out = std::find(z.hosts.begin(), z.hosts.end(), *out_port.host) != z.hosts.end();
     if (has_in && has_out) {
       zone_type = z.type == TunnelType::kVxlan ? "vxlan" : "gre";
       break;
@@ -119,7 +118,8 @@ std::string flow_match_string(const Topology& topo, const FlowKey& key, FieldMas
     if (mask.has(Field::kTcpFlags)) parts.push_back("tcp_flags=" + std::to_string(key.tcp_flags));
   }
   std::string out;
-  for (const std::string& p : parts) out += (out.empty() ? "" : ",") + p;
+  for (const std::string& p : parts)
+    out += (out.empty() ? "" : ",") + p;
   return out;
 }
 
@@ -140,7 +140,8 @@ nlohmann::json trace_json(const Topology& topo, const TraceRecord& record) {
   doc["packet"] = record.spec;
   doc["verdict"] = std::string(to_string(r.verdict));
   nlohmann::json to = nlohmann::json::array();
-  for (PortId p : r.delivered_ports()) to.push_back(topo.port(p).name);
+  for (PortId p : r.delivered_ports())
+    to.push_back(topo.port(p).name);
   doc["to"] = to;
   nlohmann::json outs = nlohmann::json::array();
   for (const OutPacket& o : r.out) {
@@ -164,9 +165,8 @@ nlohmann::json trace_json(const Topology& topo, const TraceRecord& record) {
                     {"detail", h.detail}});
   }
   doc["hops"] = hops;
-  doc["flow"] = {
-      {"match", flow_match_string(topo, flow_key(record.packet, record.from), r.mask)},
-      {"actions", flow_actions_string(topo, record)}};
+  doc["flow"] = {{"match", flow_match_string(topo, flow_key(record.packet, record.from), r.mask)},
+                 {"actions", flow_actions_string(topo, record)}};
   return doc;
 }
 

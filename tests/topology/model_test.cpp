@@ -14,10 +14,10 @@ TEST_CASE("Model: verdict names round-trip") {
 }
 
 TEST_CASE("Model: drop reason names are SPEC section 5's and round-trip") {
-  const char* names[] = {"rule",           "no_route",  "blackhole",   "reject",
-                         "admin_down",     "no_backend", "loop",       "ttl",
-                         "arp_unresolved", "host_down", "tunnel_down", "no_binding",
-                         "not_for_router", "malformed", "unsupported"};
+  const char* names[] = {"rule",           "no_route",   "blackhole",   "reject",
+                         "admin_down",     "no_backend", "loop",        "ttl",
+                         "arp_unresolved", "host_down",  "tunnel_down", "no_binding",
+                         "not_for_router", "malformed",  "unsupported"};
   for (int i = 0; i <= static_cast<int>(DropReason::kUnsupported); ++i) {
     const auto r = static_cast<DropReason>(i);
     CHECK(to_string(r) == names[i]);
