@@ -124,8 +124,6 @@ struct PeerDecl {
 
 /// Whether an action is one of the four NAT kinds (which accept `then:`).
 bool is_nat(ActionKind kind);
-/// The rendering of an action used in failure labels ("drop", "jump other", "dnat 1.2.3.4").
-std::string describe_action(const Action& a, const Topology& topo);
 
 /// Walks a parsed YAML document in two passes: the first declares every name (so references
 /// may point forward), the second reads every object and resolves its references.

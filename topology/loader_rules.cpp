@@ -10,40 +10,6 @@ bool is_nat(ActionKind kind) {
          kind == ActionKind::kRevSnat;
 }
 
-std::string describe_action(const Action& a, const Topology& topo) {
-  switch (a.kind) {
-    case ActionKind::kAccept:
-      return "accept";
-    case ActionKind::kDrop:
-      return "drop";
-    case ActionKind::kReject:
-      return "reject";
-    case ActionKind::kContinue:
-      return "continue";
-    case ActionKind::kReturn:
-      return "return";
-    case ActionKind::kRevDnat:
-      return "rev_dnat";
-    case ActionKind::kRevSnat:
-      return "rev_snat";
-    case ActionKind::kJump:
-      return "jump " + topo.chains[a.jump.value].name;
-    case ActionKind::kDnat:
-    case ActionKind::kSnat: {
-      std::string out = a.kind == ActionKind::kDnat ? "dnat " : "snat ";
-      // Appended piece by piece: `"x" + std::string` trips GCC 12's -Wrestrict false positive.
-      out += a.nat.ip_lo.str();
-      if (a.nat.ip_hi != a.nat.ip_lo) out.append("-").append(a.nat.ip_hi.str());
-      if (a.nat.port_lo != 0) {
-        out.append(":").append(std::to_string(a.nat.port_lo));
-        if (a.nat.port_hi != a.nat.port_lo) out.append("-").append(std::to_string(a.nat.port_hi));
-      }
-      return out;
-    }
-  }
-  return "?";
-}
-
 // ---------------------------------------------------------------------------------------------
 // Security groups, port groups, chains.
 

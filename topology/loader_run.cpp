@@ -177,8 +177,7 @@ bool Loader::read_failure_kind(Failure& f, const Field& field) {
     return false;
   }
   f.change = RuleChange{*chain, static_cast<std::uint32_t>(*rule), *action};
-  f.label =
-      "set " + target.name + "[" + std::to_string(*rule) + "] " + describe_action(*action, topo_);
+  f.label = "set " + target.name + "[" + std::to_string(*rule) + "] " + describe(topo_, *action);
   return true;
 }
 

@@ -83,4 +83,51 @@ std::optional<LoadBalancerId> Topology::find_load_balancer(std::string_view name
   return find_by_name<LoadBalancerId>(load_balancers, name);
 }
 
+namespace {
+
+std::string nat_target_str(const NatTarget& t) {
+  std::string s = t.ip_lo.str();
+  if (t.ip_hi != t.ip_lo) s += "-" + t.ip_hi.str();
+  if (t.port_lo != 0 || t.port_hi != 0) {
+    s += ":" + std::to_string(t.port_lo);
+    if (t.port_hi != t.port_lo) s += "-" + std::to_string(t.port_hi);
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string describe(const Topology& topo, const Action& a) {
+  std::string s;
+  switch (a.kind) {
+    case ActionKind::kAccept:
+      return "accept";
+    case ActionKind::kDrop:
+      return "drop";
+    case ActionKind::kReject:
+      return "reject";
+    case ActionKind::kContinue:
+      return "continue";
+    case ActionKind::kReturn:
+      return "return";
+    case ActionKind::kJump:
+      return "jump " + topo.chain(a.jump).name;
+    case ActionKind::kDnat:
+      s = "dnat to " + nat_target_str(a.nat);
+      break;
+    case ActionKind::kSnat:
+      s = "snat to " + nat_target_str(a.nat);
+      break;
+    case ActionKind::kRevDnat:
+      s = "rev_dnat";
+      break;
+    case ActionKind::kRevSnat:
+      s = "rev_snat";
+      break;
+  }
+  if (a.then == NatThen::kContinue) s += ", then continue";
+  if (a.then == NatThen::kReturn) s += ", then return";
+  return s;
+}
+
 }  // namespace hivesim

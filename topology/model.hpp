@@ -380,6 +380,9 @@ struct Topology {
   }
 };
 
+/// "drop", "jump other", "dnat to 10.0.0.5:80, then continue": for traces and labels.
+std::string describe(const Topology& topo, const Action& a);
+
 // ---------------------------------------------------------------------------------------------
 // What a run does: traffic, failures, expectations.
 

@@ -149,7 +149,7 @@ int trace_command(const std::vector<std::string>& args, std::ostream& out, std::
     requests.push_back(Request{*port, spec, std::move(*packet)});
   }
 
-  SimState state;
+  SimState state(scenario->seed);
   nlohmann::json docs = nlohmann::json::array();
   std::string text;
   for (Request& r : requests) {

@@ -121,13 +121,6 @@ std::string proto_str(std::uint8_t proto) {
   }
 }
 
-std::string nat_target_str(const NatTarget& t) {
-  std::string s = t.ip_lo.str();
-  if (t.ip_hi != t.ip_lo) s += "-" + t.ip_hi.str();
-  if (t.port_lo != 0 || t.port_hi != 0) s += ":" + port_range_str({t.port_lo, t.port_hi});
-  return s;
-}
-
 }  // namespace
 
 ChainDecision evaluate_chain(const Topology& topo, ChainId chain, Packet& packet,
@@ -175,39 +168,6 @@ std::string describe(const Topology& topo, const Condition& c) {
   if (c.forward_flow) add(*c.forward_flow ? "forward_flow" : "return_flow");
   if (s.empty()) s = "any";
   if (c.invert) s = "not(" + s + ")";
-  return s;
-}
-
-std::string describe(const Topology& topo, const Action& a) {
-  std::string s;
-  switch (a.kind) {
-    case ActionKind::kAccept:
-      return "accept";
-    case ActionKind::kDrop:
-      return "drop";
-    case ActionKind::kReject:
-      return "reject";
-    case ActionKind::kContinue:
-      return "continue";
-    case ActionKind::kReturn:
-      return "return";
-    case ActionKind::kJump:
-      return "jump " + topo.chain(a.jump).name;
-    case ActionKind::kDnat:
-      s = "dnat to " + nat_target_str(a.nat);
-      break;
-    case ActionKind::kSnat:
-      s = "snat to " + nat_target_str(a.nat);
-      break;
-    case ActionKind::kRevDnat:
-      s = "rev_dnat";
-      break;
-    case ActionKind::kRevSnat:
-      s = "rev_snat";
-      break;
-  }
-  if (a.then == NatThen::kContinue) s += ", then continue";
-  if (a.then == NatThen::kReturn) s += ", then return";
   return s;
 }
 

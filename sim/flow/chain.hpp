@@ -64,9 +64,8 @@ ChainDecision evaluate_chain(const Topology& topo, ChainId chain, Packet& packet
                              const MatchContext& ctx, ChainEnv& env, FieldMask& mask,
                              std::vector<ChainId>& visited);
 
-/// "src=10.0.0.0/8 proto=tcp dport=80" for traces.
+/// "src=10.0.0.0/8 proto=tcp dport=80" for traces (actions: describe() in topology/model.hpp).
 std::string describe(const Topology& topo, const Condition& c);
-std::string describe(const Topology& topo, const Action& a);
 
 }  // namespace hivesim
 
