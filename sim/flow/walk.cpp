@@ -371,8 +371,9 @@ void Walk::router(Branch& b, PortId in_port) {
   const bool has_gateway = route->route.via && route->route.via->bits != 0;
   const Ipv4 next_hop = has_gateway ? *route->route.via : pkt.dst;
   if (trace_) {
-    note("route " + route->route.dst.str() + " via " + (has_gateway ? next_hop.str() : "direct") +
-         " out " + egress.name);
+    note("route " + route->route.dst.str() +
+         (has_gateway ? " via " + next_hop.str() : std::string(" direct")) + ", out " +
+         egress.name);
   }
   if (pkt.dst == *egress.ip) {
     drop(b, DropReason::kNotForRouter, rt.name, std::nullopt, "addressed to the egress port");
