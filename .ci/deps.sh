@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config
   libyaml-cpp-dev nlohmann-json3-dev libboost-program-options-dev
-  libpcap-dev libsqlite3-dev catch2 libbenchmark-dev
+  libpcap-dev libsqlite3-dev catch2 libbenchmark-dev libabsl-dev
 )
 missing=()
 for p in "${packages[@]}"; do

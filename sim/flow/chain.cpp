@@ -19,9 +19,17 @@ namespace {
 
 class ChainWalker {
  public:
-  ChainWalker(const Topology& topo, Packet& packet, const MatchContext& ctx, ChainEnv& env,
-              FieldMask& mask, std::vector<ChainId>& visited)
-      : topo_(topo), packet_(packet), ctx_(ctx), env_(env), mask_(mask), visited_(visited) {}
+  ChainWalker(const Topology& topo, const CompiledChains& compiled, Packet& packet,
+              const MatchContext& ctx, ChainEnv& env, FieldMask& mask,
+              std::vector<ChainId>& visited)
+      : topo_(topo),
+        compiled_(compiled),
+        packet_(packet),
+        ctx_(ctx),
+        env_(env),
+        mask_(mask),
+        visited_(visited),
+        view_(PacketView::of(packet)) {}
 
   std::optional<ChainDecision> walk(ChainId id) {
     visited_.push_back(id);
@@ -31,10 +39,18 @@ class ChainWalker {
  private:
   std::optional<ChainDecision> walk_rules(ChainId id) {
     const Chain& chain = topo_.chain(id);
+    const std::span<const CompiledCondition> conditions = compiled_.chain(id);
     auto is_return = [this] { return env_.is_return_flow(); };
-    for (std::uint32_t i = 0; i < chain.rules.size(); ++i) {
+    // Locals, not members, in the innermost loop: the compiler can keep them in registers.
+    PacketView view = view_;
+    FieldMask read;
+    for (std::uint32_t i = 0; i < conditions.size(); ++i) {
+      if (!condition_matches(topo_, conditions[i], view, packet_, ctx_, read, is_return)) {
+        continue;
+      }
+      mask_.merge(read);
+      read = FieldMask{};
       const Rule& rule = chain.rules[i];
-      if (!condition_matches(topo_, rule.match, packet_, ctx_, mask_, is_return)) continue;
       auto decided = [&](ChainDecision::Kind kind) {
         if (env_.tracing()) {
           env_.note("chain '" + chain.name + "' rule " + std::to_string(i) + " (" +
@@ -70,6 +86,7 @@ class ChainWalker {
             continue;
           }
           if (auto d = walk(target)) return d;
+          view = view_;  // the jumped-to chain may have rewritten the packet (NAT)
           continue;
         }
         case ActionKind::kDnat:
@@ -77,6 +94,7 @@ class ChainWalker {
         case ActionKind::kRevDnat:
         case ActionKind::kRevSnat: {
           if (!env_.apply_nat(rule.action, packet_)) continue;
+          view = view_ = PacketView::of(packet_);  // later rules see the rewritten headers
           if (env_.tracing()) {
             env_.note("chain '" + chain.name + "' rule " + std::to_string(i) + ": " +
                       describe(topo_, rule.action));
@@ -93,15 +111,18 @@ class ChainWalker {
         }
       }
     }
+    mask_.merge(read);  // what the rules that did not match read
     return std::nullopt;
   }
 
   const Topology& topo_;
+  const CompiledChains& compiled_;
   Packet& packet_;
   const MatchContext& ctx_;
   ChainEnv& env_;
   FieldMask& mask_;
   std::vector<ChainId>& visited_;
+  PacketView view_;
 };
 
 std::string port_range_str(PortRange r) {
@@ -123,11 +144,25 @@ std::string proto_str(std::uint8_t proto) {
 
 }  // namespace
 
+CompiledChains::CompiledChains(const Topology& topo) : rules_(topo.chains.size()) {
+  for (std::size_t c = 0; c < topo.chains.size(); ++c) {
+    for (const Rule& rule : topo.chains[c].rules) {
+      rules_[c].push_back(CompiledCondition::compile(rule.match));
+    }
+  }
+}
+
 ChainDecision evaluate_chain(const Topology& topo, ChainId chain, Packet& packet,
                              const MatchContext& ctx, ChainEnv& env, FieldMask& mask,
                              std::vector<ChainId>& visited) {
+  return evaluate_chain(topo, CompiledChains(topo), chain, packet, ctx, env, mask, visited);
+}
+
+ChainDecision evaluate_chain(const Topology& topo, const CompiledChains& compiled, ChainId chain,
+                             Packet& packet, const MatchContext& ctx, ChainEnv& env,
+                             FieldMask& mask, std::vector<ChainId>& visited) {
   visited.clear();
-  ChainWalker walker(topo, packet, ctx, env, mask, visited);
+  ChainWalker walker(topo, compiled, packet, ctx, env, mask, visited);
   if (auto decision = walker.walk(chain)) return *decision;
   return ChainDecision{ChainDecision::Kind::kAccept, ChainId{}, std::nullopt};
 }

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -45,11 +46,70 @@ class ChainEnv {
 /// ANY otherwise).
 FragmentPolicy effective_frag_policy(const Condition& c);
 
-/// Whether `c` matches; adds the fields it read to `mask`. `is_return` is called only when the
-/// condition tests forward_flow/return_flow.
+/// A condition prepared for matching: prefixes pre-masked, the fragment policy as a set of
+/// accepted fragment kinds, the common tests flat, and the fields few rules use behind one
+/// flag. It points into the Condition it was compiled from, which must outlive it.
+struct CompiledCondition {
+  const Condition* source = nullptr;
+  std::uint32_t src_net = 0;
+  std::uint32_t src_mask = 0;
+  std::uint32_t dst_net = 0;
+  std::uint32_t dst_mask = 0;
+  PortRange sport{0, 65535};
+  PortRange dport{0, 65535};
+  std::int16_t proto = -1;            // -1: any
+  std::uint8_t frag_accepts = 0b111;  // bit per FragKind
+  std::int8_t forward_flow = -1;      // -1: not tested, 1: forward only, 0: return only
+  bool has_src = false;
+  bool src_negated = false;
+  bool has_dst = false;
+  bool dst_negated = false;
+  bool has_sport = false;
+  bool has_dport = false;
+  bool rare = false;  // in/out ports, port group, MACs, VLAN, ethertype or tos are tested
+  bool invert = false;
+
+  static CompiledCondition compile(const Condition& c);
+};
+
+/// The header facts conditions test, extracted once per chain walk (and again after a NAT
+/// rule rewrites the packet).
+struct PacketView {
+  std::uint32_t src = 0;  // IPv4 source, or ARP sender address
+  std::uint32_t dst = 0;  // IPv4 destination, or ARP target address
+  Field src_field = Field::kNwSrc;
+  Field dst_field = Field::kNwDst;
+  bool has_addresses = false;  // IPv4 or ARP
+  bool has_l4 = false;         // IPv4 and not a later fragment
+  std::uint8_t frag_bit = 1;   // 1 << FragKind (unfragmented for non-IPv4)
+  std::int16_t proto = -1;     // -1 when not IPv4
+  std::uint16_t l4_src = 0;    // tcp/udp port, ICMP type
+  std::uint16_t l4_dst = 0;    // tcp/udp port, ICMP code
+
+  static PacketView of(const Packet& p);
+};
+
+/// Whether the condition matches `p` (whose view is `view`); adds the fields it read to
+/// `mask`. `is_return` is called only when the condition tests forward_flow/return_flow.
+template <class IsReturn>
+bool condition_matches(const Topology& topo, const CompiledCondition& c, const PacketView& view,
+                       const Packet& p, const MatchContext& ctx, FieldMask& mask,
+                       IsReturn&& is_return);
+/// The same for a condition not compiled yet (compiles it on every call).
 template <class IsReturn>
 bool condition_matches(const Topology& topo, const Condition& c, const Packet& p,
                        const MatchContext& ctx, FieldMask& mask, IsReturn&& is_return);
+
+/// Every rule condition of a topology, compiled once (the Simulator keeps one).
+class CompiledChains {
+ public:
+  explicit CompiledChains(const Topology& topo);
+  /// The compiled conditions of `chain`, in rule order.
+  std::span<const CompiledCondition> chain(ChainId chain) const { return rules_[chain.value]; }
+
+ private:
+  std::vector<std::vector<CompiledCondition>> rules_;
+};
 
 struct ChainDecision {
   enum class Kind : std::uint8_t { kAccept, kDrop, kReject };
@@ -60,6 +120,10 @@ struct ChainDecision {
 
 /// Walks `chain` for `packet` (which NAT rules may rewrite). Adds read fields to `mask`;
 /// `visited` is cleared and then lists the chains visited (for flow tags).
+ChainDecision evaluate_chain(const Topology& topo, const CompiledChains& compiled, ChainId chain,
+                             Packet& packet, const MatchContext& ctx, ChainEnv& env,
+                             FieldMask& mask, std::vector<ChainId>& visited);
+/// The same, compiling the topology's conditions first (for callers without a Simulator).
 ChainDecision evaluate_chain(const Topology& topo, ChainId chain, Packet& packet,
                              const MatchContext& ctx, ChainEnv& env, FieldMask& mask,
                              std::vector<ChainId>& visited);

@@ -1,13 +1,9 @@
 #include "sim/flow/conntrack.hpp"
 
-#include <iterator>
-
 namespace hivesim {
 
 void ConnTrack::expire(SimTime now, SimTime idle) {
-  for (auto it = entries_.begin(); it != entries_.end();) {
-    it = now - it->second > idle ? entries_.erase(it) : std::next(it);
-  }
+  absl::erase_if(entries_, [&](const auto& entry) { return now - entry.second > idle; });
 }
 
 std::optional<NatEndpoint> NatTable::forward(NatKind kind, const ConnKey& key) const {
@@ -71,9 +67,7 @@ std::optional<NatEndpoint> NatTable::allocate_snat(const ConnKey& key, Ipv4 ip_l
 
 void NatTable::expire(SimTime now, SimTime idle) {
   for (auto* map : {&forward_, &reverse_}) {
-    for (auto it = map->begin(); it != map->end();) {
-      it = now - it->second.last > idle ? map->erase(it) : std::next(it);
-    }
+    absl::erase_if(*map, [&](const auto& entry) { return now - entry.second.last > idle; });
   }
 }
 

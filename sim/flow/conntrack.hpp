@@ -11,11 +11,17 @@
 // lets rev_snat/rev_dnat restore it. Bindings are keyed by the device that translated, so the
 // reverse action must run on the same router. Entries idle longer than the expiry are dropped
 // by expire().
+//
+// The tables are absl::flat_hash_map (open addressing: no allocation per entry, one probe
+// sequence per lookup). Their iteration order is not stable across processes, so nothing
+// that reaches a report may iterate them.
 
 #include <cstdint>
 #include <optional>
 #include <random>
-#include <unordered_map>
+#include <utility>
+
+#include <absl/container/flat_hash_map.h>
 
 #include "topology/address.hpp"
 #include "topology/units.hpp"
@@ -33,15 +39,9 @@ struct ConnKey {
 
   ConnKey reversed() const { return ConnKey{dst, src, dport, sport, proto, device}; }
   friend bool operator==(const ConnKey&, const ConnKey&) = default;
-};
-
-struct ConnKeyHash {
-  std::size_t operator()(const ConnKey& k) const noexcept {
-    std::uint64_t h = (std::uint64_t{k.src.bits} << 32) | k.dst.bits;
-    h ^= (std::uint64_t{k.sport} << 48) ^ (std::uint64_t{k.dport} << 32) ^
-         (std::uint64_t{k.proto} << 24) ^ k.device;
-    h *= 0x9e3779b97f4a7c15ULL;
-    return static_cast<std::size_t>(h ^ (h >> 29));
+  template <class H>
+  friend H AbslHashValue(H h, const ConnKey& k) {
+    return H::combine(std::move(h), k.src.bits, k.dst.bits, k.sport, k.dport, k.proto, k.device);
   }
 };
 
@@ -57,7 +57,7 @@ class ConnTrack {
   std::size_t size() const { return entries_.size(); }
 
  private:
-  std::unordered_map<ConnKey, SimTime, ConnKeyHash> entries_;
+  absl::flat_hash_map<ConnKey, SimTime> entries_;
 };
 
 /// A translated endpoint.
@@ -101,8 +101,8 @@ class NatTable {
     return key;
   }
 
-  std::unordered_map<ConnKey, Binding, ConnKeyHash> forward_;
-  std::unordered_map<ConnKey, Binding, ConnKeyHash> reverse_;
+  absl::flat_hash_map<ConnKey, Binding> forward_;
+  absl::flat_hash_map<ConnKey, Binding> reverse_;
   std::mt19937_64 rng_;
 };
 

@@ -1,6 +1,7 @@
 #include "sim/flow/simulator.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 #include "sim/flow/walk.hpp"
 
@@ -26,8 +27,10 @@ Simulator::Simulator(const Topology& topology)
       sg_to_vm_(topology.ports.size()),
       router_fips_(topology.routers.size()),
       router_lbs_(topology.routers.size()),
+      router_members_(topology.routers.size()),
       router_arp_(topology.routers.size()) {
   compile_security_groups();
+  compiled_chains_ = std::make_unique<CompiledChains>(topo_);
   for (std::uint32_t r = 0; r < topo_.routers.size(); ++r) {
     const Router& router = topo_.routers[r];
     auto& table = routes_[r];
@@ -87,7 +90,17 @@ Simulator::Simulator(const Topology& topology)
   }
 
   for (std::uint32_t i = 0; i < topo_.load_balancers.size(); ++i) {
-    router_lbs_[topo_.load_balancers[i].router.value].push_back(LoadBalancerId{i});
+    const LoadBalancer& lb = topo_.load_balancers[i];
+    router_lbs_[lb.router.value].push_back(LoadBalancerId{i});
+    auto& members = router_members_[lb.router.value];
+    for (PoolId pool : lb.pools) {
+      for (const PoolMember& m : topo_.pools[pool.value].members) {
+        members.push_back(NatEndpoint{m.ip, m.port});
+      }
+    }
+    std::sort(members.begin(), members.end(), [](NatEndpoint a, NatEndpoint b) {
+      return std::tie(a.ip.bits, a.port) < std::tie(b.ip.bits, b.port);
+    });
   }
   // Floating IPs: the router translates them; the bridge of the network the floating IP
   // belongs to answers ARP for it with the MAC of the router port on that network.
@@ -173,6 +186,13 @@ void Simulator::compile_security_groups() {
     sg_to_vm_[p] = port_chain("sg-ingress:" + port.name, ingress_of);
     sg_from_vm_[p] = port_chain("sg-egress:" + port.name, egress_of);
   }
+}
+
+bool Simulator::is_pool_member(RouterId router, NatEndpoint e) const {
+  const auto& members = router_members_[router.value];
+  return std::binary_search(members.begin(), members.end(), e, [](NatEndpoint a, NatEndpoint b) {
+    return std::tie(a.ip.bits, a.port) < std::tie(b.ip.bits, b.port);
+  });
 }
 
 std::optional<PortId> Simulator::bridge_router_port(BridgeId bridge, Mac mac) const {

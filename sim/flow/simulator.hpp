@@ -18,10 +18,12 @@
 //  - Without tracing, a bridge -> router -> bridge walk allocates only the result vectors.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <vector>
 
+#include "sim/flow/chain.hpp"
 #include "sim/flow/result.hpp"
 #include "sim/flow/state.hpp"
 #include "sim/packet/packet.hpp"
@@ -54,6 +56,9 @@ class Simulator {
   static constexpr int kMaxDevices = 12;
 
   explicit Simulator(const Topology& topology);
+  // Compiled conditions point into the owned topology: copying would leave them dangling.
+  Simulator(const Simulator&) = delete;
+  Simulator& operator=(const Simulator&) = delete;
 
   /// The compiled topology (the scenario's objects plus generated security-group chains).
   const Topology& topology() const { return topo_; }
@@ -75,6 +80,8 @@ class Simulator {
   std::optional<PortId> bridge_declared_port(BridgeId bridge, std::uint16_t vlan, Mac mac) const;
   /// A bridge is VLAN-aware when any of its ports carries a `vlan`.
   bool bridge_vlan_aware(BridgeId bridge) const { return bridge_vlan_aware_[bridge.value]; }
+  /// Every rule condition, compiled for matching.
+  const CompiledChains& compiled_chains() const { return *compiled_chains_; }
   /// The chains a port's security groups compile to: traffic from the VM (Neutron egress) and
   /// to the VM (Neutron ingress).
   std::optional<ChainId> sg_from_vm(PortId port) const { return sg_from_vm_[port.value]; }
@@ -85,6 +92,8 @@ class Simulator {
   const std::vector<LoadBalancerId>& load_balancers(RouterId router) const {
     return router_lbs_[router.value];
   }
+  /// Whether `e` is a member of a pool of one of the router's load balancers.
+  bool is_pool_member(RouterId router, NatEndpoint e) const;
   /// The router's pre-seeded ARP entry for `ip`.
   std::optional<Mac> router_seeded_mac(RouterId router, Ipv4 ip) const;
 
@@ -94,6 +103,8 @@ class Simulator {
   void compile_security_groups();
 
   Topology topo_;
+  // Points into topo_.chains: built once the security-group chains are appended.
+  std::unique_ptr<CompiledChains> compiled_chains_;
   std::vector<std::vector<CompiledRoute>> routes_;  // per router, longest prefix first
   // Per bridge: router-port MAC -> the bridge's interior port that leads there.
   std::vector<std::unordered_map<Mac, PortId>> bridge_router_macs_;
@@ -106,6 +117,7 @@ class Simulator {
   std::vector<std::optional<ChainId>> sg_to_vm_;    // per port
   std::vector<std::vector<FloatingIpRule>> router_fips_;
   std::vector<std::vector<LoadBalancerId>> router_lbs_;
+  std::vector<std::vector<NatEndpoint>> router_members_;  // per router, sorted
   // Per router: pre-seeded ARP.
   std::vector<std::unordered_map<Ipv4, Mac>> router_arp_;
 };

@@ -4,7 +4,9 @@
 // keeps one for the whole batch, the engine one per host agent); nothing here is global.
 
 #include <cstdint>
-#include <unordered_map>
+#include <utility>
+
+#include <absl/container/flat_hash_map.h>
 
 #include "sim/flow/conntrack.hpp"
 #include "topology/address.hpp"
@@ -21,28 +23,25 @@ struct SimState {
     std::uint16_t vlan = 0;
     Mac mac;
     friend bool operator==(const MacKey&, const MacKey&) = default;
-  };
-  struct MacKeyHash {
-    std::size_t operator()(const MacKey& k) const noexcept {
-      return std::hash<std::uint64_t>{}(k.mac.bits ^ (std::uint64_t{k.bridge} << 48) ^
-                                        (std::uint64_t{k.vlan} << 36));
+    template <class H>
+    friend H AbslHashValue(H h, const MacKey& k) {
+      return H::combine(std::move(h), k.bridge, k.vlan, k.mac.bits);
     }
   };
   struct ArpKey {
     std::uint32_t router = 0;
     Ipv4 ip;
     friend bool operator==(const ArpKey&, const ArpKey&) = default;
-  };
-  struct ArpKeyHash {
-    std::size_t operator()(const ArpKey& k) const noexcept {
-      return std::hash<std::uint64_t>{}((std::uint64_t{k.router} << 32) | k.ip.bits);
+    template <class H>
+    friend H AbslHashValue(H h, const ArpKey& k) {
+      return H::combine(std::move(h), k.router, k.ip.bits);
     }
   };
 
   /// Bridge MAC tables per VLAN: where a MAC was last seen.
-  std::unordered_map<MacKey, PortId, MacKeyHash> macs;
+  absl::flat_hash_map<MacKey, PortId> macs;
   /// Router ARP caches: what routers learned from ARP requests and replies they received.
-  std::unordered_map<ArpKey, Mac, ArpKeyHash> arp;
+  absl::flat_hash_map<ArpKey, Mac> arp;
   ConnTrack conntrack;
   NatTable nat;
 };

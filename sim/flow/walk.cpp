@@ -23,8 +23,14 @@ void Walk::run(PortId in_port, const Packet& packet) {
   Branch b{packet, 0, false};
   port_ingress(b, in_port);
 
-  std::stable_partition(result_.out.begin(), result_.out.end(),
-                        [](const OutPacket& o) { return !o.generated; });
+  // Original packets first, generated ones after, each in walk order: a stable partition
+  // without the temporary buffer std::stable_partition allocates.
+  auto& out = result_.out;
+  auto first_generated =
+      std::find_if(out.begin(), out.end(), [](const OutPacket& o) { return o.generated; });
+  for (auto it = first_generated; it != out.end(); ++it) {
+    if (!it->generated) std::rotate(first_generated++, it, it + 1);
+  }
   const bool delivered = !result_.out.empty() && !result_.out.front().generated;
   if (delivered) {
     result_.verdict = Verdict::kDelivered;
@@ -568,7 +574,8 @@ bool Walk::run_chain(Branch& b, std::optional<ChainId> chain, const MatchContext
                      const ChainSite& site, const Packet& as_received) {
   if (!chain) return true;
   nat_device_ = device_code(ctx.in_port);
-  const ChainDecision d = evaluate_chain(topo_, *chain, b.pkt, ctx, *this, result_.mask, visited_);
+  const ChainDecision d = evaluate_chain(topo_, sim_.compiled_chains(), *chain, b.pkt, ctx, *this,
+                                         result_.mask, visited_);
   for (ChainId c : visited_)
     tag(FlowTag::Kind::kChain, c.value);
   if (d.kind == ChainDecision::Kind::kAccept) return true;
@@ -810,11 +817,15 @@ Walk::LbOutcome Walk::load_balance(Branch& b, RouterId id) {
 }
 
 bool Walk::reverse_load_balance(RouterId id, Packet& pkt) {
-  if (pkt.proto != ipproto::kTcp || !pkt.has_l4()) return false;
+  if (sim_.load_balancers(id).empty() || pkt.proto != ipproto::kTcp || !pkt.has_l4()) {
+    return false;
+  }
+  result_.mask.add(Field::kNwSrc);
+  result_.mask.add(Field::kTpSrc);
+  // Only a pool member's packets can be replies of balanced connections.
+  if (!sim_.is_pool_member(id, NatEndpoint{pkt.src, pkt.sport})) return false;
   for (LoadBalancerId lb_id : sim_.load_balancers(id)) {
-    result_.mask.add(Field::kNwSrc);
     result_.mask.add(Field::kNwDst);
-    result_.mask.add(Field::kTpSrc);
     result_.mask.add(Field::kTpDst);
     // Non-sticky bindings carry the client port; sticky ones leave it out.
     ConnKey key{pkt.src, pkt.dst, pkt.sport, pkt.dport, ipproto::kTcp, lb_device(lb_id)};
