@@ -238,7 +238,18 @@ SpecDefaults Simulator::spec_defaults(PortId port_id) const {
   d.eth_src = port.mac.value_or(derived_mac(port_id));
   d.src = port.ip;
   if (port.on_router()) {
-    // A machine directly attached to an exterior router port sends to that port.
+    // The machine behind an exterior router port is its neighbour on that subnet, not the
+    // router: the router's ARP entry there if it has one (typically the upstream gateway),
+    // else an unnamed machine whose address the packet spec must give (src=).
+    d.eth_src = derived_mac(port_id);
+    d.src.reset();
+    for (const ArpEntry& e : topo_.router(RouterId{port.device}).arp_table) {
+      if (port.subnet().contains(e.ip)) {
+        d.eth_src = e.mac;
+        d.src = e.ip;
+        break;
+      }
+    }
     const Mac gw = *port.mac;
     d.eth_dst_for = [gw](Ipv4) { return gw; };
     return d;

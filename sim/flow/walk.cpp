@@ -386,7 +386,7 @@ void Walk::router(Branch& b, PortId in_port) {
     return;
   }
   if (!reverse_load_balance(id, pkt)) {
-    floating_ip_snat(id, pkt);
+    floating_ip_snat(id, pkt, out_id);
     if (!run_chain(b, rt.outbound_chain, context(in_port, out_id), ChainSite{in_port},
                    as_received)) {
       return;
@@ -488,7 +488,7 @@ void Walk::router_echo_reply(const Branch& b, RouterId id, PortId in_port) {
   }
   reply.eth_src = *egress.mac;
   reply.eth_dst = hop.mac;
-  floating_ip_snat(id, reply);
+  floating_ip_snat(id, reply, out_id);
   if (!run_chain(g, topo_.router(id).outbound_chain, context(in_port, out_id), ChainSite{},
                  reply)) {
     return;
@@ -613,6 +613,7 @@ bool Walk::is_return_flow() {
   // Packets the devices generate (ICMP errors, replies) always count as return traffic.
   if (in_generated_) return true;
   if (!is_return_) {
+    result_.mask.add(Field::kEthertype);
     result_.mask.add(Field::kNwSrc);
     result_.mask.add(Field::kNwDst);
     result_.mask.add(Field::kNwProto);
@@ -859,22 +860,26 @@ void Walk::floating_ip_dnat(RouterId id, Packet& pkt) {
   }
 }
 
-void Walk::floating_ip_snat(RouterId id, Packet& pkt) {
+void Walk::floating_ip_snat(RouterId id, Packet& pkt, PortId out_port) {
   const auto& fips = sim_.floating_ips(id);
   if (fips.empty()) return;
   result_.mask.add(Field::kNwSrc);
-  result_.mask.add(Field::kNwDst);
-  // East-west traffic (to a network of this router) keeps the fixed address.
-  for (PortId pid : topo_.router(id).ports) {
-    if (topo_.port(pid).subnet().contains(pkt.dst)) return;
-  }
+  const FloatingIpRule* fip = nullptr;
   for (const FloatingIpRule& f : fips) {
-    if (pkt.src == f.fixed) {
-      pkt.src = f.floating;
-      if (trace_) note("floating ip: source " + f.fixed.str() + " -> " + f.floating.str());
-      return;
+    if (pkt.src == f.fixed) fip = &f;
+  }
+  if (fip == nullptr) return;
+  // Leaving by the port on the floating IP's network: always translated (MidoNet's
+  // FLOAT_SNAT_EXACT). Elsewhere only north-south traffic is; east-west traffic (to another
+  // network of this router) keeps the fixed address.
+  if (!topo_.port(out_port).subnet().contains(fip->floating)) {
+    result_.mask.add(Field::kNwDst);
+    for (PortId pid : topo_.router(id).ports) {
+      if (topo_.port(pid).subnet().contains(pkt.dst)) return;
     }
   }
+  pkt.src = fip->floating;
+  if (trace_) note("floating ip: source " + fip->fixed.str() + " -> " + fip->floating.str());
 }
 
 // ---------------------------------------------------------------------------------------------

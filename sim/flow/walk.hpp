@@ -75,7 +75,7 @@ class Walk final : public ChainEnv {
   /// Restores the VIP as source of a backend's reply; true when it did.
   bool reverse_load_balance(RouterId id, Packet& pkt);
   void floating_ip_dnat(RouterId id, Packet& pkt);
-  void floating_ip_snat(RouterId id, Packet& pkt);
+  void floating_ip_snat(RouterId id, Packet& pkt, PortId out_port);
   /// The conntrack/NAT key of `pkt` at `device` (nullopt: not a trackable packet).
   std::optional<ConnKey> conn_key(const Packet& pkt, std::uint32_t device) const;
   std::uint32_t device_code(PortId port) const;

@@ -584,7 +584,7 @@ Result<Packet> build_packet(const PacketSpec& spec, const SpecDefaults& defaults
     const std::optional<Ipv4> spa = spec.arp_spa ? spec.arp_spa
                                     : spec.src   ? spec.src
                                                  : defaults.src;
-    if (!spa) return error("arp needs arp_spa= (the ingress port has no IP address)");
+    if (!spa) return error("arp needs arp_spa= (the ingress port gives no default source address)");
     p.arp_spa = *spa;
     p.arp_tpa = spec.arp_tpa ? *spec.arp_tpa : *spec.dst;
     if (p.arp_op == arpop::kRequest && !spec.eth_dst) {
@@ -600,7 +600,7 @@ Result<Packet> build_packet(const PacketSpec& spec, const SpecDefaults& defaults
   // IPv4.
   p.ethertype = ethertype::kIpv4;
   const std::optional<Ipv4> src = spec.src ? spec.src : defaults.src;
-  if (!src) return error(word, " needs src= (the ingress port has no IP address)");
+  if (!src) return error(word, " needs src= (the ingress port gives no default source address)");
   p.src = *src;
   p.dst = *spec.dst;
   if (Status err = resolve_eth_dst(p.dst)) return std::move(*err);

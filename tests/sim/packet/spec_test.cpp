@@ -257,11 +257,11 @@ TEST_CASE("PacketSpec: a value with no default must be written") {
 
   SpecDefaults bare;  // an ingress port with no IP, no MAC and no resolver
   CHECK(build_error("tcp dst=1.2.3.4 dport=1", bare) ==
-        "tcp needs src= (the ingress port has no IP address)");
+        "tcp needs src= (the ingress port gives no default source address)");
   CHECK(build_error("tcp src=1.1.1.1 dst=1.2.3.4 dport=1", bare) ==
         "tcp needs eth_dst= (no default for it here)");
   CHECK(build_error("arp dst=1.2.3.4", bare) ==
-        "arp needs arp_spa= (the ingress port has no IP address)");
+        "arp needs arp_spa= (the ingress port gives no default source address)");
   CHECK(build_error("eth ethertype=0x86dd") == "eth needs eth_dst= (no default for it here)");
 
   PacketSpec unparsed;  // build_packet checks specs that did not come from parse_packet_spec
