@@ -17,6 +17,53 @@ bool port_in_group(const Topology& topo, PortGroupRef group, PortId port) {
 
 namespace {
 
+/// Yields, in ascending order, the positions of the rules a packet must be tested against: all
+/// of them for a linearly walked chain, else its port's indexed rules and the unindexed ones.
+class RuleCursor {
+ public:
+  RuleCursor(std::uint32_t count, const PortIndex* index) : count_(count), index_(index) {}
+
+  /// Restarts at position `from` for a packet seen as `view` (after a NAT rewrite too).
+  void seek(const PacketView& view, std::uint32_t from) {
+    next_ = from;
+    if (index_ == nullptr) return;
+    unindexed_ = index_->unindexed;
+    indexed_ = index_->for_port(view.has_l4 ? std::optional(view.l4_dst) : std::nullopt);
+    a_ = static_cast<std::size_t>(std::lower_bound(unindexed_.begin(), unindexed_.end(), from) -
+                                  unindexed_.begin());
+    b_ = static_cast<std::size_t>(std::lower_bound(indexed_.begin(), indexed_.end(), from) -
+                                  indexed_.begin());
+  }
+
+  bool next(std::uint32_t& position) {
+    if (index_ == nullptr) {
+      if (next_ >= count_) return false;
+      position = next_++;
+      return true;
+    }
+    const bool has_a = a_ < unindexed_.size();
+    const bool has_b = b_ < indexed_.size();
+    if (!has_a && !has_b) return false;
+    if (has_a && (!has_b || unindexed_[a_] < indexed_[b_])) {
+      position = unindexed_[a_++];
+    } else {
+      position = indexed_[b_++];
+    }
+    return true;
+  }
+
+  bool indexed() const { return index_ != nullptr; }
+
+ private:
+  std::uint32_t count_;
+  const PortIndex* index_;
+  std::uint32_t next_ = 0;
+  std::span<const std::uint32_t> unindexed_;
+  std::span<const std::uint32_t> indexed_;
+  std::size_t a_ = 0;
+  std::size_t b_ = 0;
+};
+
 class ChainWalker {
  public:
   ChainWalker(const Topology& topo, const CompiledChains& compiled, Packet& packet,
@@ -44,7 +91,16 @@ class ChainWalker {
     // Locals, not members, in the innermost loop: the compiler can keep them in registers.
     PacketView view = view_;
     FieldMask read;
-    for (std::uint32_t i = 0; i < conditions.size(); ++i) {
+    RuleCursor cursor(static_cast<std::uint32_t>(conditions.size()), compiled_.index(id));
+    cursor.seek(view, 0);
+    if (cursor.indexed()) {
+      // The index lookup reads the L4 destination port (and what says whether there is one).
+      read.add(Field::kEthertype);
+      read.add(Field::kNwFrag);
+      read.add(Field::kNwProto);
+      read.add(Field::kTpDst);
+    }
+    for (std::uint32_t i = 0; cursor.next(i);) {
       if (!condition_matches(topo_, conditions[i], view, packet_, ctx_, read, is_return)) {
         continue;
       }
@@ -86,7 +142,10 @@ class ChainWalker {
             continue;
           }
           if (auto d = walk(target)) return d;
-          view = view_;  // the jumped-to chain may have rewritten the packet (NAT)
+          if (!(view == view_)) {  // the jumped-to chain rewrote the packet (NAT)
+            view = view_;
+            cursor.seek(view, i + 1);
+          }
           continue;
         }
         case ActionKind::kDnat:
@@ -95,6 +154,7 @@ class ChainWalker {
         case ActionKind::kRevSnat: {
           if (!env_.apply_nat(rule.action, packet_)) continue;
           view = view_ = PacketView::of(packet_);  // later rules see the rewritten headers
+          cursor.seek(view, i + 1);
           if (env_.tracing()) {
             env_.note("chain '" + chain.name + "' rule " + std::to_string(i) + ": " +
                       describe(topo_, rule.action));
@@ -144,11 +204,30 @@ std::string proto_str(std::uint8_t proto) {
 
 }  // namespace
 
-CompiledChains::CompiledChains(const Topology& topo) : rules_(topo.chains.size()) {
+std::span<const std::uint32_t> PortIndex::for_port(std::optional<std::uint16_t> port) const {
+  if (!port) return {};
+  const auto it = by_port.find(*port);
+  if (it == by_port.end()) return {};
+  return it->second;
+}
+
+CompiledChains::CompiledChains(const Topology& topo, bool use_index)
+    : rules_(topo.chains.size()), index_(topo.chains.size()) {
   for (std::size_t c = 0; c < topo.chains.size(); ++c) {
-    for (const Rule& rule : topo.chains[c].rules) {
-      rules_[c].push_back(CompiledCondition::compile(rule.match));
+    PortIndex index;
+    std::size_t indexed = 0;
+    for (std::uint32_t i = 0; i < topo.chains[c].rules.size(); ++i) {
+      const CompiledCondition k = CompiledCondition::compile(topo.chains[c].rules[i].match);
+      // Such a rule matches only packets with an L4 header and exactly this destination port.
+      if (!k.invert && k.has_dport && k.dport.lo == k.dport.hi) {
+        index.by_port[k.dport.lo].push_back(i);
+        ++indexed;
+      } else {
+        index.unindexed.push_back(i);
+      }
+      rules_[c].push_back(k);
     }
+    if (use_index && indexed >= PortIndex::kMinIndexed) index_[c] = std::move(index);
   }
 }
 

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <absl/container/flat_hash_map.h>
+
 #include "sim/packet/packet.hpp"
 #include "topology/model.hpp"
 
@@ -87,6 +89,7 @@ struct PacketView {
   std::uint16_t l4_dst = 0;    // tcp/udp port, ICMP code
 
   static PacketView of(const Packet& p);
+  friend bool operator==(const PacketView&, const PacketView&) = default;
 };
 
 /// Whether the condition matches `p` (whose view is `view`); adds the fields it read to
@@ -100,15 +103,37 @@ template <class IsReturn>
 bool condition_matches(const Topology& topo, const Condition& c, const Packet& p,
                        const MatchContext& ctx, FieldMask& mask, IsReturn&& is_return);
 
+/// The rules of a long chain that can match only one L4 destination port (a non-inverted
+/// `dport: N`, as security groups are made of), indexed by that port. A packet is then tested
+/// only against its port's rules and the unindexed ones, still in rule order, so the first
+/// match is the same as a linear walk's (tests/sim/flow/chain_index_test.cpp checks this).
+/// The lookup reads the L4 destination port, which the walk adds to the flow's mask.
+struct PortIndex {
+  /// Chains with fewer single-port rules than this are walked linearly.
+  static constexpr std::size_t kMinIndexed = 8;
+
+  std::vector<std::uint32_t> unindexed;  // rule positions, ascending
+  absl::flat_hash_map<std::uint16_t, std::vector<std::uint32_t>> by_port;  // each ascending
+
+  /// The indexed rules a packet with this L4 destination port (none: no L4 header) can match.
+  std::span<const std::uint32_t> for_port(std::optional<std::uint16_t> port) const;
+};
+
 /// Every rule condition of a topology, compiled once (the Simulator keeps one).
 class CompiledChains {
  public:
-  explicit CompiledChains(const Topology& topo);
+  /// `use_index`: build PortIndexes for long chains (off only to test against linear walks).
+  explicit CompiledChains(const Topology& topo, bool use_index = true);
   /// The compiled conditions of `chain`, in rule order.
   std::span<const CompiledCondition> chain(ChainId chain) const { return rules_[chain.value]; }
+  /// The chain's port index, or null when it is walked linearly.
+  const PortIndex* index(ChainId chain) const {
+    return index_[chain.value] ? &*index_[chain.value] : nullptr;
+  }
 
  private:
   std::vector<std::vector<CompiledCondition>> rules_;
+  std::vector<std::optional<PortIndex>> index_;
 };
 
 struct ChainDecision {
