@@ -481,9 +481,12 @@ void Walk::router_echo_reply(const Branch& b, RouterId id, PortId in_port) {
   const PortId out_id = *route->route.port;
   const Port& egress = topo_.port(out_id);
   const bool has_gateway = route->route.via && route->route.via->bits != 0;
-  const NextHop hop = resolve_next_hop(id, out_id, has_gateway ? *route->route.via : reply.dst);
+  const Ipv4 next_hop = has_gateway ? *route->route.via : reply.dst;
+  const NextHop hop = resolve_next_hop(id, out_id, next_hop);
   if (hop.status != NextHop::Status::kResolved) {
-    note("echo reply: next hop unresolved");
+    note("echo reply: no ARP entry for " + next_hop.str());
+    // As for any packet the router sends: it asks, and the reply is not held for the answer.
+    if (hop.status == NextHop::Status::kArpMiss) emit(b, arp_request(egress, next_hop), out_id);
     return;
   }
   reply.eth_src = *egress.mac;

@@ -67,3 +67,24 @@ TEST_CASE("Spec defaults: without a known neighbour the spec must name the sourc
 }
 
 }  // namespace
+
+TEST_CASE("Router: an echo reply towards an unresolved next hop makes the router ARP for it") {
+  // vm3's MAC is not declared: the router knows no MAC for 10.0.1.12 and asks.
+  std::string yaml(kNet);
+  yaml.replace(yaml.find("      - {name: blue-r1"), 0,
+               "      - {name: vm3, host: hv1, ip: 10.0.1.12}\n");
+  Net net(yaml);
+  SIMULATE(r, net, "vm3", "icmp src=10.0.1.12 eth_src=02:00:00:00:01:0c dst=10.0.1.1");
+  CHECK(r.verdict == Verdict::kConsumed);
+  // The request enters the bridge from the router port and floods to every VM, vm3 included.
+  Names ports;
+  for (const OutPacket& o : r.out) ports.push_back(net.topo().port(o.port).name);
+  CHECK(ports == Names{"vm1", "vm2", "vm3"});
+  for (const OutPacket& o : r.out) {
+    CHECK(o.generated);
+    CHECK(o.packet.is_arp());
+    CHECK(o.packet.arp_op == arpop::kRequest);
+    CHECK(o.packet.arp_tpa == *Ipv4::parse("10.0.1.12"));
+    CHECK(o.packet.arp_spa == *Ipv4::parse("10.0.1.1"));
+  }
+}
