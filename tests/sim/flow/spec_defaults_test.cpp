@@ -78,7 +78,8 @@ TEST_CASE("Router: an echo reply towards an unresolved next hop makes the router
   CHECK(r.verdict == Verdict::kConsumed);
   // The request enters the bridge from the router port and floods to every VM, vm3 included.
   Names ports;
-  for (const OutPacket& o : r.out) ports.push_back(net.topo().port(o.port).name);
+  for (const OutPacket& o : r.out)
+    ports.push_back(net.topo().port(o.port).name);
   CHECK(ports == Names{"vm1", "vm2", "vm3"});
   for (const OutPacket& o : r.out) {
     CHECK(o.generated);
