@@ -135,9 +135,10 @@ void Loader::read_settings(const MapReader& top) {
     read(m, "bandwidth", s_.underlay.bandwidth_bps, &Field::bandwidth);
   }
   if (auto field = top.get("nsdb")) {
-    MapReader m = field->map("nsdb", {"replicas", "latency"});
+    MapReader m = field->map("nsdb", {"replicas", "latency", "session_timeout"});
     read(m, "replicas", s_.nsdb.replicas, &Field::integer, 1, 1000);
     read(m, "latency", s_.nsdb.latency, &Field::duration, false);
+    read(m, "session_timeout", s_.nsdb.session_timeout, &Field::duration, false);
   }
 }
 

@@ -94,6 +94,9 @@ struct Underlay {
 struct NsdbConfig {
   std::uint32_t replicas = 3;
   SimTime latency = 2 * kMillisecond;  // write -> watch notification delay
+  /// hivesim extension: how long after a host dies its NSDB session expires and its ports
+  /// become inactive. Default: MidoNet's ZooKeeper session timeout.
+  SimTime session_timeout = 30 * kSecond;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -232,6 +235,10 @@ struct Port {
   std::optional<ChainId> outbound_chain;  // applied as a packet leaves through the port
   std::vector<SecurityGroupId> security_groups;
   bool admin_up = true;
+  /// Liveness as the NSDB records it (not from the scenario): an exterior port is active while
+  /// its host's agent holds an NSDB session. Routes through an inactive router port are
+  /// withdrawn; a packet sent to an inactive exterior port is dropped `host_down`.
+  bool active = true;
   /// hivesim extension: on a bridge, the access VLAN of this port (VLAN-aware bridge): frames
   /// entering get this tag pushed, frames leaving get it popped, only this VLAN leaves here.
   std::optional<std::uint16_t> vlan;
@@ -297,6 +304,8 @@ struct PoolMember {
   std::uint16_t port = 0;
   std::uint32_t weight = 1;
   bool admin_up = true;
+  /// What the pool's health monitor last concluded (not from the scenario; the engine sets it).
+  bool healthy = true;
   SourceLoc loc;
 };
 

@@ -2,6 +2,7 @@
 // Result<T>: a value or an error message, for functions that read external input.
 // The message is complete and user-facing (it names the thing that was wrong).
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <variant>
@@ -11,6 +12,9 @@ namespace hivesim {
 struct Error {
   std::string message;
 };
+
+/// Success, or what went wrong: for operations that produce nothing but can fail.
+using Status = std::optional<Error>;
 
 template <class T>
 class Result {

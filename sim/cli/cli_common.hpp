@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sim/flow/simulator.hpp"
+#include "sim/report/run_report.hpp"
 #include "topology/loader.hpp"
 #include "topology/result.hpp"
 
@@ -30,5 +31,25 @@ Result<PortId> sending_port(const Topology& topo, std::string_view name);
 
 /// Parses `spec` and builds the packet the VM behind `port` would send.
 Result<Packet> packet_from(const Simulator& sim, PortId port, std::string_view spec);
+
+/// Writes `content` to `path` through a temporary file renamed into place, so that a reader
+/// never sees half a file.
+Status write_file_atomically(const std::string& path, const std::string& content);
+
+/// Where `run` and `replay` put their artefacts besides stdout.
+struct RunOutputs {
+  std::optional<std::string> out_dir;  // report.json
+  std::optional<std::string> db;       // SQLite history
+  std::optional<std::string> junit;
+};
+
+/// Writes every requested artefact, or none: on a failure what was written is removed.
+Status write_outputs(const RunOutputs& outputs, const RunReport& report,
+                     const std::string& scenario_file, std::string_view command);
+
+/// Prints the report in `format` (failed expectations also on `err` unless the text report
+/// shows them) and returns exit code 0 or 1.
+int print_report(const RunReport& report, const std::string& format, bool quiet,
+                 std::ostream& out, std::ostream& err);
 
 }  // namespace hivesim::cli

@@ -49,7 +49,8 @@ int main(int argc, char** argv) {
     }
     if (command == "trace") return trace_command(rest, std::cout, std::cerr);
     if (command == "check") return check_command(rest, std::cout, std::cerr);
-    if (command == "run" || command == "replay") {
+    if (command == "run") return run_command(rest, std::cout, std::cerr);
+    if (command == "replay") {
       for (const std::string& a : rest) {
         if (a == "--help" || a == "-h") {
           std::cout << kHelp;

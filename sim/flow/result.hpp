@@ -54,12 +54,20 @@ struct Hop {
   std::string detail;
 };
 
+/// A load balancer's decision for the simulated packet: which VIP sent it to which member.
+struct LbChoice {
+  VipId vip;
+  Ipv4 member_ip;
+  std::uint16_t member_port = 0;
+};
+
 struct SimulationResult {
   Verdict verdict = Verdict::kDropped;
   std::optional<DropInfo> drop;  // set iff verdict == kDropped
   std::vector<OutPacket> out;    // original (rewritten) first, in port order, then generated
   FieldMask mask;
   std::vector<FlowTag> tags;  // sorted, unique
+  std::optional<LbChoice> balanced;  // set when a VIP balanced the packet
   std::vector<Hop> hops;      // empty unless tracing
 
   /// Ports where the original packet leaves (SPEC "to"), in order.

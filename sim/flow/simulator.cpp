@@ -34,16 +34,24 @@ Simulator::Simulator(const Topology& topology)
   for (std::uint32_t r = 0; r < topo_.routers.size(); ++r) {
     const Router& router = topo_.routers[r];
     auto& table = routes_[r];
+    // Routes through an exterior port whose host is gone are withdrawn (MidoNet publishes a
+    // port's routes only while the port is active).
+    auto withdrawn = [this](std::optional<PortId> pid) {
+      return pid && topo_.port(*pid).exterior() && !topo_.port(*pid).active;
+    };
     for (std::int32_t i = 0; i < static_cast<std::int32_t>(router.routes.size()); ++i) {
+      if (withdrawn(router.routes[i].port)) continue;
       table.push_back(CompiledRoute{router.routes[i], false, i});
     }
     for (PortId pid : router.ports) {
       const Port& port = topo_.port(pid);
       if (!port.ip) continue;
-      Route connected;
-      connected.dst = Ipv4Prefix{port.subnet().network(), port.prefix_len};
-      connected.port = pid;
-      table.push_back(CompiledRoute{connected, false, -1});
+      if (!withdrawn(pid)) {
+        Route connected;
+        connected.dst = Ipv4Prefix{port.subnet().network(), port.prefix_len};
+        connected.port = pid;
+        table.push_back(CompiledRoute{connected, false, -1});
+      }
       Route local;
       local.dst = Ipv4Prefix{*port.ip, 32};
       local.port = pid;

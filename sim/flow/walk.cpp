@@ -79,6 +79,11 @@ void Walk::port_egress(Branch& b, PortId port, PortId device_in,
     }
   }
   if (p.exterior()) {
+    if (!p.active) {
+      drop(b, DropReason::kHostDown, p.name, std::nullopt,
+           "port " + p.name + " is inactive: its host " + topo_.host(*p.host).name + " is down");
+      return;
+    }
     deliver(b, port);
     return;
   }
@@ -744,7 +749,7 @@ std::uint32_t lb_device(LoadBalancerId lb) {
 }
 
 bool member_active(const PoolMember& m) {
-  return m.admin_up && m.weight > 0;
+  return m.admin_up && m.healthy && m.weight > 0;
 }
 
 }  // namespace
@@ -812,6 +817,7 @@ Walk::LbOutcome Walk::load_balance(Branch& b, RouterId id) {
         note("lb " + lb.name + " vip " + vip.name + ": member " + to->ip.str() + ":" +
              std::to_string(to->port));
       }
+      if (!b.generated) result_.balanced = LbChoice{vip_id, to->ip, to->port};
       pkt.dst = to->ip;
       pkt.dport = to->port;
       return LbOutcome::kBalanced;

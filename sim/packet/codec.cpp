@@ -26,7 +26,6 @@ constexpr std::uint16_t kIpMoreFragments = 0x2000;
 constexpr std::uint16_t kIpOffsetMask = 0x1fff;
 
 /// A parse step: nothing, or the reason the frame is malformed.
-using Status = std::optional<Error>;
 
 [[gnu::format(printf, 1, 2)]] Error malformed(const char* format, ...) {
   char buf[160];
@@ -422,15 +421,18 @@ std::uint16_t internet_checksum(std::span<const std::uint8_t> data, std::uint32_
   return static_cast<std::uint16_t>(~sum);
 }
 
-std::vector<std::uint8_t> serialize(const Packet& p) {
+std::size_t wire_length(const Packet& p) {
   std::size_t l3 = p.payload_len;
   if (p.is_arp()) {
     l3 = kArpBody;
   } else if (p.is_ipv4()) {
     l3 = kIpv4Header + ip_options_size(p) + l4_header_size(p) + p.payload_len;
   }
-  std::vector<std::uint8_t> out(kEthHeader + kVlanTag * std::min<std::size_t>(p.vlan_count, 2) +
-                                l3);
+  return kEthHeader + kVlanTag * std::min<std::size_t>(p.vlan_count, 2) + l3;
+}
+
+std::vector<std::uint8_t> serialize(const Packet& p) {
+  std::vector<std::uint8_t> out(wire_length(p));
   ByteWriter w(out);
   write_ethernet(w, p);
   if (p.is_arp()) {

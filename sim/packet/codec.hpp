@@ -24,6 +24,9 @@ namespace hivesim {
 /// packet fits its 16-bit total length (true of whatever parse_frame or build_packet made).
 std::vector<std::uint8_t> serialize(const Packet& p);
 
+/// serialize(p).size(), without building the frame (bandwidth accounting).
+std::size_t wire_length(const Packet& p);
+
 /// Parses a captured Ethernet frame. Never reads past `frame`. Checksums are not verified
 /// (captures often carry offloaded ones); bytes past the IPv4 total length (or the 28 bytes of
 /// ARP) are padding and ignored; TCP options are skipped. Only unfragmented UDP must have a

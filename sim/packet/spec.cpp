@@ -9,7 +9,6 @@ namespace hivesim {
 
 namespace {
 
-using Status = std::optional<Error>;
 
 // ---------------------------------------------------------------------------------------------
 // Protocol words and which keys apply to them.

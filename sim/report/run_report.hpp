@@ -63,6 +63,7 @@ struct FailureRow {
   std::string event;  // Failure::label
   std::uint64_t packets_lost = 0;
   std::optional<SimTime> recovered_after;  // nullopt: not recovered (JSON null)
+  std::uint64_t flows_invalidated = 0;     // datapath flows the change it caused invalidated
 };
 
 struct LatencyStats {

@@ -99,6 +99,7 @@ void check_round_trip(const Packet& p) {
   REQUIRE(parsed.ok());
   CHECK(*parsed == with_payload_bytes(p));
   CHECK(serialize(*parsed) == bytes);
+  CHECK(wire_length(p) == bytes.size());
 }
 
 /// Parses `frame` from an allocation of exactly its size, so that ASan sees any over-read.

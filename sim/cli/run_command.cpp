@@ -1,0 +1,190 @@
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <boost/program_options.hpp>
+
+#include "sim/cli/cli_common.hpp"
+#include "sim/cli/commands.hpp"
+#include "sim/io/sqlite_history.hpp"
+#include "sim/report/run_report.hpp"
+#include "sim/twin/twin.hpp"
+#include "topology/units.hpp"
+
+namespace po = boost::program_options;
+
+namespace hivesim::cli {
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: hivesim run SCENARIO [--seed N] [--until T] [--format text|json] [--out DIR]\n"
+    "                            [--db FILE] [--junit FILE] [--pcap-out DIR] "
+    "[--progress|--quiet]\n"
+    "\n"
+    "Runs the scenario in simulated time: every host's agent and datapath, the NSDB, the\n"
+    "tunnels, the traffic and the failures; then checks the expectations. Prints the run\n"
+    "report (flows, drops with the deciding device/rule, load-balancer spread, loss per\n"
+    "failure, traffic latency). Exit 0: every expectation held; 1: one failed; 2: bad input.\n"
+    "Same scenario + same seed = byte-identical report.\n";
+
+/// The progress bar on stderr: simulated time reached against the end.
+void draw_progress(std::ostream& err, SimTime now, SimTime end) {
+  constexpr int kWidth = 40;
+  const int filled = end > 0 ? static_cast<int>(kWidth * static_cast<double>(now) /
+                                                static_cast<double>(end))
+                             : kWidth;
+  err << "\r[" << std::string(filled, '=') << std::string(kWidth - filled, ' ') << "] "
+      << format_duration(now) << " / " << format_duration(end) << std::flush;
+  if (now >= end) err << "\n";
+}
+
+}  // namespace
+
+Status write_file_atomically(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".partial";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f || !(f << content) || !f.flush()) {
+      std::error_code ignored;
+      std::filesystem::remove(tmp, ignored);
+      return Error{path + ": error: cannot write the file"};
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    return Error{path + ": error: cannot write the file"};
+  }
+  return std::nullopt;
+}
+
+Status write_outputs(const RunOutputs& outputs, const RunReport& report,
+                     const std::string& scenario_file, std::string_view command) {
+  std::vector<std::string> written;
+  auto undo = [&written] {
+    std::error_code ignored;
+    for (const std::string& p : written) std::filesystem::remove(p, ignored);
+  };
+  if (outputs.out_dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(*outputs.out_dir, ec);
+    if (ec) return Error{*outputs.out_dir + ": error: cannot create the output folder"};
+    const std::string path = *outputs.out_dir + "/report.json";
+    if (auto e = write_file_atomically(path, run_report_json(report).dump(2) + "\n")) return e;
+    written.push_back(path);
+  }
+  if (outputs.junit) {
+    if (auto e = write_file_atomically(*outputs.junit, run_report_junit(report))) {
+      undo();
+      return e;
+    }
+    written.push_back(*outputs.junit);
+  }
+  if (outputs.db) {
+    auto id = append_run(*outputs.db, report, scenario_file, command);
+    if (!id) {
+      undo();
+      return Error{id.error()};
+    }
+  }
+  return std::nullopt;
+}
+
+int print_report(const RunReport& report, const std::string& format, bool quiet,
+                 std::ostream& out, std::ostream& err) {
+  if (format == "json") {
+    out << run_report_json(report).dump(2) << "\n";
+    for (const ExpectationRow& e : report.expectations) {
+      if (!e.passed) err << "FAILED: " << e.name << ": " << e.detail << "\n";
+    }
+  } else if (!quiet) {
+    out << run_report_text(report);
+  } else {
+    for (const ExpectationRow& e : report.expectations) {
+      if (!e.passed) err << "FAILED: " << e.name << ": " << e.detail << "\n";
+    }
+  }
+  return report.all_passed() ? kExitOk : kExitExpectationFailed;
+}
+
+int run_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  po::options_description options("run options");
+  options.add_options()("help,h", "show this help")(
+      "seed", po::value<std::uint64_t>(), "seed for every random choice (default: scenario's)")(
+      "until", po::value<std::string>(), "simulated time to run to (default: scenario duration)")(
+      "format", po::value<std::string>()->default_value("text"), "text or json")(
+      "out", po::value<std::string>(), "folder for report.json")(
+      "db", po::value<std::string>(), "SQLite file the run is appended to")(
+      "junit", po::value<std::string>(), "JUnit XML file, one testcase per expectation")(
+      "pcap-out", po::value<std::string>(), "folder for one pcap per exterior port")(
+      "progress", "show a progress bar on stderr")("quiet", "print nothing but failures");
+  po::options_description hidden;
+  hidden.add_options()("scenario", po::value<std::string>(), "scenario file");
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::positional_options_description positional;
+  positional.add("scenario", 1);
+
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    err << "hivesim run: error: " << e.what() << "\n" << kUsage;
+    return kExitBadInput;
+  }
+  if (vm.count("help")) {
+    out << kUsage << "\n" << options;
+    return kExitOk;
+  }
+  auto fail = [&err](const std::string& message) {
+    err << "hivesim run: error: " << message << "\n";
+    return kExitBadInput;
+  };
+  if (!vm.count("scenario")) return fail("missing SCENARIO (see hivesim run --help)");
+  const std::string format = vm["format"].as<std::string>();
+  if (format != "text" && format != "json") {
+    return fail("--format must be text or json, not '" + format + "'");
+  }
+  const bool progress = vm.count("progress") != 0;
+  const bool quiet = vm.count("quiet") != 0;
+  if (progress && quiet) return fail("--progress and --quiet exclude each other");
+  if (vm.count("pcap-out")) {
+    return fail("--pcap-out is not implemented yet (it arrives with `hivesim replay`)");
+  }
+
+  std::optional<Scenario> scenario = load_or_report(vm["scenario"].as<std::string>(), err);
+  if (!scenario) return kExitBadInput;
+  if (vm.count("seed")) scenario->seed = vm["seed"].as<std::uint64_t>();
+
+  TwinOptions twin_options;
+  if (vm.count("until")) {
+    auto until = parse_duration(vm["until"].as<std::string>());
+    if (!until) return fail("--until: '" + vm["until"].as<std::string>() + "' is not a duration");
+    twin_options.until = *until;
+  }
+  if (progress) {
+    twin_options.progress = [&err](SimTime now, SimTime end) { draw_progress(err, now, end); };
+  }
+  RunOutputs outputs;
+  if (vm.count("out")) outputs.out_dir = vm["out"].as<std::string>();
+  if (vm.count("db")) outputs.db = vm["db"].as<std::string>();
+  if (vm.count("junit")) outputs.junit = vm["junit"].as<std::string>();
+
+  auto twin = Twin::make(*scenario, twin_options);
+  if (!twin) {
+    err << twin.error() << "\n";
+    return kExitBadInput;
+  }
+  const RunReport report = (*twin)->run();
+  if (auto e = write_outputs(outputs, report, scenario->file, "run")) {
+    err << e->message << "\n";
+    return kExitBadInput;
+  }
+  return print_report(report, format, quiet, out, err);
+}
+
+}  // namespace hivesim::cli

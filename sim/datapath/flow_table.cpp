@@ -1,0 +1,477 @@
+#include "sim/datapath/flow_table.hpp"
+
+#include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
+#include <absl/hash/hash.h>
+#include <absl/numeric/int128.h>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <limits>
+#include <utility>
+#include <vector>
+
+#include "topology/check.hpp"
+
+namespace hivesim {
+
+namespace {
+
+constexpr std::uint32_t kNil = std::numeric_limits<std::uint32_t>::max();
+constexpr std::uint64_t kMac48 = (std::uint64_t{1} << 48) - 1;
+constexpr std::uint32_t kKnownFields = (1U << static_cast<unsigned>(Field::kCount)) - 1;
+// Stale tag pairs tolerated beyond the live ones before a sweep (keeps tiny tables from
+// sweeping on every removal).
+constexpr std::size_t kTagSlack = 64;
+
+/// A FlowKey packed field by field into words (no padding bytes, cheap to mask, hash and
+/// compare). Injective as long as MAC addresses fit in 48 bits, which Mac guarantees.
+using Words = std::array<std::uint64_t, 7>;
+
+Words pack(const FlowKey& k) {
+  const auto u64 = [](auto v) { return static_cast<std::uint64_t>(v); };
+  return Words{
+      (k.eth_src.bits & kMac48) | u64(k.ethertype) << 48,
+      (k.eth_dst.bits & kMac48) | u64(k.arp_op) << 48,
+      (k.arp_sha.bits & kMac48) | u64(k.tp_src) << 48,
+      u64(k.in_port.value) | u64(k.vlan) << 32,
+      u64(k.nw_src.bits) | u64(k.nw_dst.bits) << 32,
+      u64(k.nw_proto) | u64(k.nw_tos) << 8 | u64(k.nw_ttl) << 16 |
+          u64(static_cast<std::uint8_t>(k.nw_frag)) << 24 | u64(k.tp_dst) << 32 |
+          u64(k.icmp_id) << 48,
+      u64(k.tcp_flags),
+  };
+}
+
+Words operator&(const Words& a, const Words& b) {
+  Words out;
+  for (std::size_t i = 0; i < out.size(); ++i)
+    out[i] = a[i] & b[i];
+  return out;
+}
+
+/// The bits of the packed key that masked(·, mask) keeps. Derived from masked() itself so the
+/// two can never disagree (e.g. on kArpSpa sharing nw_src): a field is kept iff it differs
+/// between the masked all-ones and the masked all-zeros keys.
+Words word_mask(FieldMask mask) {
+  FlowKey ones;
+  ones.in_port = PortId{~0U};
+  ones.eth_src = ones.eth_dst = ones.arp_sha = Mac{kMac48};
+  ones.vlan = ~0U;
+  ones.ethertype = ones.tp_src = ones.tp_dst = ones.icmp_id = ones.arp_op = 0xffff;
+  ones.nw_src = ones.nw_dst = Ipv4{~0U};
+  ones.nw_proto = ones.nw_tos = ones.nw_ttl = ones.tcp_flags = 0xff;
+  ones.nw_frag = static_cast<FragKind>(0xff);
+  FlowKey zeros;
+  zeros.in_port = PortId{0};
+  const Words a = pack(masked(ones, mask));
+  const Words b = pack(masked(zeros, mask));
+  Words out;
+  for (std::size_t i = 0; i < out.size(); ++i)
+    out[i] = a[i] ^ b[i];
+  return out;
+}
+
+/// The 128-bit product of a and b, folded to 64 bits (the wyhash mixing step).
+std::uint64_t mum(std::uint64_t a, std::uint64_t b) {
+  const absl::uint128 r = absl::uint128(a) * b;
+  return absl::Uint128Low64(r) ^ absl::Uint128High64(r);
+}
+
+/// Word by word, four independent multiplies then one to mix them (absl::Hash chains one
+/// multiply per word, which is what a lookup probing several subtables waits on).
+std::size_t hash_words(const Words& w) {
+  constexpr std::uint64_t k0 = 0xa0761d6478bd642fULL;
+  constexpr std::uint64_t k1 = 0xe7037ed1a0b428dbULL;
+  constexpr std::uint64_t k2 = 0x8ebc6af09c88c6e3ULL;
+  constexpr std::uint64_t k3 = 0x589965cc75374cc3ULL;
+  const std::uint64_t a = mum(w[0] ^ k0, w[1] ^ k1);
+  const std::uint64_t b = mum(w[2] ^ k2, w[3] ^ k3);
+  const std::uint64_t c = mum(w[4] ^ k1, w[5] ^ k2);
+  const std::uint64_t d = mum(w[6] ^ k3, k0);
+  return mum(a ^ c ^ k1, b ^ d ^ k0);
+}
+
+// Inline, where std::array's == calls memcmp.
+bool same_words(const Words& a, const Words& b) {
+  std::uint64_t diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    diff |= a[i] ^ b[i];
+  return diff == 0;
+}
+
+struct Entry {
+  Words key;  // masked
+  SimTime last_used = 0;
+  std::uint32_t prev = kNil;  // LRU neighbours; `next` also links the free list
+  std::uint32_t next = kNil;
+  std::uint32_t generation = 0;  // bumped when the flow is removed or replaced
+  FieldMask mask;
+  std::uint32_t tag_count = 0;  // tag index pairs this flow owns
+  bool live = false;
+  FlowActions actions;
+};
+// The memory budget of the header's cost note: grow it knowingly.
+static_assert(sizeof(Entry) <= 160);
+
+/// A subtable holds entry ids; hash and equality look through to the entries' keys, so a key is
+/// stored once. Lookups pass the masked key itself (heterogeneous lookup).
+struct IdHash {
+  using is_transparent = void;
+  const std::vector<Entry>* entries;
+  std::size_t operator()(std::uint32_t id) const { return hash_words((*entries)[id].key); }
+  std::size_t operator()(const Words& key) const { return hash_words(key); }
+};
+
+struct IdEq {
+  using is_transparent = void;
+  const std::vector<Entry>* entries;
+  bool operator()(std::uint32_t a, std::uint32_t b) const { return a == b; }
+  bool operator()(std::uint32_t a, const Words& key) const {
+    return same_words((*entries)[a].key, key);
+  }
+  bool operator()(const Words& key, std::uint32_t a) const {
+    return same_words((*entries)[a].key, key);
+  }
+};
+
+using IdSet = absl::flat_hash_set<std::uint32_t, IdHash, IdEq>;
+
+struct Subtable {
+  FieldMask mask;
+  Words bits;  // word_mask(mask)
+  IdSet ids;
+};
+
+struct TagRef {
+  std::uint32_t id;
+  std::uint32_t generation;
+};
+
+/// Most tags are carried by a few flows: two pairs fit in the slot, without an allocation.
+using TagRefs = absl::InlinedVector<TagRef, 2>;
+
+struct TagHash {
+  std::size_t operator()(FlowTag t) const {
+    return absl::HashOf(static_cast<std::uint8_t>(t.kind), t.id);
+  }
+};
+
+}  // namespace
+
+struct FlowTable::Impl {
+  explicit Impl(FlowTableConfig c) : config(c) {}
+
+  FlowTableConfig config;
+  FlowTableStats stats;
+  SimTime clock = std::numeric_limits<SimTime>::min();
+
+  std::vector<Entry> entries;  // the slab; subtable hashers point at this vector
+  std::uint32_t free_head = kNil;
+  std::uint32_t lru_head = kNil;  // most recently used
+  std::uint32_t lru_tail = kNil;
+  std::size_t size = 0;
+
+  std::vector<Subtable> subtables;  // creation order = search order
+
+  absl::flat_hash_map<FlowTag, TagRefs, TagHash> tags;
+  std::size_t tag_refs = 0;   // pairs in `tags`
+  std::size_t live_refs = 0;  // pairs owned by live flows
+
+  void advance_clock(SimTime now) {
+    HIVESIM_CHECK(now >= clock, "flow table time went backwards");
+    clock = now;
+  }
+
+  bool expired(const Entry& e, SimTime now) const { return now - e.last_used >= config.idle; }
+
+  std::size_t find_subtable(FieldMask mask) const {
+    for (std::size_t i = 0; i < subtables.size(); ++i) {
+      if (subtables[i].mask == mask) return i;
+    }
+    return subtables.size();
+  }
+
+  void unlink(std::uint32_t id) {
+    Entry& e = entries[id];
+    (e.prev == kNil ? lru_head : entries[e.prev].next) = e.next;
+    (e.next == kNil ? lru_tail : entries[e.next].prev) = e.prev;
+  }
+
+  void link_front(std::uint32_t id) {
+    Entry& e = entries[id];
+    e.prev = kNil;
+    e.next = lru_head;
+    (lru_head == kNil ? lru_tail : entries[lru_head].prev) = id;
+    lru_head = id;
+  }
+
+  std::uint32_t allocate() {
+    if (free_head != kNil) {
+      const std::uint32_t id = free_head;
+      free_head = entries[id].next;
+      return id;
+    }
+    HIVESIM_CHECK(entries.size() < kNil, "flow table slab full");
+    if (entries.size() == entries.capacity()) {
+      // Grow by half rather than double, and never past the capacity (the slab never holds
+      // more than `capacity` entries): an entry is big, slack is most of a small table.
+      const std::size_t grown = entries.size() + entries.size() / 2 + 8;
+      entries.reserve(std::min<std::size_t>(grown, config.capacity));
+    }
+    entries.emplace_back();
+    return static_cast<std::uint32_t>(entries.size() - 1);
+  }
+
+  /// Unlinks the flow from the LRU list, its subtable (dropping it when empty) and the tag
+  /// accounting, and frees its slot.
+  void remove(std::uint32_t id) {
+    Entry& e = entries[id];
+    unlink(id);
+    const std::size_t si = find_subtable(e.mask);
+    HIVESIM_CHECK(si < subtables.size(), "flow without a subtable");
+    subtables[si].ids.erase(id);
+    if (subtables[si].ids.empty())
+      subtables.erase(subtables.begin() + static_cast<std::ptrdiff_t>(si));
+    live_refs -= e.tag_count;
+    e.tag_count = 0;
+    ++e.generation;
+    e.live = false;
+    // clear() also frees an output list that had spilled to the heap.
+    e.actions.verdict = Verdict::kDropped;
+    e.actions.drop_id = 0;
+    e.actions.outputs.clear();
+    e.prev = kNil;
+    e.next = free_head;
+    free_head = id;
+    --size;
+  }
+
+  /// Drops stale tag pairs once they outnumber the live ones. Order-independent.
+  void maybe_sweep_tags() {
+    if (tag_refs <= 2 * live_refs + kTagSlack) return;
+    for (auto it = tags.begin(); it != tags.end();) {
+      TagRefs& refs = it->second;
+      refs.erase(std::remove_if(refs.begin(), refs.end(),
+                                [&](TagRef r) { return entries[r.id].generation != r.generation; }),
+                 refs.end());
+      if (refs.empty()) {
+        tags.erase(it++);
+        continue;
+      }
+      if (refs.capacity() > 2 * refs.size()) refs.shrink_to_fit();
+      ++it;
+    }
+    tag_refs = live_refs;
+  }
+};
+
+FlowTable::FlowTable(FlowTableConfig config) : impl_(std::make_unique<Impl>(config)) {
+  HIVESIM_CHECK(config.capacity >= 1, "flow table capacity must be at least 1");
+  HIVESIM_CHECK(config.idle > 0, "flow idle time must be positive");
+}
+
+FlowTable::~FlowTable() = default;
+FlowTable::FlowTable(FlowTable&&) noexcept = default;
+FlowTable& FlowTable::operator=(FlowTable&&) noexcept = default;
+
+const FlowActions* FlowTable::lookup(const FlowKey& key, SimTime now) {
+  Impl& t = *impl_;
+  t.advance_clock(now);
+  const Words packed = pack(key);
+  for (std::size_t i = 0; i < t.subtables.size();) {
+    const Subtable& st = t.subtables[i];
+    const auto it = st.ids.find(packed & st.bits);
+    if (it == st.ids.end()) {
+      ++i;
+      continue;
+    }
+    const std::uint32_t id = *it;
+    Entry& e = t.entries[id];
+    if (t.expired(e, now)) {
+      const std::size_t before = t.subtables.size();
+      t.remove(id);
+      ++t.stats.expired;
+      // When that was the subtable's last flow, the next subtable has moved into slot i.
+      if (t.subtables.size() == before) ++i;
+      continue;
+    }
+    e.last_used = now;
+    if (t.lru_head != id) {
+      t.unlink(id);
+      t.link_front(id);
+    }
+    ++t.stats.hits;
+    return &e.actions;
+  }
+  ++t.stats.misses;
+  t.maybe_sweep_tags();
+  return nullptr;
+}
+
+void FlowTable::install(const FlowKey& key, FieldMask mask, std::span<const FlowTag> tags,
+                        FlowActions actions, SimTime now) {
+  Impl& t = *impl_;
+  HIVESIM_CHECK((mask.bits & ~kKnownFields) == 0, "flow mask has unknown fields");
+  HIVESIM_CHECK(actions.verdict == Verdict::kDelivered ||
+                    (actions.verdict == Verdict::kDropped && actions.outputs.empty()),
+                "installed flow must be delivered, or dropped without outputs");
+  t.advance_clock(now);
+
+  std::size_t si = t.find_subtable(mask);
+  const Words bits = si < t.subtables.size() ? t.subtables[si].bits : word_mask(mask);
+  const Words mkey = pack(key) & bits;
+
+  std::uint32_t id = kNil;
+  if (si < t.subtables.size()) {
+    const auto it = t.subtables[si].ids.find(mkey);
+    if (it != t.subtables[si].ids.end()) id = *it;
+  }
+  if (id != kNil) {
+    // Replace in place: the old tag pairs go stale with the generation.
+    Entry& e = t.entries[id];
+    t.live_refs -= e.tag_count;
+    ++e.generation;
+    t.unlink(id);
+  } else {
+    if (t.size >= t.config.capacity) {
+      t.remove(t.lru_tail);
+      ++t.stats.evicted;
+      si = t.find_subtable(mask);  // the eviction may have dropped (or moved) the subtable
+    }
+    if (si == t.subtables.size()) {
+      t.subtables.push_back(Subtable{mask, bits, IdSet(0, IdHash{&t.entries}, IdEq{&t.entries})});
+    }
+    id = t.allocate();
+    Entry& e = t.entries[id];
+    e.key = mkey;
+    e.mask = mask;
+    e.live = true;
+    t.subtables[si].ids.insert(id);
+    ++t.size;
+  }
+
+  Entry& e = t.entries[id];
+  e.actions = std::move(actions);
+  e.last_used = now;
+  e.tag_count = static_cast<std::uint32_t>(tags.size());
+  t.link_front(id);
+  for (const FlowTag tag : tags) {
+    t.tags[tag].push_back(TagRef{id, e.generation});
+  }
+  t.tag_refs += tags.size();
+  t.live_refs += tags.size();
+
+  ++t.stats.installed;
+  t.stats.peak = std::max<std::uint64_t>(t.stats.peak, t.size);
+  t.maybe_sweep_tags();
+}
+
+std::size_t FlowTable::invalidate(FlowTag tag) {
+  Impl& t = *impl_;
+  const auto it = t.tags.find(tag);
+  if (it == t.tags.end()) return 0;
+  const TagRefs refs = std::move(it->second);
+  t.tags.erase(it);
+  t.tag_refs -= refs.size();
+  std::size_t removed = 0;
+  for (const TagRef r : refs) {
+    // A flow listing the tag twice meets its second pair already stale.
+    if (t.entries[r.id].generation != r.generation) continue;
+    t.remove(r.id);
+    ++removed;
+  }
+  t.stats.invalidated += removed;
+  t.maybe_sweep_tags();
+  return removed;
+}
+
+std::size_t FlowTable::expire(SimTime now) {
+  Impl& t = *impl_;
+  t.advance_clock(now);
+  std::size_t removed = 0;
+  while (t.lru_tail != kNil && t.expired(t.entries[t.lru_tail], now)) {
+    t.remove(t.lru_tail);
+    ++removed;
+  }
+  t.stats.expired += removed;
+  t.maybe_sweep_tags();
+  return removed;
+}
+
+void FlowTable::clear() {
+  Impl& t = *impl_;
+  // Move-assigning empty containers releases their memory; subtables go first, as their
+  // hashers read the entries.
+  t.subtables = std::vector<Subtable>();
+  t.entries = std::vector<Entry>();
+  t.tags = decltype(t.tags)();
+  t.free_head = t.lru_head = t.lru_tail = kNil;
+  t.size = t.tag_refs = t.live_refs = 0;
+}
+
+std::size_t FlowTable::size() const {
+  return impl_->size;
+}
+const FlowTableStats& FlowTable::stats() const {
+  return impl_->stats;
+}
+const FlowTableConfig& FlowTable::config() const {
+  return impl_->config;
+}
+
+void FlowTable::check_invariants() const {
+  const Impl& t = *impl_;
+  std::size_t count = 0;
+  std::size_t live_refs = 0;
+  std::uint32_t prev = kNil;
+  for (std::uint32_t id = t.lru_head; id != kNil; id = t.entries[id].next) {
+    const Entry& e = t.entries[id];
+    HIVESIM_CHECK(e.live, "dead entry on the LRU list");
+    HIVESIM_CHECK(e.prev == prev, "LRU back link");
+    HIVESIM_CHECK(prev == kNil || t.entries[prev].last_used >= e.last_used, "LRU order");
+    const std::size_t si = t.find_subtable(e.mask);
+    HIVESIM_CHECK(si < t.subtables.size(), "flow without a subtable");
+    const auto it = t.subtables[si].ids.find(e.key);
+    HIVESIM_CHECK(it != t.subtables[si].ids.end() && *it == id, "flow not in its subtable");
+    HIVESIM_CHECK((e.key & t.subtables[si].bits) == e.key, "stored key not masked");
+    live_refs += e.tag_count;
+    prev = id;
+    ++count;
+    HIVESIM_CHECK(count <= t.entries.size(), "LRU cycle");
+  }
+  HIVESIM_CHECK(prev == t.lru_tail, "LRU tail");
+  HIVESIM_CHECK(count == t.size, "LRU length");
+  HIVESIM_CHECK(t.size <= t.config.capacity, "over capacity");
+  std::size_t in_subtables = 0;
+  for (std::size_t i = 0; i < t.subtables.size(); ++i) {
+    HIVESIM_CHECK(!t.subtables[i].ids.empty(), "empty subtable kept");
+    HIVESIM_CHECK(t.find_subtable(t.subtables[i].mask) == i, "two subtables with one mask");
+    in_subtables += t.subtables[i].ids.size();
+  }
+  HIVESIM_CHECK(in_subtables == t.size, "subtable sizes");
+  std::size_t free_count = 0;
+  for (std::uint32_t id = t.free_head; id != kNil; id = t.entries[id].next) {
+    HIVESIM_CHECK(!t.entries[id].live, "live entry on the free list");
+    HIVESIM_CHECK(++free_count <= t.entries.size(), "free list cycle");
+  }
+  HIVESIM_CHECK(free_count + t.size == t.entries.size(), "slab accounting");
+  HIVESIM_CHECK(live_refs == t.live_refs, "live tag pairs");
+  std::size_t refs = 0;
+  std::size_t live_found = 0;
+  for (const auto& [tag, list] : t.tags) {
+    refs += list.size();
+    for (const TagRef r : list) {
+      HIVESIM_CHECK(r.id < t.entries.size(), "tag pair out of range");
+      if (t.entries[r.id].generation == r.generation) {
+        HIVESIM_CHECK(t.entries[r.id].live, "tag pair live on a free entry");
+        ++live_found;
+      }
+    }
+  }
+  HIVESIM_CHECK(refs == t.tag_refs, "tag pair count");
+  HIVESIM_CHECK(live_found == t.live_refs, "live tag pairs in the index");
+}
+
+}  // namespace hivesim

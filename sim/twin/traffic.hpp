@@ -1,0 +1,61 @@
+#pragma once
+// Traffic sources: what feeds packets into the twin. A source yields packets in non-decreasing
+// simulated time, each with the exterior port it enters by; the twin pulls one packet at a time
+// (one pending event per source), so a source of a million flows costs no queue memory.
+// The scenario's synthetic generators are one implementation; the pcap reader is another.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "sim/flow/simulator.hpp"
+#include "sim/packet/packet.hpp"
+#include "topology/model.hpp"
+#include "topology/result.hpp"
+
+namespace hivesim {
+
+struct SourcePacket {
+  SimTime at = 0;
+  PortId port;
+  Packet packet;
+};
+
+class TrafficSource {
+ public:
+  virtual ~TrafficSource() = default;
+  /// The next packet, at a time no earlier than the previous one; nullopt when exhausted.
+  virtual std::optional<SourcePacket> next() = 0;
+  /// Why the source stopped early (e.g. a capture broken part-way); nullopt if it did not.
+  virtual std::optional<std::string> error() const { return std::nullopt; }
+};
+
+/// A scenario `traffic` generator (SPEC section 4): `flows` flows started `rate` per second from
+/// `start`, each of `packets_per_flow` packets spread evenly over its 1/rate slot. Flows differ
+/// by source port (tcp/udp, counting up from the spec's sport and wrapping within 1024-65535) or
+/// by ICMP echo id; other protocols repeat the same packet. A TCP flow's first packet carries the
+/// spec's flags; when those are `syn`, later packets carry `ack`.
+class SyntheticSource final : public TrafficSource {
+ public:
+  /// Builds the base packet from the traffic's packet spec as the VM behind `from` would send
+  /// it; fails with the spec's message (which `hivesim check` reports first).
+  static Result<SyntheticSource> make(const Simulator& sim, const SyntheticTraffic& traffic);
+
+  std::optional<SourcePacket> next() override;
+
+ private:
+  SyntheticSource(const SyntheticTraffic& traffic, Packet base);
+
+  SyntheticTraffic traffic_;
+  Packet base_;
+  std::uint64_t flow_ = 0;
+  std::uint64_t packet_ = 0;  // within the flow
+  double gap_ns_ = 0;         // between consecutive packets of the generator
+};
+
+/// The answer a destination sends to `p`: addresses and ports swapped, TTL 64, TCP `syn` ->
+/// `syn,ack` and anything else -> `ack`, ICMP echo request -> reply. nullopt for packets nobody
+/// answers (ARP, ICMP other than echo request, IP fragments after the first).
+std::optional<Packet> reply_to(const Packet& p);
+
+}  // namespace hivesim

@@ -1,0 +1,1133 @@
+#include "sim/twin/twin.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <map>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
+
+#include "sim/datapath/flow_table.hpp"
+#include "sim/datapath/rewrite.hpp"
+#include "sim/engine/scheduler.hpp"
+#include "sim/flow/expectation.hpp"
+#include "sim/flow/simulator.hpp"
+#include "sim/packet/codec.hpp"
+#include "topology/check.hpp"
+
+namespace hivesim {
+namespace {
+
+constexpr std::uint32_t kNone = UINT32_MAX;
+// Outer Ethernet + IPv4 + UDP + VXLAN headers; outer Ethernet + IPv4 + GRE with a key.
+constexpr std::size_t kVxlanOverhead = 50;
+constexpr std::size_t kGreOverhead = 42;
+// How often idle flows and conntrack entries are swept (lookups also expire idle flows).
+constexpr SimTime kSweepInterval = kSecond;
+constexpr int kProgressSteps = 100;
+
+std::uint64_t tag_key(FlowTag t) {
+  return (static_cast<std::uint64_t>(t.kind) << 32) | t.id;
+}
+
+std::uint64_t pair_key(std::uint32_t a, std::uint32_t b) {
+  return (static_cast<std::uint64_t>(std::min(a, b)) << 32) | std::max(a, b);
+}
+
+std::uint64_t endpoint_key(Ipv4 ip, std::uint16_t port) {
+  return (static_cast<std::uint64_t>(ip.bits) << 16) | port;
+}
+
+/// Exact-match hashing of a flow key (packets waiting on the same in-flight simulation).
+struct ExactKeyHash {
+  std::size_t operator()(const FlowKey& k) const {
+    return absl::HashOf(k.in_port.value, k.eth_src.bits, k.eth_dst.bits, k.vlan, k.ethertype,
+                        k.nw_src.bits, k.nw_dst.bits, k.nw_proto, k.nw_tos, k.nw_ttl,
+                        static_cast<std::uint8_t>(k.nw_frag), k.tp_src, k.tp_dst, k.icmp_id,
+                        k.tcp_flags, k.arp_op, k.arp_sha.bits);
+  }
+};
+
+/// A topology change written to the NSDB.
+struct Change {
+  enum class Kind : std::uint8_t { kPortsActive, kPortAdmin, kRule, kMemberHealth };
+  Kind kind = Kind::kPortAdmin;
+  std::uint32_t target = 0;  // host (kPortsActive), port (kPortAdmin), pool (kMemberHealth)
+  std::uint32_t member = 0;  // kMemberHealth: index in the pool
+  bool value = true;
+  RuleChange rule;            // kRule
+  std::uint32_t cause = kNone;  // the failure row credited with the flows it invalidates
+};
+
+/// One injected packet, until its fate is known.
+struct Journey {
+  SimTime injected_at = 0;
+  std::uint32_t source = 0;
+  std::uint32_t copies = 0;  // copies still travelling (plus one while the ingress decides)
+  std::uint32_t drop_id = kNone;
+  bool reply = false;
+  bool delivered = false;
+  bool consumed = false;
+  std::uint32_t vip = kNone;  // the VIP that balanced it
+  // The connection as injected (load-balancer accounting).
+  std::uint8_t proto = 0;
+  Ipv4 src;
+  Ipv4 dst;
+  std::uint16_t sport = 0;
+  std::uint16_t dport = 0;
+};
+
+struct Waiting {
+  PortId port;
+  Packet packet;
+  std::uint32_t journey = kNone;
+};
+
+/// A simulation the agent is running; packets of the same flow wait on it.
+struct InFlight {
+  SimulationResult result;
+  std::vector<Waiting> waiting;  // the first is the packet that was simulated
+  bool stalled = false;          // waiting for the NSDB quorum to fetch objects
+};
+
+struct Agent {
+  explicit Agent(const AgentConfig& c) : config(c), table(FlowTableConfig{c.max_flows, c.flow_idle}) {}
+  AgentConfig config;
+  bool alive = true;
+  std::uint64_t epoch = 0;  // bumped when the agent stops: stale completions are ignored
+  FlowTable table;
+  std::shared_ptr<const Simulator> sim;          // the topology version it simulates on
+  absl::flat_hash_set<std::uint64_t> cache;      // objects loaded from the NSDB (flow tags)
+  absl::flat_hash_map<FlowKey, InFlight, ExactKeyHash> in_flight;
+  SimTime busy_until = 0;  // the agent simulates one flow at a time
+  SimTime tx_free = 0;     // the host's underlay link is busy until then
+  std::uint64_t down_generation = 0;
+};
+
+/// A frame in the underlay, from its ingress host's datapath to the egress host.
+struct Frame {
+  HostId to;
+  HostId from;
+  PortId port;
+  Packet packet;
+  std::uint32_t journey = kNone;
+};
+
+struct Completion {
+  std::uint32_t agent = 0;
+  std::uint64_t epoch = 0;
+  FlowKey key;
+};
+
+struct Source {
+  std::string name;
+  std::unique_ptr<TrafficSource> source;
+  bool reply = false;
+  std::optional<SourcePacket> pending;
+  TrafficRow row;
+  std::vector<SimTime> latencies;
+};
+
+struct FailureWindow {
+  std::uint64_t lost = 0;
+  SimTime last_loss = 0;
+  std::optional<SimTime> recovered_at;
+  std::uint64_t invalidated = 0;
+};
+
+struct DropKey {
+  DropReason reason;
+  std::string device;
+  std::optional<std::uint32_t> rule;
+  friend auto operator<=>(const DropKey&, const DropKey&) = default;
+};
+
+SimTime percentile(std::vector<SimTime>& sorted, double q) {
+  if (sorted.empty()) return 0;
+  // Nearest rank.
+  const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(sorted.size())));
+  return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
+}
+
+}  // namespace
+
+class Twin::Impl {
+ public:
+  Impl(const Scenario& scenario, TwinOptions options);
+
+  Result<bool> add_scenario_traffic();
+  void add_source(std::string name, std::unique_ptr<TrafficSource> source, bool reply);
+  RunReport run();
+
+ private:
+  // Traffic.
+  void pull(std::uint32_t source);
+  void inject(std::uint32_t source, PortId port, Packet packet, bool reply);
+
+  // Datapath and agent.
+  void datapath(std::uint32_t host, PortId port, Packet packet, std::uint32_t journey);
+  void start_simulation(Agent& agent, std::uint32_t host, const FlowKey& key, InFlight& flight);
+  void complete(std::uint32_t completion);
+  void emit(std::uint32_t host, const Waiting& w, const SimulationResult& result);
+  void apply(std::uint32_t host, const FlowActions& actions, const Packet& packet,
+             std::uint32_t journey);
+  std::optional<FlowActions> actions_for(const Packet& in, const SimulationResult& result);
+  void stop_agent(std::uint32_t host);
+
+  // Underlay.
+  void send(std::uint32_t host, PortId port, Packet packet, std::uint32_t journey);
+  void arrive(std::uint32_t frame);
+  void deliver(PortId port, const Packet& packet, std::uint32_t journey);
+
+  // Outcomes.
+  void lose(std::uint32_t journey, std::uint32_t drop_id);
+  void finish_copy(std::uint32_t journey);
+  void finalize(std::uint32_t journey);
+  std::uint32_t intern(const DropInfo& drop);
+  std::uint32_t intern(DropReason reason, const std::string& device);
+  std::int64_t window_at(SimTime t) const;
+
+  // NSDB.
+  bool quorum() const;
+  void write(Change change);
+  void commit(Change change);
+  void publish();
+  std::vector<FlowTag> apply_change(const Change& change);
+
+  // Failures.
+  void fail(std::uint32_t index);
+  void set_member_alive(std::uint32_t pool, std::uint32_t member, bool alive, std::uint32_t cause);
+  void set_members_alive(std::uint32_t host, bool alive, std::uint32_t cause);
+  void schedule_health_check(std::uint32_t pool, std::uint32_t member, bool healthy,
+                             std::uint32_t cause);
+
+  RunReport report();
+  std::vector<ExpectationRow> evaluate(const RunReport& report);
+
+  const Scenario& scenario_;
+  TwinOptions options_;
+  SimTime end_ = 0;
+  Scheduler sched_;
+  Topology topo_;  // the latest published topology
+  std::shared_ptr<const Simulator> current_;
+  SimState state_;
+  std::vector<Agent> agents_;
+  std::vector<HostId> port_host_;                 // exterior ports: their host
+  std::vector<std::vector<PortId>> host_ports_;   // per host: its exterior ports
+  std::vector<std::vector<std::uint32_t>> host_zones_;
+  absl::flat_hash_set<std::uint64_t> links_down_;
+  std::uint64_t underlay_rng_ = 0;
+
+  // NSDB.
+  std::vector<bool> replica_up_;
+  std::deque<std::pair<SimTime, Change>> committed_;
+  std::vector<Change> stalled_writes_;
+  std::vector<std::uint32_t> stalled_sims_;  // completion slots waiting for the quorum
+  std::uint64_t nsdb_writes_ = 0;
+  std::uint64_t nsdb_notifications_ = 0;
+  std::uint64_t state_pushes_ = 0;
+
+  // Load balancing: backends that died (endpoint -> pool), health-check generations, counts.
+  absl::flat_hash_map<std::uint64_t, std::uint32_t> dead_members_;
+  std::vector<std::vector<std::uint64_t>> member_generation_;
+  std::vector<std::vector<std::uint64_t>> vip_member_connections_;
+  absl::flat_hash_set<ConnKey> connections_seen_;
+
+  // Slabs; events carry indices into them.
+  std::vector<Journey> journeys_;
+  std::vector<std::uint32_t> free_journeys_;
+  std::vector<Frame> frames_;
+  std::vector<std::uint32_t> free_frames_;
+  std::vector<Completion> completions_;
+  std::vector<std::uint32_t> free_completions_;
+
+  std::vector<Source> sources_;
+  std::map<DropKey, std::uint32_t> drop_ids_;
+  std::vector<DropRow> drop_rows_;
+  std::vector<std::uint32_t> failure_order_;  // failure indices sorted by time (stable)
+  std::vector<FailureWindow> windows_;         // per failure: the losses after it
+  std::vector<std::uint32_t> unrecovered_;     // failures whose losses have not stopped
+  absl::flat_hash_set<std::uint32_t> baseline_drops_;  // drop rows seen before any failure
+  PacketTotals totals_;
+  FlowStats flow_stats_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Construction
+
+Twin::Impl::Impl(const Scenario& scenario, TwinOptions options)
+    : scenario_(scenario),
+      options_(std::move(options)),
+      end_(options_.until.value_or(scenario.duration)),
+      topo_(scenario.topology),
+      current_(std::make_shared<const Simulator>(scenario.topology)),
+      state_(scenario.seed),
+      port_host_(scenario.topology.ports.size()),
+      host_ports_(scenario.topology.hosts.size()),
+      host_zones_(scenario.topology.hosts.size()),
+      underlay_rng_(scenario.seed ^ 0x9e3779b97f4a7c15ULL),
+      replica_up_(scenario.nsdb.replicas, true),
+      windows_(scenario.failures.size()) {
+  agents_.reserve(topo_.hosts.size());
+  for (const Host& h : topo_.hosts) {
+    agents_.emplace_back(h.agent);
+    agents_.back().sim = current_;
+  }
+  for (std::uint32_t p = 0; p < topo_.ports.size(); ++p) {
+    if (const auto& host = topo_.ports[p].host) {
+      port_host_[p] = *host;
+      host_ports_[host->value].push_back(PortId{p});
+    }
+  }
+  for (std::uint32_t z = 0; z < topo_.tunnel_zones.size(); ++z) {
+    for (HostId h : topo_.tunnel_zones[z].hosts) host_zones_[h.value].push_back(z);
+  }
+  member_generation_.resize(topo_.pools.size());
+  for (std::uint32_t p = 0; p < topo_.pools.size(); ++p) {
+    member_generation_[p].resize(topo_.pools[p].members.size());
+  }
+  vip_member_connections_.resize(topo_.vips.size());
+  for (std::uint32_t v = 0; v < topo_.vips.size(); ++v) {
+    vip_member_connections_[v].resize(topo_.pools[topo_.vips[v].pool.value].members.size());
+  }
+  for (std::uint32_t i = 0; i < scenario.failures.size(); ++i) failure_order_.push_back(i);
+  std::stable_sort(failure_order_.begin(), failure_order_.end(),
+                   [&scenario](std::uint32_t a, std::uint32_t b) {
+                     return scenario.failures[a].at < scenario.failures[b].at;
+                   });
+}
+
+Result<bool> Twin::Impl::add_scenario_traffic() {
+  for (const Traffic& t : scenario_.traffic) {
+    if (const auto* syn = std::get_if<SyntheticTraffic>(&t.source)) {
+      auto source = SyntheticSource::make(*current_, *syn);
+      if (!source) {
+        return Error{scenario_.file + ":" + std::to_string(syn->packet_loc.line) + ":" +
+                     std::to_string(syn->packet_loc.col) + ": error: traffic '" + t.name +
+                     "': " + source.error()};
+      }
+      add_source(t.name, std::make_unique<SyntheticSource>(std::move(*source)), syn->reply);
+    } else {
+      return Error{scenario_.file + ":" + std::to_string(t.loc.line) + ":" +
+                   std::to_string(t.loc.col) + ": error: traffic '" + t.name +
+                   "': pcap traffic sources are not implemented yet in `run` (use `hivesim "
+                   "replay`)"};
+    }
+  }
+  return true;
+}
+
+void Twin::Impl::add_source(std::string name, std::unique_ptr<TrafficSource> source, bool reply) {
+  Source s;
+  s.row.name = name;
+  s.name = std::move(name);
+  s.source = std::move(source);
+  s.reply = reply;
+  sources_.push_back(std::move(s));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Traffic
+
+void Twin::Impl::pull(std::uint32_t index) {
+  Source& s = sources_[index];
+  s.pending = s.source->next();
+  if (!s.pending || s.pending->at > end_) {
+    s.pending.reset();
+    return;
+  }
+  sched_.schedule_at(std::max(s.pending->at, sched_.now()), [this, index] {
+    Source& src = sources_[index];
+    SourcePacket sp = std::move(*src.pending);
+    src.pending.reset();
+    inject(index, sp.port, std::move(sp.packet), false);
+    pull(index);
+  });
+}
+
+void Twin::Impl::inject(std::uint32_t source, PortId port, Packet packet, bool reply) {
+  std::uint32_t j;
+  if (free_journeys_.empty()) {
+    j = static_cast<std::uint32_t>(journeys_.size());
+    journeys_.emplace_back();
+  } else {
+    j = free_journeys_.back();
+    free_journeys_.pop_back();
+    journeys_[j] = Journey{};
+  }
+  Journey& jr = journeys_[j];
+  jr.injected_at = sched_.now();
+  jr.source = source;
+  jr.copies = 1;
+  jr.reply = reply;
+  jr.proto = packet.is_ipv4() ? packet.proto : 0;
+  jr.src = packet.src;
+  jr.dst = packet.dst;
+  jr.sport = packet.sport;
+  jr.dport = packet.dport;
+  ++totals_.injected;
+  TrafficRow& row = sources_[source].row;
+  ++(reply ? row.replies_sent : row.sent);
+
+  const std::uint32_t host = port_host_[port.value].value;
+  if (!agents_[host].alive) {
+    lose(j, intern(DropReason::kHostDown, topo_.hosts[host].name));
+    return;
+  }
+  datapath(host, port, std::move(packet), j);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Datapath and agent
+
+void Twin::Impl::datapath(std::uint32_t host, PortId port, Packet packet, std::uint32_t journey) {
+  Agent& agent = agents_[host];
+  const FlowKey key = flow_key(packet, port);
+  if (const FlowActions* actions = agent.table.lookup(key, sched_.now())) {
+    ++flow_stats_.cache_hits;
+    apply(host, *actions, packet, journey);
+    return;
+  }
+  ++flow_stats_.cache_misses;
+  auto [it, fresh] = agent.in_flight.try_emplace(key);
+  it->second.waiting.push_back(Waiting{port, std::move(packet), journey});
+  if (fresh) start_simulation(agent, host, key, it->second);
+}
+
+void Twin::Impl::start_simulation(Agent& agent, std::uint32_t host, const FlowKey& key,
+                                  InFlight& flight) {
+  const Waiting& first = flight.waiting.front();
+  const std::size_t state_before = state_.conntrack.size() + state_.nat.size();
+  SimulateOptions opts;
+  opts.now = sched_.now();
+  flight.result = agent.sim->simulate(first.port, first.packet, state_, opts);
+  ++flow_stats_.simulations;
+
+  // State a simulation created is pushed to the hosts that will see the return traffic.
+  if (state_.conntrack.size() + state_.nat.size() > state_before) {
+    absl::flat_hash_set<std::uint32_t> peers;
+    for (const OutPacket& o : flight.result.out) {
+      if (port_host_[o.port.value].value != host) peers.insert(port_host_[o.port.value].value);
+    }
+    state_pushes_ += peers.size();
+  }
+
+  bool fetch = false;
+  for (const FlowTag& t : flight.result.tags) fetch |= agent.cache.insert(tag_key(t)).second;
+
+  // The agent simulates one flow at a time; a fetch from the NSDB parks the simulation but
+  // does not hold the agent.
+  agent.busy_until = std::max(agent.busy_until, sched_.now()) + agent.config.sim_latency;
+  std::uint32_t c;
+  if (free_completions_.empty()) {
+    c = static_cast<std::uint32_t>(completions_.size());
+    completions_.emplace_back();
+  } else {
+    c = free_completions_.back();
+    free_completions_.pop_back();
+  }
+  completions_[c] = Completion{host, agent.epoch, key};
+  if (fetch && !quorum()) {
+    flight.stalled = true;
+    stalled_sims_.push_back(c);
+    return;
+  }
+  const SimTime done = agent.busy_until + (fetch ? scenario_.nsdb.latency : 0);
+  sched_.schedule_at(done, [this, c] { complete(c); });
+}
+
+void Twin::Impl::complete(std::uint32_t c) {
+  const Completion done = completions_[c];
+  free_completions_.push_back(c);
+  Agent& agent = agents_[done.agent];
+  if (agent.epoch != done.epoch) return;  // the agent stopped; its packets were dropped then
+  auto node = agent.in_flight.extract(done.key);
+  HIVESIM_CHECK(!node.empty(), "a completion without its in-flight simulation");
+  InFlight flight = std::move(node.mapped());
+  const SimulationResult& result = flight.result;
+  const Packet& first = flight.waiting.front().packet;
+  std::optional<FlowActions> actions = actions_for(first, result);
+  if (actions) {
+    agent.table.install(done.key, result.mask, result.tags, *actions, sched_.now());
+  }
+  emit(done.agent, flight.waiting.front(), result);
+  for (std::size_t i = 1; i < flight.waiting.size(); ++i) {
+    const Waiting& w = flight.waiting[i];
+    if (actions) {
+      apply(done.agent, *actions, w.packet, w.journey);
+    } else {
+      // Not cacheable (it made packets of its own): each packet is simulated.
+      SimulateOptions opts;
+      opts.now = sched_.now();
+      const SimulationResult again = agent.sim->simulate(w.port, w.packet, state_, opts);
+      ++flow_stats_.simulations;
+      emit(done.agent, w, again);
+    }
+  }
+}
+
+std::optional<FlowActions> Twin::Impl::actions_for(const Packet& in,
+                                                   const SimulationResult& result) {
+  FlowActions actions;
+  actions.verdict = result.verdict;
+  if (result.verdict == Verdict::kConsumed) return std::nullopt;
+  for (const OutPacket& o : result.out) {
+    if (o.generated) return std::nullopt;
+    auto rewrite = rewrite_between(in, o.packet);
+    if (!rewrite) return std::nullopt;
+    actions.outputs.push_back(FlowOutput{o.port, std::move(*rewrite)});
+  }
+  if (result.verdict == Verdict::kDropped) actions.drop_id = intern(*result.drop);
+  if (result.balanced && result.balanced->vip.value < UINT16_MAX) {
+    actions.balanced_vip = static_cast<std::uint16_t>(result.balanced->vip.value + 1);
+  }
+  return actions;
+}
+
+void Twin::Impl::emit(std::uint32_t host, const Waiting& w, const SimulationResult& result) {
+  const std::uint32_t j = w.journey;
+  if (result.balanced) journeys_[j].vip = result.balanced->vip.value;
+  if (result.verdict == Verdict::kDropped) {
+    journeys_[j].drop_id = intern(*result.drop);
+  } else if (result.verdict == Verdict::kConsumed) {
+    journeys_[j].consumed = true;
+  }
+  for (const OutPacket& o : result.out) {
+    if (o.generated) {
+      send(host, o.port, o.packet, kNone);
+    } else {
+      ++journeys_[j].copies;
+      send(host, o.port, o.packet, j);
+    }
+  }
+  finish_copy(j);
+}
+
+void Twin::Impl::apply(std::uint32_t host, const FlowActions& actions, const Packet& packet,
+                       std::uint32_t journey) {
+  if (actions.verdict == Verdict::kDropped) {
+    lose(journey, actions.drop_id);
+    return;
+  }
+  journeys_[journey].copies += static_cast<std::uint32_t>(actions.outputs.size());
+  if (actions.balanced_vip) journeys_[journey].vip = actions.balanced_vip - 1U;
+  for (const FlowOutput& o : actions.outputs) {
+    Packet out = packet;
+    hivesim::apply(o.rewrite, out);
+    send(host, o.port, std::move(out), journey);
+  }
+  finish_copy(journey);
+}
+
+void Twin::Impl::stop_agent(std::uint32_t host) {
+  Agent& agent = agents_[host];
+  ++agent.epoch;
+  agent.table.clear();
+  agent.cache.clear();
+  agent.busy_until = sched_.now();
+  // Packets queued in the agent are lost with it, in a fixed order.
+  std::vector<std::uint32_t> lost;
+  for (auto& [key, flight] : agent.in_flight) {
+    for (const Waiting& w : flight.waiting) lost.push_back(w.journey);
+  }
+  agent.in_flight.clear();
+  std::sort(lost.begin(), lost.end());
+  const std::uint32_t drop = intern(DropReason::kHostDown, topo_.hosts[host].name);
+  for (std::uint32_t j : lost) lose(j, drop);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Underlay
+
+void Twin::Impl::send(std::uint32_t host, PortId port, Packet packet, std::uint32_t journey) {
+  const std::uint32_t to = port_host_[port.value].value;
+  if (to == host) {
+    deliver(port, packet, journey);
+    return;
+  }
+  const Host& a = topo_.hosts[host];
+  const Host& b = topo_.hosts[to];
+  const TunnelZone* zone = nullptr;
+  for (std::uint32_t za : host_zones_[host]) {
+    for (std::uint32_t zb : host_zones_[to]) {
+      if (za == zb) zone = &topo_.tunnel_zones[za];
+    }
+  }
+  if (zone == nullptr || links_down_.contains(pair_key(host, to))) {
+    if (journey != kNone) lose(journey, intern(DropReason::kTunnelDown, a.name + "->" + b.name));
+    return;
+  }
+  if (scenario_.underlay.loss > 0) {
+    // splitmix64: one stream for the whole underlay, drawn in event order.
+    std::uint64_t z = (underlay_rng_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    if (static_cast<double>(z >> 11) * 0x1.0p-53 < scenario_.underlay.loss) {
+      if (journey != kNone) lose(journey, intern(DropReason::kTunnelDown, "underlay"));
+      return;
+    }
+  }
+  const std::size_t overhead = zone->type == TunnelType::kVxlan ? kVxlanOverhead : kGreOverhead;
+  const double bits = static_cast<double>((wire_length(packet) + overhead) * 8);
+  const auto tx = static_cast<SimTime>(
+      std::ceil(bits * 1e9 / static_cast<double>(scenario_.underlay.bandwidth_bps)));
+  Agent& sender = agents_[host];
+  sender.tx_free = std::max(sender.tx_free, sched_.now()) + tx;
+  const SimTime arrival = sender.tx_free + scenario_.underlay.latency;
+
+  std::uint32_t f;
+  if (free_frames_.empty()) {
+    f = static_cast<std::uint32_t>(frames_.size());
+    frames_.emplace_back();
+  } else {
+    f = free_frames_.back();
+    free_frames_.pop_back();
+  }
+  frames_[f] = Frame{HostId{to}, HostId{host}, port, std::move(packet), journey};
+  sched_.schedule_at(arrival, [this, f] { arrive(f); });
+}
+
+void Twin::Impl::arrive(std::uint32_t f) {
+  Frame frame = std::move(frames_[f]);
+  free_frames_.push_back(f);
+  if (!agents_[frame.to.value].alive) {
+    if (frame.journey != kNone) {
+      lose(frame.journey, intern(DropReason::kHostDown, topo_.hosts[frame.to.value].name));
+    }
+    return;
+  }
+  deliver(frame.port, frame.packet, frame.journey);
+}
+
+void Twin::Impl::deliver(PortId port, const Packet& packet, std::uint32_t j) {
+  if (options_.on_egress) options_.on_egress(port, packet, sched_.now());
+  if (j == kNone) return;
+  if (!dead_members_.empty() && packet.is_ipv4() && packet.proto == ipproto::kTcp) {
+    // A backend that died answers nothing: what reaches it is lost.
+    auto it = dead_members_.find(endpoint_key(packet.dst, packet.dport));
+    if (it != dead_members_.end()) {
+      lose(j, intern(DropReason::kNoBackend, topo_.pools[it->second].name));
+      return;
+    }
+  }
+  Journey& jr = journeys_[j];
+  if (!jr.delivered) {
+    jr.delivered = true;
+    Source& src = sources_[jr.source];
+    if (!jr.reply) {
+      src.latencies.push_back(sched_.now() - jr.injected_at);
+      // A connection counts once, for the member its first delivered packet reached.
+      if (jr.vip != kNone &&
+          connections_seen_.insert(ConnKey{jr.src, jr.dst, jr.sport, jr.dport, jr.proto, jr.vip})
+              .second) {
+        const Pool& pool = topo_.pools[topo_.vips[jr.vip].pool.value];
+        for (std::size_t m = 0; m < pool.members.size(); ++m) {
+          if (pool.members[m].ip == packet.dst && pool.members[m].port == packet.dport) {
+            ++vip_member_connections_[jr.vip][m];
+          }
+        }
+      }
+      if (src.reply) {
+        if (auto answer = reply_to(packet)) {
+          inject(jr.source, port, std::move(*answer), true);
+        }
+      }
+    }
+  }
+  finish_copy(j);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outcomes
+
+void Twin::Impl::lose(std::uint32_t j, std::uint32_t drop_id) {
+  if (journeys_[j].drop_id == kNone) journeys_[j].drop_id = drop_id;
+  finish_copy(j);
+}
+
+void Twin::Impl::finish_copy(std::uint32_t j) {
+  HIVESIM_CHECK(journeys_[j].copies > 0, "a packet copy finished twice");
+  if (--journeys_[j].copies == 0) finalize(j);
+}
+
+std::int64_t Twin::Impl::window_at(SimTime t) const {
+  // The latest failure at or before t (scenario order among failures at the same time).
+  const auto it = std::upper_bound(failure_order_.begin(), failure_order_.end(), t,
+                                   [this](SimTime time, std::uint32_t i) {
+                                     return time < scenario_.failures[i].at;
+                                   });
+  if (it == failure_order_.begin()) return -1;
+  return *std::prev(it);
+}
+
+void Twin::Impl::finalize(std::uint32_t j) {
+  const Journey& jr = journeys_[j];
+  Source& src = sources_[jr.source];
+  const SimTime now = sched_.now();
+  const std::int64_t window = window_at(now);
+  if (jr.delivered || jr.consumed) {
+    ++(jr.delivered ? totals_.delivered : totals_.consumed);
+    ++(jr.reply ? src.row.replies_delivered : src.row.delivered);
+    // A delivery after a failure's last loss means the network carries traffic again.
+    std::erase_if(unrecovered_, [this, now](std::uint32_t w) {
+      if (windows_[w].last_loss >= now) return false;
+      windows_[w].recovered_at = now;
+      return true;
+    });
+  } else {
+    HIVESIM_CHECK(jr.drop_id != kNone, "a dropped packet without a drop reason");
+    ++totals_.dropped;
+    if (!jr.reply) ++src.row.dropped;
+    ++drop_rows_[jr.drop_id].count;
+    if (window < 0) {
+      baseline_drops_.insert(jr.drop_id);
+    } else if (!baseline_drops_.contains(jr.drop_id)) {
+      FailureWindow& fw = windows_[window];
+      ++fw.lost;
+      fw.last_loss = now;
+      if (fw.recovered_at || fw.lost == 1) unrecovered_.push_back(static_cast<std::uint32_t>(window));
+      fw.recovered_at.reset();
+    }
+  }
+  free_journeys_.push_back(j);
+}
+
+std::uint32_t Twin::Impl::intern(const DropInfo& drop) {
+  DropKey key{drop.reason, drop.device, drop.rule};
+  auto [it, fresh] = drop_ids_.try_emplace(std::move(key), 0);
+  if (fresh) {
+    it->second = static_cast<std::uint32_t>(drop_rows_.size());
+    drop_rows_.push_back(DropRow{drop.reason, drop.device, drop.rule, 0});
+  }
+  return it->second;
+}
+
+std::uint32_t Twin::Impl::intern(DropReason reason, const std::string& device) {
+  return intern(DropInfo{reason, device, std::nullopt});
+}
+
+// ---------------------------------------------------------------------------------------------
+// NSDB
+
+bool Twin::Impl::quorum() const {
+  const auto up = static_cast<std::size_t>(std::count(replica_up_.begin(), replica_up_.end(), true));
+  return up * 2 > replica_up_.size();
+}
+
+void Twin::Impl::write(Change change) {
+  if (quorum()) {
+    commit(std::move(change));
+  } else {
+    stalled_writes_.push_back(std::move(change));
+  }
+}
+
+void Twin::Impl::commit(Change change) {
+  ++nsdb_writes_;
+  const SimTime visible = sched_.now() + scenario_.nsdb.latency;
+  committed_.emplace_back(visible, std::move(change));
+  sched_.schedule_at(visible, [this] { publish(); });
+}
+
+void Twin::Impl::publish() {
+  std::vector<std::pair<FlowTag, std::uint32_t>> changed;  // tag, cause
+  while (!committed_.empty() && committed_.front().first <= sched_.now()) {
+    const Change change = std::move(committed_.front().second);
+    committed_.pop_front();
+    for (FlowTag t : apply_change(change)) changed.emplace_back(t, change.cause);
+  }
+  if (changed.empty()) return;
+  ++topo_.version;
+  current_ = std::make_shared<const Simulator>(topo_);
+  for (Agent& agent : agents_) {
+    if (!agent.alive) continue;
+    agent.sim = current_;
+    bool watched = false;
+    for (const auto& [tag, cause] : changed) {
+      if (!agent.cache.contains(tag_key(tag))) continue;
+      watched = true;
+      const std::size_t n = agent.table.invalidate(tag);
+      flow_stats_.invalidated += n;
+      if (cause != kNone) windows_[cause].invalidated += n;
+    }
+    nsdb_notifications_ += watched ? 1 : 0;
+  }
+}
+
+std::vector<FlowTag> Twin::Impl::apply_change(const Change& c) {
+  std::vector<FlowTag> tags;
+  switch (c.kind) {
+    case Change::Kind::kPortsActive:
+      for (PortId p : host_ports_[c.target]) {
+        Port& port = topo_.ports[p.value];
+        if (port.active == c.value) continue;
+        port.active = c.value;
+        tags.push_back(FlowTag{FlowTag::Kind::kPort, p.value});
+        // Its routes are withdrawn or restored.
+        if (port.on_router()) tags.push_back(FlowTag{FlowTag::Kind::kRouter, port.device});
+      }
+      break;
+    case Change::Kind::kPortAdmin: {
+      Port& port = topo_.ports[c.target];
+      if (port.admin_up == c.value) break;
+      port.admin_up = c.value;
+      tags.push_back(FlowTag{FlowTag::Kind::kPort, c.target});
+      break;
+    }
+    case Change::Kind::kRule:
+      topo_.chains[c.rule.chain.value].rules[c.rule.rule].action = c.rule.action;
+      tags.push_back(FlowTag{FlowTag::Kind::kChain, c.rule.chain.value});
+      break;
+    case Change::Kind::kMemberHealth: {
+      PoolMember& m = topo_.pools[c.target].members[c.member];
+      if (m.healthy == c.value) break;
+      m.healthy = c.value;
+      tags.push_back(FlowTag{FlowTag::Kind::kPool, c.target});
+      break;
+    }
+  }
+  return tags;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Failures
+
+void Twin::Impl::fail(std::uint32_t index) {
+  const Failure& f = scenario_.failures[index];
+  const std::uint32_t host = f.host.value;
+  switch (f.kind) {
+    case FailureKind::kHostDown: {
+      Agent& agent = agents_[host];
+      if (!agent.alive) break;
+      stop_agent(host);
+      agent.alive = false;
+      set_members_alive(host, false, index);
+      agent.sim.reset();
+      const std::uint64_t generation = ++agent.down_generation;
+      // Its NSDB session expires; then its ports are inactive and routes through them go.
+      sched_.schedule_in(scenario_.nsdb.session_timeout, [this, host, generation, index] {
+        if (agents_[host].alive || agents_[host].down_generation != generation) return;
+        Change c;
+        c.kind = Change::Kind::kPortsActive;
+        c.target = host;
+        c.value = false;
+        c.cause = index;
+        write(c);
+      });
+      break;
+    }
+    case FailureKind::kHostUp: {
+      Agent& agent = agents_[host];
+      if (agent.alive) break;
+      agent.alive = true;
+      ++agent.down_generation;
+      agent.sim = current_;
+      set_members_alive(host, true, index);
+      Change c;
+      c.kind = Change::Kind::kPortsActive;
+      c.target = host;
+      c.value = true;
+      c.cause = index;
+      write(c);
+      break;
+    }
+    case FailureKind::kAgentRestart:
+      if (agents_[host].alive) {
+        stop_agent(host);
+        agents_[host].sim = current_;
+      }
+      break;
+    case FailureKind::kNsdbDown:
+    case FailureKind::kNsdbUp: {
+      const bool had = quorum();
+      replica_up_[f.replica] = f.kind == FailureKind::kNsdbUp;
+      if (!had && quorum()) {
+        std::vector<Change> writes = std::move(stalled_writes_);
+        stalled_writes_.clear();
+        for (Change& c : writes) commit(std::move(c));
+        std::vector<std::uint32_t> sims = std::move(stalled_sims_);
+        stalled_sims_.clear();
+        for (std::uint32_t c : sims) {
+          sched_.schedule_in(scenario_.nsdb.latency, [this, c] { complete(c); });
+        }
+      }
+      break;
+    }
+    case FailureKind::kLinkDown:
+      links_down_.insert(pair_key(host, f.peer_host.value));
+      break;
+    case FailureKind::kLinkUp:
+      links_down_.erase(pair_key(host, f.peer_host.value));
+      break;
+    case FailureKind::kMemberDown:
+    case FailureKind::kMemberUp: {
+      const Pool& pool = topo_.pools[f.pool.value];
+      for (std::uint32_t m = 0; m < pool.members.size(); ++m) {
+        const PoolMember& member = pool.members[m];
+        if (member.ip != f.member_ip || (f.member_port && *f.member_port != member.port)) continue;
+        set_member_alive(f.pool.value, m, f.kind == FailureKind::kMemberUp, index);
+      }
+      break;
+    }
+    case FailureKind::kPortDown:
+    case FailureKind::kPortUp: {
+      Change c;
+      c.kind = Change::Kind::kPortAdmin;
+      c.target = f.port.value;
+      c.value = f.kind == FailureKind::kPortUp;
+      c.cause = index;
+      write(c);
+      break;
+    }
+    case FailureKind::kSet: {
+      Change c;
+      c.kind = Change::Kind::kRule;
+      c.rule = f.change;
+      c.cause = index;
+      write(c);
+      break;
+    }
+  }
+}
+
+void Twin::Impl::set_member_alive(std::uint32_t pool, std::uint32_t member, bool alive,
+                                   std::uint32_t cause) {
+  const PoolMember& m = topo_.pools[pool].members[member];
+  const std::uint64_t ep = endpoint_key(m.ip, m.port);
+  if (alive) {
+    dead_members_.erase(ep);
+  } else {
+    dead_members_[ep] = pool;
+  }
+  schedule_health_check(pool, member, alive, cause);
+}
+
+void Twin::Impl::set_members_alive(std::uint32_t host, bool alive, std::uint32_t cause) {
+  // Backends living on the host's VM ports die and come back with it.
+  for (PortId p : host_ports_[host]) {
+    const Port& port = topo_.ports[p.value];
+    if (!port.on_bridge() || !port.ip) continue;
+    for (std::uint32_t pool = 0; pool < topo_.pools.size(); ++pool) {
+      for (std::uint32_t m = 0; m < topo_.pools[pool].members.size(); ++m) {
+        if (topo_.pools[pool].members[m].ip == *port.ip) set_member_alive(pool, m, alive, cause);
+      }
+    }
+  }
+}
+
+void Twin::Impl::schedule_health_check(std::uint32_t pool, std::uint32_t member, bool healthy,
+                                       std::uint32_t cause) {
+  const auto& monitor = topo_.pools[pool].health_monitor;
+  const std::uint64_t generation = ++member_generation_[pool][member];
+  if (!monitor) return;  // nobody checks: the LB keeps sending to a dead backend
+  // Probes run every `interval` from time 0. A member is marked down when `retries`
+  // consecutive probes have timed out, and up again by the first probe that succeeds.
+  const SimTime now = sched_.now();
+  const SimTime first_probe = (now + monitor->interval - 1) / monitor->interval * monitor->interval;
+  const SimTime at = healthy ? first_probe
+                             : first_probe +
+                                   static_cast<SimTime>(monitor->retries - 1) * monitor->interval +
+                                   monitor->timeout;
+  sched_.schedule_at(at, [this, pool, member, healthy, cause, generation] {
+    if (member_generation_[pool][member] != generation) return;
+    Change c;
+    c.kind = Change::Kind::kMemberHealth;
+    c.target = pool;
+    c.member = member;
+    c.value = healthy;
+    c.cause = cause;
+    write(c);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running and reporting
+
+RunReport Twin::Impl::run() {
+  for (std::uint32_t i = 0; i < sources_.size(); ++i) pull(i);
+  for (std::uint32_t i : failure_order_) {
+    if (scenario_.failures[i].at <= end_) {
+      sched_.schedule_at(scenario_.failures[i].at, [this, i] { fail(i); });
+    }
+  }
+  // Housekeeping: idle flows and connection state expire.
+  std::function<void()> sweep = [this, &sweep] {
+    for (Agent& a : agents_) {
+      if (a.alive) a.table.expire(sched_.now());
+    }
+    state_.conntrack.expire(sched_.now());
+    state_.nat.expire(sched_.now());
+    if (sched_.now() + kSweepInterval <= end_) sched_.schedule_in(kSweepInterval, [&sweep] { sweep(); });
+  };
+  sched_.schedule_at(std::min(kSweepInterval, end_), [&sweep] { sweep(); });
+
+  for (int step = 1; step <= kProgressSteps; ++step) {
+    const SimTime t = end_ / kProgressSteps * step + (step == kProgressSteps ? end_ % kProgressSteps : 0);
+    sched_.run_until(t);
+    if (options_.progress) options_.progress(t, end_);
+  }
+  return report();
+}
+
+RunReport Twin::Impl::report() {
+  RunReport r;
+  r.scenario = scenario_.name;
+  r.seed = scenario_.seed;
+  r.sim_time = end_;
+  r.events = sched_.events_run();
+  r.packets = totals_;
+  r.packets.in_flight =
+      totals_.injected - totals_.delivered - totals_.dropped - totals_.consumed;
+
+  r.flows = flow_stats_;
+  for (std::size_t h = 0; h < agents_.size(); ++h) {
+    const FlowTableStats& s = agents_[h].table.stats();
+    r.flows.installed += s.installed;
+    r.flows.expired += s.expired;
+    r.flows.evicted += s.evicted;
+    r.flows.per_host.push_back(FlowHostStats{topo_.hosts[h].name, s.installed, s.peak});
+  }
+
+  r.drops = drop_rows_;
+  std::erase_if(r.drops, [](const DropRow& d) { return d.count == 0; });
+  std::sort(r.drops.begin(), r.drops.end(), [](const DropRow& a, const DropRow& b) {
+    if (a.count != b.count) return a.count > b.count;
+    return std::tie(a.reason, a.device, a.rule) < std::tie(b.reason, b.device, b.rule);
+  });
+
+  for (std::uint32_t v = 0; v < topo_.vips.size(); ++v) {
+    const Vip& vip = topo_.vips[v];
+    const Pool& pool = scenario_.topology.pools[vip.pool.value];
+    LbRow row;
+    row.vip = vip.name;
+    std::uint64_t weights = 0;
+    for (const PoolMember& m : pool.members) weights += m.admin_up ? m.weight : 0;
+    for (std::size_t m = 0; m < pool.members.size(); ++m) {
+      row.connections += vip_member_connections_[v][m];
+    }
+    for (std::size_t m = 0; m < pool.members.size(); ++m) {
+      const PoolMember& member = pool.members[m];
+      LbMemberRow mr;
+      mr.member = member.ip.str() + ":" + std::to_string(member.port);
+      mr.weight = member.weight;
+      mr.connections = vip_member_connections_[v][m];
+      mr.share = row.connections ? static_cast<double>(mr.connections) /
+                                       static_cast<double>(row.connections)
+                                 : 0.0;
+      mr.expected = weights && member.admin_up ? static_cast<double>(member.weight) /
+                                                     static_cast<double>(weights)
+                                               : 0.0;
+      if (row.connections && mr.expected > 0) {
+        row.max_skew = std::max(row.max_skew, std::abs(mr.share - mr.expected) / mr.expected);
+      }
+      row.members.push_back(std::move(mr));
+    }
+    r.load_balancers.push_back(std::move(row));
+  }
+
+  for (std::size_t i = 0; i < scenario_.failures.size(); ++i) {
+    const Failure& f = scenario_.failures[i];
+    const FailureWindow& w = windows_[i];
+    FailureRow row;
+    row.at = f.at;
+    row.event = f.label;
+    row.packets_lost = w.lost;
+    row.flows_invalidated = w.invalidated;
+    if (w.lost == 0) {
+      row.recovered_after = 0;
+    } else if (w.recovered_at) {
+      row.recovered_after = *w.recovered_at - f.at;
+    }
+    r.failures.push_back(std::move(row));
+  }
+
+  for (Source& s : sources_) {
+    TrafficRow row = s.row;
+    row.in_flight = row.sent - row.delivered - row.dropped;
+    std::sort(s.latencies.begin(), s.latencies.end());
+    row.latency.p50 = percentile(s.latencies, 0.50);
+    row.latency.p90 = percentile(s.latencies, 0.90);
+    row.latency.p99 = percentile(s.latencies, 0.99);
+    row.latency.max = s.latencies.empty() ? 0 : s.latencies.back();
+    r.traffic.push_back(std::move(row));
+  }
+  r.nsdb_writes = nsdb_writes_;
+  r.nsdb_notifications = nsdb_notifications_;
+  r.state_pushes = state_pushes_;
+  r.expectations = evaluate(r);
+  return r;
+}
+
+std::vector<ExpectationRow> Twin::Impl::evaluate(const RunReport& r) {
+  std::vector<ExpectationRow> rows;
+  SimState probe = state_;  // trace expectations run like a batch on the final state
+  for (const Expectation& e : scenario_.expectations) {
+    ExpectationRow row;
+    row.name = e.name;
+    if (const auto* t = std::get_if<ExpectTrace>(&e.what)) {
+      auto failure = check_trace_expectation(*current_, *t, probe);
+      row.passed = !failure;
+      row.detail = failure ? *failure : "held at the end of the run";
+    } else if (const auto* lb = std::get_if<ExpectLb>(&e.what)) {
+      const LbRow& l = r.load_balancers[lb->vip.value];
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "max skew %.4f (limit %.4f) over %llu connections",
+                    l.max_skew, lb->max_skew, static_cast<unsigned long long>(l.connections));
+      row.passed = l.connections > 0 && l.max_skew <= lb->max_skew;
+      row.detail = l.connections ? buf : "no connection reached VIP " + l.vip;
+    } else if (const auto* tr = std::get_if<ExpectTraffic>(&e.what)) {
+      const TrafficRow& row_t = r.traffic[tr->traffic.value];
+      const double ratio = row_t.sent ? static_cast<double>(row_t.delivered) /
+                                            static_cast<double>(row_t.sent)
+                                      : 0.0;
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "delivered %llu of %llu sent (%.4f), minimum %.4f",
+                    static_cast<unsigned long long>(row_t.delivered),
+                    static_cast<unsigned long long>(row_t.sent), ratio, tr->min_delivered);
+      row.passed = row_t.sent > 0 && ratio >= tr->min_delivered;
+      row.detail = row_t.sent ? buf : "traffic " + row_t.name + " sent nothing";
+    } else if (const auto* d = std::get_if<ExpectDrops>(&e.what)) {
+      std::uint64_t count = 0;
+      for (const DropRow& row_d : r.drops) {
+        if (d->reason && row_d.reason != *d->reason) continue;
+        if (d->device && row_d.device != *d->device) continue;
+        count += row_d.count;
+      }
+      row.passed = count <= d->max;
+      row.detail = std::to_string(count) + " drops" +
+                   (d->reason ? " with reason " + std::string(to_string(*d->reason)) : "") +
+                   (d->device ? " at " + *d->device : "") + ", at most " +
+                   std::to_string(d->max) + " allowed";
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Twin
+
+Twin::Twin(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Twin::~Twin() = default;
+
+Result<std::unique_ptr<Twin>> Twin::make(const Scenario& scenario, TwinOptions options) {
+  auto impl = std::make_unique<Impl>(scenario, std::move(options));
+  auto traffic = impl->add_scenario_traffic();
+  if (!traffic) return Error{traffic.error()};
+  return std::unique_ptr<Twin>(new Twin(std::move(impl)));
+}
+
+void Twin::add_source(std::string name, std::unique_ptr<TrafficSource> source, bool reply) {
+  impl_->add_source(std::move(name), std::move(source), reply);
+}
+
+RunReport Twin::run() {
+  return impl_->run();
+}
+
+}  // namespace hivesim

@@ -1,0 +1,67 @@
+#pragma once
+// The digital twin: a scenario's hosts, agents, NSDB and underlay running in simulated time.
+//
+// What runs (SPEC section 1, README "How `run` models MidoNet"):
+//  - one agent per host, with a datapath flow table (sim/datapath) answering hits; a miss goes
+//    to the agent, which runs the flow core on its cached topology version, pays the modelled
+//    simulation latency (plus an NSDB round trip for objects it has not cached yet), installs a
+//    wildcarded flow and releases the packets of that flow that waited meanwhile;
+//  - an NSDB with replicas and a quorum: topology changes (port liveness, admin state, rule
+//    edits, member health) are writes that reach the agents after the NSDB latency, and each
+//    agent invalidates exactly the flows tagged with the changed objects it watches; without a
+//    quorum writes (and cache misses on uncached objects) stall while agents serve what they
+//    have;
+//  - an underlay: each host's link serialises tunnelled frames at the scenario bandwidth, adds
+//    the latency, loses a seeded fraction; a link can be cut; only hosts sharing a tunnel zone
+//    can reach each other; the egress host maps the tunnel key to its port with no simulation;
+//  - traffic sources, failures at their times, and the expectations at the end.
+//
+// Invariants: single-threaded and deterministic. Every random draw comes from a stream seeded
+// by the scenario seed; nothing reads a clock; no report value depends on hash-table order.
+// Conntrack, NAT and LB state is one logical store: MidoNet pushes a flow's state to the peers
+// that will see its return traffic over the same tunnel, ahead of the packet, so a reply always
+// finds it; the twin counts those pushes instead of copying entries (README).
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "sim/report/run_report.hpp"
+#include "sim/twin/traffic.hpp"
+#include "topology/model.hpp"
+
+namespace hivesim {
+
+struct TwinOptions {
+  /// Simulated time to run to; default the scenario's `duration`.
+  std::optional<SimTime> until;
+  /// Called now and then with the simulated time reached (a progress bar); never a clock.
+  std::function<void(SimTime now, SimTime end)> progress;
+  /// Called for every packet leaving the virtual network at an exterior port (pcap capture).
+  std::function<void(PortId port, const Packet& packet, SimTime at)> on_egress;
+};
+
+class Twin {
+ public:
+  /// Builds the twin for a loaded (valid) scenario. Fails with a message when a synthetic
+  /// traffic spec cannot be built, or when the scenario asks for what `run` does not do yet.
+  static Result<std::unique_ptr<Twin>> make(const Scenario& scenario, TwinOptions options);
+  ~Twin();
+  Twin(const Twin&) = delete;
+  Twin& operator=(const Twin&) = delete;
+
+  /// Adds a traffic source (e.g. a pcap); `name` is its row in the report.
+  void add_source(std::string name, std::unique_ptr<TrafficSource> source, bool reply);
+
+  /// Runs to the end time and returns the report (expectations evaluated). Call once.
+  RunReport run();
+
+  class Impl;
+
+ private:
+  explicit Twin(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace hivesim
