@@ -22,12 +22,8 @@ constexpr const char* kUsage =
 std::vector<Diagnostic> check_packet_specs(const Scenario& s, const Simulator& sim) {
   std::vector<Diagnostic> problems;
   auto check = [&](PortId from, const std::string& spec, SourceLoc loc, const std::string& what) {
-    auto port = sending_port(s.topology, s.topology.port(from).name);
-    if (!port) {
-      problems.push_back(Diagnostic{s.file, loc.line, loc.col, what + ": " + port.error()});
-      return;
-    }
-    auto packet = packet_from(sim, *port, spec);
+    // The loader has checked that `from` is an exterior port.
+    auto packet = packet_from(sim, from, spec);
     if (!packet) {
       problems.push_back(Diagnostic{s.file, loc.line, loc.col, what + ": " + packet.error()});
     }

@@ -49,7 +49,7 @@ Status write_outputs(const RunOutputs& outputs, const RunReport& report,
 
 /// Prints the report in `format` (failed expectations also on `err` unless the text report
 /// shows them) and returns exit code 0 or 1.
-int print_report(const RunReport& report, const std::string& format, bool quiet,
-                 std::ostream& out, std::ostream& err);
+int print_report(const RunReport& report, const std::string& format, bool quiet, std::ostream& out,
+                 std::ostream& err);
 
 }  // namespace hivesim::cli

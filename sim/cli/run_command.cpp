@@ -32,9 +32,9 @@ constexpr const char* kUsage =
 /// The progress bar on stderr: simulated time reached against the end.
 void draw_progress(std::ostream& err, SimTime now, SimTime end) {
   constexpr int kWidth = 40;
-  const int filled = end > 0 ? static_cast<int>(kWidth * static_cast<double>(now) /
-                                                static_cast<double>(end))
-                             : kWidth;
+  const int filled =
+      end > 0 ? static_cast<int>(kWidth * static_cast<double>(now) / static_cast<double>(end))
+              : kWidth;
   err << "\r[" << std::string(filled, '=') << std::string(kWidth - filled, ' ') << "] "
       << format_duration(now) << " / " << format_duration(end) << std::flush;
   if (now >= end) err << "\n";
@@ -66,7 +66,8 @@ Status write_outputs(const RunOutputs& outputs, const RunReport& report,
   std::vector<std::string> written;
   auto undo = [&written] {
     std::error_code ignored;
-    for (const std::string& p : written) std::filesystem::remove(p, ignored);
+    for (const std::string& p : written)
+      std::filesystem::remove(p, ignored);
   };
   if (outputs.out_dir) {
     std::error_code ec;
@@ -93,8 +94,8 @@ Status write_outputs(const RunOutputs& outputs, const RunReport& report,
   return std::nullopt;
 }
 
-int print_report(const RunReport& report, const std::string& format, bool quiet,
-                 std::ostream& out, std::ostream& err) {
+int print_report(const RunReport& report, const std::string& format, bool quiet, std::ostream& out,
+                 std::ostream& err) {
   if (format == "json") {
     out << run_report_json(report).dump(2) << "\n";
     for (const ExpectationRow& e : report.expectations) {

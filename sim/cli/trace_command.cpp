@@ -7,6 +7,7 @@
 #include "sim/cli/cli_common.hpp"
 #include "sim/cli/commands.hpp"
 #include "sim/report/trace_report.hpp"
+#include "sim/twin/twin.hpp"
 #include "topology/units.hpp"
 
 namespace po = boost::program_options;
@@ -125,15 +126,30 @@ int trace_command(const std::vector<std::string>& args, std::ostream& out, std::
   }
   const auto at = parse_duration(vm["at"].as<std::string>());
   if (!at) return fail("--at: bad duration '" + vm["at"].as<std::string>() + "' (e.g. 5ms, 2s)");
-  if (*at != 0) {
-    return fail(
-        "--at: tracing at a later simulated time needs the run engine, which is not "
-        "implemented yet; only --at 0s (the scenario's initial state) works");
-  }
 
   const auto scenario = load_or_report(vm["scenario"].as<std::string>(), err);
   if (!scenario) return kExitBadInput;
-  const Simulator sim(scenario->topology);
+  // At 0s: the scenario's initial state. Later: the twin runs the scenario's traffic and
+  // failures up to T, and the packet meets the topology and state of that moment.
+  std::unique_ptr<Simulator> initial;
+  std::unique_ptr<Twin> twin;
+  std::optional<SimState> fresh_state;
+  if (*at == 0) {
+    initial = std::make_unique<Simulator>(scenario->topology);
+    fresh_state.emplace(scenario->seed);
+  } else {
+    TwinOptions twin_options;
+    twin_options.until = *at;
+    auto made = Twin::make(*scenario, twin_options);
+    if (!made) {
+      err << made.error() << "\n";
+      return kExitBadInput;
+    }
+    twin = std::move(*made);
+    twin->advance(*at);
+  }
+  const Simulator& sim = twin ? twin->simulator() : *initial;
+  SimState& state = twin ? twin->state() : *fresh_state;
 
   std::vector<Request> requests;
   if (batch) {
@@ -149,7 +165,6 @@ int trace_command(const std::vector<std::string>& args, std::ostream& out, std::
     requests.push_back(Request{*port, spec, std::move(*packet)});
   }
 
-  SimState state(scenario->seed);
   nlohmann::json docs = nlohmann::json::array();
   std::string text;
   for (Request& r : requests) {

@@ -66,9 +66,9 @@ struct SimulationResult {
   std::optional<DropInfo> drop;  // set iff verdict == kDropped
   std::vector<OutPacket> out;    // original (rewritten) first, in port order, then generated
   FieldMask mask;
-  std::vector<FlowTag> tags;  // sorted, unique
+  std::vector<FlowTag> tags;         // sorted, unique
   std::optional<LbChoice> balanced;  // set when a VIP balanced the packet
-  std::vector<Hop> hops;      // empty unless tracing
+  std::vector<Hop> hops;             // empty unless tracing
 
   /// Ports where the original packet leaves (SPEC "to"), in order.
   std::vector<PortId> delivered_ports() const;

@@ -59,7 +59,7 @@ struct Change {
   std::uint32_t target = 0;  // host (kPortsActive), port (kPortAdmin), pool (kMemberHealth)
   std::uint32_t member = 0;  // kMemberHealth: index in the pool
   bool value = true;
-  RuleChange rule;            // kRule
+  RuleChange rule;              // kRule
   std::uint32_t cause = kNone;  // the failure row credited with the flows it invalidates
 };
 
@@ -95,13 +95,14 @@ struct InFlight {
 };
 
 struct Agent {
-  explicit Agent(const AgentConfig& c) : config(c), table(FlowTableConfig{c.max_flows, c.flow_idle}) {}
+  explicit Agent(const AgentConfig& c)
+      : config(c), table(FlowTableConfig{c.max_flows, c.flow_idle}) {}
   AgentConfig config;
   bool alive = true;
   std::uint64_t epoch = 0;  // bumped when the agent stops: stale completions are ignored
   FlowTable table;
-  std::shared_ptr<const Simulator> sim;          // the topology version it simulates on
-  absl::flat_hash_set<std::uint64_t> cache;      // objects loaded from the NSDB (flow tags)
+  std::shared_ptr<const Simulator> sim;      // the topology version it simulates on
+  absl::flat_hash_set<std::uint64_t> cache;  // objects loaded from the NSDB (flow tags)
   absl::flat_hash_map<FlowKey, InFlight, ExactKeyHash> in_flight;
   SimTime busy_until = 0;  // the agent simulates one flow at a time
   SimTime tx_free = 0;     // the host's underlay link is busy until then
@@ -162,8 +163,14 @@ class Twin::Impl {
   Result<bool> add_scenario_traffic();
   void add_source(std::string name, std::unique_ptr<TrafficSource> source, bool reply);
   RunReport run();
+  void advance(SimTime t);
+  const Simulator& simulator() const { return *current_; }
+  SimState& state() { return state_; }
 
  private:
+  void start();
+  void sweep();
+
   // Traffic.
   void pull(std::uint32_t source);
   void inject(std::uint32_t source, PortId port, Packet packet, bool reply);
@@ -211,13 +218,14 @@ class Twin::Impl {
   const Scenario& scenario_;
   TwinOptions options_;
   SimTime end_ = 0;
+  bool started_ = false;
   Scheduler sched_;
   Topology topo_;  // the latest published topology
   std::shared_ptr<const Simulator> current_;
   SimState state_;
   std::vector<Agent> agents_;
-  std::vector<HostId> port_host_;                 // exterior ports: their host
-  std::vector<std::vector<PortId>> host_ports_;   // per host: its exterior ports
+  std::vector<HostId> port_host_;                // exterior ports: their host
+  std::vector<std::vector<PortId>> host_ports_;  // per host: its exterior ports
   std::vector<std::vector<std::uint32_t>> host_zones_;
   absl::flat_hash_set<std::uint64_t> links_down_;
   std::uint64_t underlay_rng_ = 0;
@@ -248,9 +256,9 @@ class Twin::Impl {
   std::vector<Source> sources_;
   std::map<DropKey, std::uint32_t> drop_ids_;
   std::vector<DropRow> drop_rows_;
-  std::vector<std::uint32_t> failure_order_;  // failure indices sorted by time (stable)
-  std::vector<FailureWindow> windows_;         // per failure: the losses after it
-  std::vector<std::uint32_t> unrecovered_;     // failures whose losses have not stopped
+  std::vector<std::uint32_t> failure_order_;           // failure indices sorted by time (stable)
+  std::vector<FailureWindow> windows_;                 // per failure: the losses after it
+  std::vector<std::uint32_t> unrecovered_;             // failures whose losses have not stopped
   absl::flat_hash_set<std::uint32_t> baseline_drops_;  // drop rows seen before any failure
   PacketTotals totals_;
   FlowStats flow_stats_;
@@ -284,7 +292,8 @@ Twin::Impl::Impl(const Scenario& scenario, TwinOptions options)
     }
   }
   for (std::uint32_t z = 0; z < topo_.tunnel_zones.size(); ++z) {
-    for (HostId h : topo_.tunnel_zones[z].hosts) host_zones_[h.value].push_back(z);
+    for (HostId h : topo_.tunnel_zones[z].hosts)
+      host_zones_[h.value].push_back(z);
   }
   member_generation_.resize(topo_.pools.size());
   for (std::uint32_t p = 0; p < topo_.pools.size(); ++p) {
@@ -294,7 +303,8 @@ Twin::Impl::Impl(const Scenario& scenario, TwinOptions options)
   for (std::uint32_t v = 0; v < topo_.vips.size(); ++v) {
     vip_member_connections_[v].resize(topo_.pools[topo_.vips[v].pool.value].members.size());
   }
-  for (std::uint32_t i = 0; i < scenario.failures.size(); ++i) failure_order_.push_back(i);
+  for (std::uint32_t i = 0; i < scenario.failures.size(); ++i)
+    failure_order_.push_back(i);
   std::stable_sort(failure_order_.begin(), failure_order_.end(),
                    [&scenario](std::uint32_t a, std::uint32_t b) {
                      return scenario.failures[a].at < scenario.failures[b].at;
@@ -417,7 +427,8 @@ void Twin::Impl::start_simulation(Agent& agent, std::uint32_t host, const FlowKe
   }
 
   bool fetch = false;
-  for (const FlowTag& t : flight.result.tags) fetch |= agent.cache.insert(tag_key(t)).second;
+  for (const FlowTag& t : flight.result.tags)
+    fetch |= agent.cache.insert(tag_key(t)).second;
 
   // The agent simulates one flow at a time; a fetch from the NSDB parks the simulation but
   // does not hold the agent.
@@ -532,12 +543,14 @@ void Twin::Impl::stop_agent(std::uint32_t host) {
   // Packets queued in the agent are lost with it, in a fixed order.
   std::vector<std::uint32_t> lost;
   for (auto& [key, flight] : agent.in_flight) {
-    for (const Waiting& w : flight.waiting) lost.push_back(w.journey);
+    for (const Waiting& w : flight.waiting)
+      lost.push_back(w.journey);
   }
   agent.in_flight.clear();
   std::sort(lost.begin(), lost.end());
   const std::uint32_t drop = intern(DropReason::kHostDown, topo_.hosts[host].name);
-  for (std::uint32_t j : lost) lose(j, drop);
+  for (std::uint32_t j : lost)
+    lose(j, drop);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -657,10 +670,9 @@ void Twin::Impl::finish_copy(std::uint32_t j) {
 
 std::int64_t Twin::Impl::window_at(SimTime t) const {
   // The latest failure at or before t (scenario order among failures at the same time).
-  const auto it = std::upper_bound(failure_order_.begin(), failure_order_.end(), t,
-                                   [this](SimTime time, std::uint32_t i) {
-                                     return time < scenario_.failures[i].at;
-                                   });
+  const auto it = std::upper_bound(
+      failure_order_.begin(), failure_order_.end(), t,
+      [this](SimTime time, std::uint32_t i) { return time < scenario_.failures[i].at; });
   if (it == failure_order_.begin()) return -1;
   return *std::prev(it);
 }
@@ -690,7 +702,8 @@ void Twin::Impl::finalize(std::uint32_t j) {
       FailureWindow& fw = windows_[window];
       ++fw.lost;
       fw.last_loss = now;
-      if (fw.recovered_at || fw.lost == 1) unrecovered_.push_back(static_cast<std::uint32_t>(window));
+      if (fw.recovered_at || fw.lost == 1)
+        unrecovered_.push_back(static_cast<std::uint32_t>(window));
       fw.recovered_at.reset();
     }
   }
@@ -715,7 +728,8 @@ std::uint32_t Twin::Impl::intern(DropReason reason, const std::string& device) {
 // NSDB
 
 bool Twin::Impl::quorum() const {
-  const auto up = static_cast<std::size_t>(std::count(replica_up_.begin(), replica_up_.end(), true));
+  const auto up =
+      static_cast<std::size_t>(std::count(replica_up_.begin(), replica_up_.end(), true));
   return up * 2 > replica_up_.size();
 }
 
@@ -739,7 +753,8 @@ void Twin::Impl::publish() {
   while (!committed_.empty() && committed_.front().first <= sched_.now()) {
     const Change change = std::move(committed_.front().second);
     committed_.pop_front();
-    for (FlowTag t : apply_change(change)) changed.emplace_back(t, change.cause);
+    for (FlowTag t : apply_change(change))
+      changed.emplace_back(t, change.cause);
   }
   if (changed.empty()) return;
   ++topo_.version;
@@ -849,7 +864,8 @@ void Twin::Impl::fail(std::uint32_t index) {
       if (!had && quorum()) {
         std::vector<Change> writes = std::move(stalled_writes_);
         stalled_writes_.clear();
-        for (Change& c : writes) commit(std::move(c));
+        for (Change& c : writes)
+          commit(std::move(c));
         std::vector<std::uint32_t> sims = std::move(stalled_sims_);
         stalled_sims_.clear();
         for (std::uint32_t c : sims) {
@@ -896,7 +912,7 @@ void Twin::Impl::fail(std::uint32_t index) {
 }
 
 void Twin::Impl::set_member_alive(std::uint32_t pool, std::uint32_t member, bool alive,
-                                   std::uint32_t cause) {
+                                  std::uint32_t cause) {
   const PoolMember& m = topo_.pools[pool].members[member];
   const std::uint64_t ep = endpoint_key(m.ip, m.port);
   if (alive) {
@@ -948,26 +964,41 @@ void Twin::Impl::schedule_health_check(std::uint32_t pool, std::uint32_t member,
 // ---------------------------------------------------------------------------------------------
 // Running and reporting
 
-RunReport Twin::Impl::run() {
-  for (std::uint32_t i = 0; i < sources_.size(); ++i) pull(i);
+void Twin::Impl::start() {
+  if (started_) return;
+  started_ = true;
+  for (std::uint32_t i = 0; i < sources_.size(); ++i)
+    pull(i);
   for (std::uint32_t i : failure_order_) {
     if (scenario_.failures[i].at <= end_) {
       sched_.schedule_at(scenario_.failures[i].at, [this, i] { fail(i); });
     }
   }
-  // Housekeeping: idle flows and connection state expire.
-  std::function<void()> sweep = [this, &sweep] {
-    for (Agent& a : agents_) {
-      if (a.alive) a.table.expire(sched_.now());
-    }
-    state_.conntrack.expire(sched_.now());
-    state_.nat.expire(sched_.now());
-    if (sched_.now() + kSweepInterval <= end_) sched_.schedule_in(kSweepInterval, [&sweep] { sweep(); });
-  };
-  sched_.schedule_at(std::min(kSweepInterval, end_), [&sweep] { sweep(); });
+  sched_.schedule_at(std::min(kSweepInterval, end_), [this] { sweep(); });
+}
 
+void Twin::Impl::sweep() {
+  // Housekeeping: idle flows and connection state expire.
+  for (Agent& a : agents_) {
+    if (a.alive) a.table.expire(sched_.now());
+  }
+  state_.conntrack.expire(sched_.now());
+  state_.nat.expire(sched_.now());
+  if (sched_.now() + kSweepInterval <= end_) {
+    sched_.schedule_in(kSweepInterval, [this] { sweep(); });
+  }
+}
+
+void Twin::Impl::advance(SimTime t) {
+  start();
+  sched_.run_until(std::min(t, end_));
+}
+
+RunReport Twin::Impl::run() {
+  start();
   for (int step = 1; step <= kProgressSteps; ++step) {
-    const SimTime t = end_ / kProgressSteps * step + (step == kProgressSteps ? end_ % kProgressSteps : 0);
+    const SimTime t =
+        end_ / kProgressSteps * step + (step == kProgressSteps ? end_ % kProgressSteps : 0);
     sched_.run_until(t);
     if (options_.progress) options_.progress(t, end_);
   }
@@ -981,8 +1012,7 @@ RunReport Twin::Impl::report() {
   r.sim_time = end_;
   r.events = sched_.events_run();
   r.packets = totals_;
-  r.packets.in_flight =
-      totals_.injected - totals_.delivered - totals_.dropped - totals_.consumed;
+  r.packets.in_flight = totals_.injected - totals_.delivered - totals_.dropped - totals_.consumed;
 
   r.flows = flow_stats_;
   for (std::size_t h = 0; h < agents_.size(); ++h) {
@@ -1006,7 +1036,8 @@ RunReport Twin::Impl::report() {
     LbRow row;
     row.vip = vip.name;
     std::uint64_t weights = 0;
-    for (const PoolMember& m : pool.members) weights += m.admin_up ? m.weight : 0;
+    for (const PoolMember& m : pool.members)
+      weights += m.admin_up ? m.weight : 0;
     for (std::size_t m = 0; m < pool.members.size(); ++m) {
       row.connections += vip_member_connections_[v][m];
     }
@@ -1016,12 +1047,12 @@ RunReport Twin::Impl::report() {
       mr.member = member.ip.str() + ":" + std::to_string(member.port);
       mr.weight = member.weight;
       mr.connections = vip_member_connections_[v][m];
-      mr.share = row.connections ? static_cast<double>(mr.connections) /
-                                       static_cast<double>(row.connections)
-                                 : 0.0;
-      mr.expected = weights && member.admin_up ? static_cast<double>(member.weight) /
-                                                     static_cast<double>(weights)
-                                               : 0.0;
+      mr.share = row.connections
+                     ? static_cast<double>(mr.connections) / static_cast<double>(row.connections)
+                     : 0.0;
+      mr.expected = weights && member.admin_up
+                        ? static_cast<double>(member.weight) / static_cast<double>(weights)
+                        : 0.0;
       if (row.connections && mr.expected > 0) {
         row.max_skew = std::max(row.max_skew, std::abs(mr.share - mr.expected) / mr.expected);
       }
@@ -1076,15 +1107,14 @@ std::vector<ExpectationRow> Twin::Impl::evaluate(const RunReport& r) {
     } else if (const auto* lb = std::get_if<ExpectLb>(&e.what)) {
       const LbRow& l = r.load_balancers[lb->vip.value];
       char buf[160];
-      std::snprintf(buf, sizeof buf, "max skew %.4f (limit %.4f) over %llu connections",
-                    l.max_skew, lb->max_skew, static_cast<unsigned long long>(l.connections));
+      std::snprintf(buf, sizeof buf, "max skew %.4f (limit %.4f) over %llu connections", l.max_skew,
+                    lb->max_skew, static_cast<unsigned long long>(l.connections));
       row.passed = l.connections > 0 && l.max_skew <= lb->max_skew;
       row.detail = l.connections ? buf : "no connection reached VIP " + l.vip;
     } else if (const auto* tr = std::get_if<ExpectTraffic>(&e.what)) {
       const TrafficRow& row_t = r.traffic[tr->traffic.value];
-      const double ratio = row_t.sent ? static_cast<double>(row_t.delivered) /
-                                            static_cast<double>(row_t.sent)
-                                      : 0.0;
+      const double ratio =
+          row_t.sent ? static_cast<double>(row_t.delivered) / static_cast<double>(row_t.sent) : 0.0;
       char buf[160];
       std::snprintf(buf, sizeof buf, "delivered %llu of %llu sent (%.4f), minimum %.4f",
                     static_cast<unsigned long long>(row_t.delivered),
@@ -1101,8 +1131,8 @@ std::vector<ExpectationRow> Twin::Impl::evaluate(const RunReport& r) {
       row.passed = count <= d->max;
       row.detail = std::to_string(count) + " drops" +
                    (d->reason ? " with reason " + std::string(to_string(*d->reason)) : "") +
-                   (d->device ? " at " + *d->device : "") + ", at most " +
-                   std::to_string(d->max) + " allowed";
+                   (d->device ? " at " + *d->device : "") + ", at most " + std::to_string(d->max) +
+                   " allowed";
     }
     rows.push_back(std::move(row));
   }
@@ -1128,6 +1158,18 @@ void Twin::add_source(std::string name, std::unique_ptr<TrafficSource> source, b
 
 RunReport Twin::run() {
   return impl_->run();
+}
+
+void Twin::advance(SimTime t) {
+  impl_->advance(t);
+}
+
+const Simulator& Twin::simulator() const {
+  return impl_->simulator();
+}
+
+SimState& Twin::state() {
+  return impl_->state();
 }
 
 }  // namespace hivesim

@@ -57,6 +57,13 @@ class Twin {
   /// Runs to the end time and returns the report (expectations evaluated). Call once.
   RunReport run();
 
+  /// Runs up to simulated time `t` (at most the end) without reporting: for `trace --at T`.
+  void advance(SimTime t);
+  /// The topology version published last (what an agent at that time simulates on)...
+  const Simulator& simulator() const;
+  /// ...and the live MAC, ARP, conntrack, NAT and LB state.
+  SimState& state();
+
   class Impl;
 
  private:
