@@ -1,5 +1,12 @@
 #include "sim/cli/cli_common.hpp"
 
+#include <filesystem>
+#include <fstream>
+#include <ostream>
+
+#include "sim/io/pcap_source.hpp"
+#include "sim/io/sqlite_history.hpp"
+
 #include <ostream>
 
 #include "sim/packet/spec.hpp"
@@ -28,6 +35,98 @@ Result<Packet> packet_from(const Simulator& sim, PortId port, std::string_view s
   auto parsed = parse_packet_spec(spec);
   if (!parsed) return Error{parsed.error()};
   return build_packet(*parsed, sim.spec_defaults(port));
+}
+
+Status write_file_atomically(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".partial";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f || !(f << content) || !f.flush()) {
+      std::error_code ignored;
+      std::filesystem::remove(tmp, ignored);
+      return Error{path + ": error: cannot write the file"};
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    return Error{path + ": error: cannot write the file"};
+  }
+  return std::nullopt;
+}
+
+std::unique_ptr<PcapSink> capture_egress(const RunOutputs& outputs, const Topology& topo,
+                                         TwinOptions& options) {
+  if (!outputs.pcap_out) return nullptr;
+  auto sink = std::make_unique<PcapSink>(*outputs.pcap_out);
+  options.on_egress = [sink = sink.get(), &topo](PortId port, const Packet& packet, SimTime at) {
+    sink->record(topo.port(port).name, packet, at);
+  };
+  return sink;
+}
+
+void open_scenario_pcaps(TwinOptions& options) {
+  options.open_pcap = [](const Traffic&,
+                         const PcapTraffic& t) -> Result<std::unique_ptr<TrafficSource>> {
+    auto source = PcapSource::open(t.path, PcapOptions{t.port, t.speed, false, 0});
+    if (!source) return Error{source.error()};
+    return std::unique_ptr<TrafficSource>(std::move(*source));
+  };
+}
+
+Status write_outputs(const RunOutputs& outputs, const RunReport& report,
+                     const std::string& scenario_file, std::string_view command, PcapSink* sink) {
+  // The captures first: PcapSink::write() cleans up after itself when it fails.
+  if (sink) {
+    if (auto e = sink->write()) return e;
+  }
+  std::vector<std::string> written;
+  auto undo = [&written] {
+    std::error_code ignored;
+    for (const std::string& p : written)
+      std::filesystem::remove(p, ignored);
+  };
+  if (outputs.out_dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(*outputs.out_dir, ec);
+    if (ec) return Error{*outputs.out_dir + ": error: cannot create the output folder"};
+    const std::string path = *outputs.out_dir + "/report.json";
+    if (auto e = write_file_atomically(path, run_report_json(report).dump(2) + "\n")) return e;
+    written.push_back(path);
+  }
+  if (outputs.junit) {
+    if (auto e = write_file_atomically(*outputs.junit, run_report_junit(report))) {
+      undo();
+      return e;
+    }
+    written.push_back(*outputs.junit);
+  }
+  if (outputs.db) {
+    auto id = append_run(*outputs.db, report, scenario_file, command);
+    if (!id) {
+      undo();
+      return Error{id.error()};
+    }
+  }
+  return std::nullopt;
+}
+
+int print_report(const RunReport& report, const std::string& format, bool quiet, std::ostream& out,
+                 std::ostream& err) {
+  if (format == "json") {
+    out << run_report_json(report).dump(2) << "\n";
+    for (const ExpectationRow& e : report.expectations) {
+      if (!e.passed) err << "FAILED: " << e.name << ": " << e.detail << "\n";
+    }
+  } else if (!quiet) {
+    out << run_report_text(report);
+  } else {
+    for (const ExpectationRow& e : report.expectations) {
+      if (!e.passed) err << "FAILED: " << e.name << ": " << e.detail << "\n";
+    }
+  }
+  return report.all_passed() ? kExitOk : kExitExpectationFailed;
 }
 
 }  // namespace hivesim::cli

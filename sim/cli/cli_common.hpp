@@ -3,13 +3,16 @@
 // and building a packet from a spec as the VM behind a port would send it.
 
 #include <iosfwd>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "sim/flow/simulator.hpp"
+#include "sim/io/pcap_sink.hpp"
 #include "sim/report/run_report.hpp"
+#include "sim/twin/twin.hpp"
 #include "topology/loader.hpp"
 #include "topology/result.hpp"
 
@@ -41,11 +44,20 @@ struct RunOutputs {
   std::optional<std::string> out_dir;  // report.json
   std::optional<std::string> db;       // SQLite history
   std::optional<std::string> junit;
+  std::optional<std::string> pcap_out;  // one pcap per exterior port that received packets
 };
+
+/// With --pcap-out: a sink that `options.on_egress` feeds; else nullptr. `topo` must outlive it.
+std::unique_ptr<PcapSink> capture_egress(const RunOutputs& outputs, const Topology& topo,
+                                         TwinOptions& options);
+
+/// Lets the twin open the scenario's `pcap` traffic entries with the io layer's reader.
+void open_scenario_pcaps(TwinOptions& options);
 
 /// Writes every requested artefact, or none: on a failure what was written is removed.
 Status write_outputs(const RunOutputs& outputs, const RunReport& report,
-                     const std::string& scenario_file, std::string_view command);
+                     const std::string& scenario_file, std::string_view command,
+                     PcapSink* sink = nullptr);
 
 /// Prints the report in `format` (failed expectations also on `err` unless the text report
 /// shows them) and returns exit code 0 or 1.

@@ -50,18 +50,7 @@ int main(int argc, char** argv) {
     if (command == "trace") return trace_command(rest, std::cout, std::cerr);
     if (command == "check") return check_command(rest, std::cout, std::cerr);
     if (command == "run") return run_command(rest, std::cout, std::cerr);
-    if (command == "replay") {
-      for (const std::string& a : rest) {
-        if (a == "--help" || a == "-h") {
-          std::cout << kHelp;
-          return kExitOk;
-        }
-      }
-      std::cerr << "hivesim " << command
-                << ": error: not implemented yet (this build has the flow-simulation core: use "
-                   "'hivesim trace' and 'hivesim check')\n";
-      return kExitBadInput;
-    }
+    if (command == "replay") return replay_command(rest, std::cout, std::cerr);
     std::cerr << "hivesim: error: unknown command '" << command << "'\n\n" << kHelp;
     return kExitBadInput;
   } catch (const std::exception& e) {

@@ -42,75 +42,6 @@ void draw_progress(std::ostream& err, SimTime now, SimTime end) {
 
 }  // namespace
 
-Status write_file_atomically(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".partial";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f || !(f << content) || !f.flush()) {
-      std::error_code ignored;
-      std::filesystem::remove(tmp, ignored);
-      return Error{path + ": error: cannot write the file"};
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    return Error{path + ": error: cannot write the file"};
-  }
-  return std::nullopt;
-}
-
-Status write_outputs(const RunOutputs& outputs, const RunReport& report,
-                     const std::string& scenario_file, std::string_view command) {
-  std::vector<std::string> written;
-  auto undo = [&written] {
-    std::error_code ignored;
-    for (const std::string& p : written)
-      std::filesystem::remove(p, ignored);
-  };
-  if (outputs.out_dir) {
-    std::error_code ec;
-    std::filesystem::create_directories(*outputs.out_dir, ec);
-    if (ec) return Error{*outputs.out_dir + ": error: cannot create the output folder"};
-    const std::string path = *outputs.out_dir + "/report.json";
-    if (auto e = write_file_atomically(path, run_report_json(report).dump(2) + "\n")) return e;
-    written.push_back(path);
-  }
-  if (outputs.junit) {
-    if (auto e = write_file_atomically(*outputs.junit, run_report_junit(report))) {
-      undo();
-      return e;
-    }
-    written.push_back(*outputs.junit);
-  }
-  if (outputs.db) {
-    auto id = append_run(*outputs.db, report, scenario_file, command);
-    if (!id) {
-      undo();
-      return Error{id.error()};
-    }
-  }
-  return std::nullopt;
-}
-
-int print_report(const RunReport& report, const std::string& format, bool quiet, std::ostream& out,
-                 std::ostream& err) {
-  if (format == "json") {
-    out << run_report_json(report).dump(2) << "\n";
-    for (const ExpectationRow& e : report.expectations) {
-      if (!e.passed) err << "FAILED: " << e.name << ": " << e.detail << "\n";
-    }
-  } else if (!quiet) {
-    out << run_report_text(report);
-  } else {
-    for (const ExpectationRow& e : report.expectations) {
-      if (!e.passed) err << "FAILED: " << e.name << ": " << e.detail << "\n";
-    }
-  }
-  return report.all_passed() ? kExitOk : kExitExpectationFailed;
-}
-
 int run_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   po::options_description options("run options");
   options.add_options()("help,h", "show this help")(
@@ -153,9 +84,6 @@ int run_command(const std::vector<std::string>& args, std::ostream& out, std::os
   const bool progress = vm.count("progress") != 0;
   const bool quiet = vm.count("quiet") != 0;
   if (progress && quiet) return fail("--progress and --quiet exclude each other");
-  if (vm.count("pcap-out")) {
-    return fail("--pcap-out is not implemented yet (it arrives with `hivesim replay`)");
-  }
 
   std::optional<Scenario> scenario = load_or_report(vm["scenario"].as<std::string>(), err);
   if (!scenario) return kExitBadInput;
@@ -174,6 +102,9 @@ int run_command(const std::vector<std::string>& args, std::ostream& out, std::os
   if (vm.count("out")) outputs.out_dir = vm["out"].as<std::string>();
   if (vm.count("db")) outputs.db = vm["db"].as<std::string>();
   if (vm.count("junit")) outputs.junit = vm["junit"].as<std::string>();
+  if (vm.count("pcap-out")) outputs.pcap_out = vm["pcap-out"].as<std::string>();
+  std::unique_ptr<PcapSink> sink = capture_egress(outputs, scenario->topology, twin_options);
+  open_scenario_pcaps(twin_options);
 
   auto twin = Twin::make(*scenario, twin_options);
   if (!twin) {
@@ -181,7 +112,7 @@ int run_command(const std::vector<std::string>& args, std::ostream& out, std::os
     return kExitBadInput;
   }
   const RunReport report = (*twin)->run();
-  if (auto e = write_outputs(outputs, report, scenario->file, "run")) {
+  if (auto e = write_outputs(outputs, report, scenario->file, "run", sink.get())) {
     err << e->message << "\n";
     return kExitBadInput;
   }

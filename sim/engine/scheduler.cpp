@@ -25,9 +25,6 @@ bool has_digit(const std::array<std::uint64_t, N>& occupied, int digit) {
   return (occupied[static_cast<std::size_t>(digit) / 64] >> (digit % 64) & 1u) != 0;
 }
 
-// How many events ahead of the running one the run prefetches slots for (measured: 2 gives most
-// of the gain with a million pending events, 4 all of it).
-constexpr std::size_t kPrefetchAhead = 4;
 // Entries a bucket buffer may keep when it empties (or as many as are pending, if more); a
 // larger one is freed, so that idle capacity stays proportional to what is pending.
 constexpr std::size_t kKeepEntries = std::size_t{1} << 15;
@@ -179,16 +176,6 @@ bool Scheduler::cascade(std::uint64_t limit) {
   }
   release(level, digit);
   return true;
-}
-
-void Scheduler::prefetch_ahead() const {
-  // The slots of the run's next events are random accesses into large arrays when many events
-  // are pending; start them now so they overlap the callbacks in between.
-  if (run_head_ + kPrefetchAhead < run_end_) {
-    const std::uint32_t ahead = run_[run_head_ + kPrefetchAhead].slot;
-    __builtin_prefetch(&generations_[ahead]);
-    __builtin_prefetch(callback_at(ahead));
-  }
 }
 
 bool Scheduler::next_entry(std::uint64_t limit, Entry& out) {

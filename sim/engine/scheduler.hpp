@@ -155,6 +155,9 @@ class Scheduler {
   // 2^16 callbacks of 32 bytes: one 2 MiB huge page per chunk.
   static constexpr int kChunkBits = 16;
   static constexpr std::uint32_t kChunkMask = (1u << kChunkBits) - 1;
+  // How many events ahead of the running one the run prefetches slots for (measured with a
+  // million pending: 2 gives most of the gain, 4 all of it).
+  static constexpr std::size_t kPrefetchAhead = 4;
   // Below this many dead entries a sweep is never worth its fixed cost over all buckets.
   static constexpr std::size_t kMinSweep = 4096;
 
@@ -231,7 +234,16 @@ class Scheduler {
   bool next_entry(std::uint64_t limit, Entry& out);
   bool cascade(std::uint64_t limit);
   void sort_into_run(const Bucket& bucket);
-  void prefetch_ahead() const;
+  // The slots of the run's next events are random accesses into large arrays when many events
+  // are pending; start them now so they overlap the callbacks in between. (Always inlined: GCC
+  // deems an out-of-line function made only of prefetches pure, and deletes its calls.)
+  [[gnu::always_inline]] void prefetch_ahead() const {
+    if (run_head_ + kPrefetchAhead < run_end_) {
+      const std::uint32_t ahead = run_[run_head_ + kPrefetchAhead].slot;
+      __builtin_prefetch(&generations_[ahead]);
+      __builtin_prefetch(callback_at(ahead));
+    }
+  }
   void sweep_dead();
   void drop_dead();
   bool live(const Entry& e) const { return generations_[e.slot] == e.generation; }

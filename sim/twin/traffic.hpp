@@ -19,6 +19,10 @@ struct SourcePacket {
   SimTime at = 0;
   PortId port;
   Packet packet;
+  /// Set when the frame could not be parsed (a capture's truncated or broken packet): the twin
+  /// counts it injected and dropped `malformed` at the port, with this as the detail.
+  std::optional<std::string> malformed;
+  std::uint32_t wire_bytes = 0;  // the frame's length on the wire (0: compute from `packet`)
 };
 
 class TrafficSource {

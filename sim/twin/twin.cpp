@@ -29,6 +29,8 @@ constexpr std::size_t kGreOverhead = 42;
 // How often idle flows and conntrack entries are swept (lookups also expire idle flows).
 constexpr SimTime kSweepInterval = kSecond;
 constexpr int kProgressSteps = 100;
+// The end of a run that stops when idle: far beyond any capture, far from overflowing.
+constexpr SimTime kForever = SimTime{1} << 62;
 
 std::uint64_t tag_key(FlowTag t) {
   return (static_cast<std::uint64_t>(t.kind) << 32) | t.id;
@@ -174,6 +176,10 @@ class Twin::Impl {
   // Traffic.
   void pull(std::uint32_t source);
   void inject(std::uint32_t source, PortId port, Packet packet, bool reply);
+  void inject_malformed(std::uint32_t source, PortId port);
+  std::uint32_t new_journey(std::uint32_t source, const Packet& packet, bool reply);
+  /// Whether anything is left to happen: a source with packets, a packet on its way, a write.
+  bool busy() const;
 
   // Datapath and agent.
   void datapath(std::uint32_t host, PortId port, Packet packet, std::uint32_t journey);
@@ -219,6 +225,8 @@ class Twin::Impl {
   TwinOptions options_;
   SimTime end_ = 0;
   bool started_ = false;
+  std::uint64_t live_journeys_ = 0;
+  SimTime last_landing_ = 0;
   Scheduler sched_;
   Topology topo_;  // the latest published topology
   std::shared_ptr<const Simulator> current_;
@@ -270,7 +278,7 @@ class Twin::Impl {
 Twin::Impl::Impl(const Scenario& scenario, TwinOptions options)
     : scenario_(scenario),
       options_(std::move(options)),
-      end_(options_.until.value_or(scenario.duration)),
+      end_(options_.until_idle ? kForever : options_.until.value_or(scenario.duration)),
       topo_(scenario.topology),
       current_(std::make_shared<const Simulator>(scenario.topology)),
       state_(scenario.seed),
@@ -312,6 +320,7 @@ Twin::Impl::Impl(const Scenario& scenario, TwinOptions options)
 }
 
 Result<bool> Twin::Impl::add_scenario_traffic() {
+  if (!options_.scenario_traffic) return true;
   for (const Traffic& t : scenario_.traffic) {
     if (const auto* syn = std::get_if<SyntheticTraffic>(&t.source)) {
       auto source = SyntheticSource::make(*current_, *syn);
@@ -322,10 +331,12 @@ Result<bool> Twin::Impl::add_scenario_traffic() {
       }
       add_source(t.name, std::make_unique<SyntheticSource>(std::move(*source)), syn->reply);
     } else {
-      return Error{scenario_.file + ":" + std::to_string(t.loc.line) + ":" +
-                   std::to_string(t.loc.col) + ": error: traffic '" + t.name +
-                   "': pcap traffic sources are not implemented yet in `run` (use `hivesim "
-                   "replay`)"};
+      const std::string where = scenario_.file + ":" + std::to_string(t.loc.line) + ":" +
+                                std::to_string(t.loc.col) + ": error: traffic '" + t.name + "': ";
+      if (!options_.open_pcap) return Error{where + "pcap traffic sources need the pcap reader"};
+      auto source = options_.open_pcap(t, std::get<PcapTraffic>(t.source));
+      if (!source) return Error{where + source.error()};
+      add_source(t.name, std::move(*source), false);
     }
   }
   return true;
@@ -354,12 +365,24 @@ void Twin::Impl::pull(std::uint32_t index) {
     Source& src = sources_[index];
     SourcePacket sp = std::move(*src.pending);
     src.pending.reset();
-    inject(index, sp.port, std::move(sp.packet), false);
+    if (sp.malformed) {
+      inject_malformed(index, sp.port);
+    } else {
+      inject(index, sp.port, std::move(sp.packet), false);
+    }
     pull(index);
   });
 }
 
-void Twin::Impl::inject(std::uint32_t source, PortId port, Packet packet, bool reply) {
+void Twin::Impl::inject_malformed(std::uint32_t source, PortId port) {
+  // A frame that does not parse never reaches a flow table: the datapath drops it.
+  Packet nothing;
+  nothing.ethertype = 0;
+  const std::uint32_t j = new_journey(source, nothing, false);
+  lose(j, intern(DropReason::kMalformed, topo_.ports[port.value].name));
+}
+
+std::uint32_t Twin::Impl::new_journey(std::uint32_t source, const Packet& packet, bool reply) {
   std::uint32_t j;
   if (free_journeys_.empty()) {
     j = static_cast<std::uint32_t>(journeys_.size());
@@ -382,7 +405,12 @@ void Twin::Impl::inject(std::uint32_t source, PortId port, Packet packet, bool r
   ++totals_.injected;
   TrafficRow& row = sources_[source].row;
   ++(reply ? row.replies_sent : row.sent);
+  ++live_journeys_;
+  return j;
+}
 
+void Twin::Impl::inject(std::uint32_t source, PortId port, Packet packet, bool reply) {
+  const std::uint32_t j = new_journey(source, packet, reply);
   const std::uint32_t host = port_host_[port.value].value;
   if (!agents_[host].alive) {
     lose(j, intern(DropReason::kHostDown, topo_.hosts[host].name));
@@ -708,6 +736,8 @@ void Twin::Impl::finalize(std::uint32_t j) {
     }
   }
   free_journeys_.push_back(j);
+  --live_journeys_;
+  last_landing_ = now;
 }
 
 std::uint32_t Twin::Impl::intern(const DropInfo& drop) {
@@ -984,9 +1014,15 @@ void Twin::Impl::sweep() {
   }
   state_.conntrack.expire(sched_.now());
   state_.nat.expire(sched_.now());
-  if (sched_.now() + kSweepInterval <= end_) {
+  if (sched_.now() + kSweepInterval <= end_ && (!options_.until_idle || busy())) {
     sched_.schedule_in(kSweepInterval, [this] { sweep(); });
   }
+}
+
+bool Twin::Impl::busy() const {
+  if (live_journeys_ > 0 || !committed_.empty()) return true;
+  return std::any_of(sources_.begin(), sources_.end(),
+                     [](const Source& s) { return s.pending.has_value(); });
 }
 
 void Twin::Impl::advance(SimTime t) {
@@ -996,6 +1032,13 @@ void Twin::Impl::advance(SimTime t) {
 
 RunReport Twin::Impl::run() {
   start();
+  if (options_.until_idle) {
+    // Events left once nothing is busy are housekeeping and failures after the traffic.
+    while (busy() && sched_.step()) {
+    }
+    end_ = last_landing_;
+    return report();
+  }
   for (int step = 1; step <= kProgressSteps; ++step) {
     const SimTime t =
         end_ / kProgressSteps * step + (step == kProgressSteps ? end_ % kProgressSteps : 0);

@@ -40,6 +40,15 @@ struct TwinOptions {
   std::function<void(SimTime now, SimTime end)> progress;
   /// Called for every packet leaving the virtual network at an exterior port (pcap capture).
   std::function<void(PortId port, const Packet& packet, SimTime at)> on_egress;
+  /// Opens a scenario `pcap` traffic source (the io layer provides it; the twin reads no files).
+  /// Without it such an entry is refused.
+  std::function<Result<std::unique_ptr<TrafficSource>>(const Traffic&, const PcapTraffic&)>
+      open_pcap;
+  /// Generate the scenario's own `traffic` (replay turns this off and adds its capture).
+  bool scenario_traffic = true;
+  /// Ignore `until`/`duration`: run until every source is exhausted and every packet has
+  /// landed; the report's sim time is when the last one did (replay).
+  bool until_idle = false;
 };
 
 class Twin {

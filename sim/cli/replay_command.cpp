@@ -1,0 +1,185 @@
+#include <chrono>
+#include <cmath>
+#include <iostream>
+
+#include <absl/container/flat_hash_set.h>
+#include <boost/program_options.hpp>
+
+#include "sim/cli/cli_common.hpp"
+#include "sim/cli/commands.hpp"
+#include "sim/io/pcap_source.hpp"
+#include "sim/report/run_report.hpp"
+#include "sim/twin/twin.hpp"
+
+namespace po = boost::program_options;
+
+namespace hivesim::cli {
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: hivesim replay SCENARIO --pcap FILE --port PORT [--speed X|--topspeed]\n"
+    "                      [--pcap-out DIR] [--format text|json] [--out DIR] [--db FILE]\n"
+    "                      [--junit FILE] [--seed N]\n"
+    "\n"
+    "Replays a capture (pcap or pcapng, Ethernet) into the virtual network: every packet enters\n"
+    "the datapath of the host that owns PORT at its capture time (scaled by --speed, or back to\n"
+    "back with --topspeed). Flow-table hits are forwarded at once, misses go to the agent's flow\n"
+    "simulation, and packets leave through tunnels like any traffic. The scenario's topology,\n"
+    "failures and expectations apply; its own `traffic` is not generated. Prints the run report\n"
+    "plus the replay's actuals; the wall-clock rate goes to stderr.\n"
+    "Exit 0/1 as `run`; 2 for bad input, including a capture that breaks part-way (what was\n"
+    "replayed is still reported, with replay.error saying where it broke).\n";
+
+/// Counts what a capture brings, tcpreplay style, on its way into the twin.
+class CountingSource final : public TrafficSource {
+ public:
+  explicit CountingSource(std::unique_ptr<PcapSource> source) : source_(std::move(source)) {}
+
+  std::optional<SourcePacket> next() override {
+    auto sp = source_->next();
+    if (!sp) return sp;
+    if (!first_) first_ = sp->at;
+    last_ = sp->at;
+    if (!sp->malformed) flows_.insert(flow_of(sp->packet));
+    return sp;
+  }
+  std::optional<std::string> error() const override { return source_->error(); }
+
+  const PcapSource& pcap() const { return *source_; }
+  std::uint64_t flows() const { return flows_.size(); }
+  SimTime duration() const { return first_ ? last_ - *first_ : 0; }
+
+ private:
+  /// A flow as tcpreplay counts them: the IPv4 5-tuple, else the Ethernet pair and type.
+  static std::tuple<std::uint64_t, std::uint64_t, std::uint32_t> flow_of(const Packet& p) {
+    if (p.is_ipv4()) {
+      return {(std::uint64_t{p.src.bits} << 32) | p.dst.bits,
+              (std::uint64_t{p.sport} << 16) | p.dport, 0x10000U | p.proto};
+    }
+    return {p.eth_src.bits, p.eth_dst.bits, p.ethertype};
+  }
+
+  std::unique_ptr<PcapSource> source_;
+  absl::flat_hash_set<std::tuple<std::uint64_t, std::uint64_t, std::uint32_t>> flows_;
+  std::optional<SimTime> first_;
+  SimTime last_ = 0;
+};
+
+}  // namespace
+
+int replay_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  po::options_description options("replay options");
+  options.add_options()("help,h", "show this help")("pcap", po::value<std::string>(),
+                                                    "capture to replay (pcap or pcapng)")(
+      "port", po::value<std::string>(), "exterior port the packets enter by")(
+      "speed", po::value<double>(), "time scale: 2 plays twice as fast (default 1)")(
+      "topspeed", "send back to back, as fast as the engine goes")(
+      "pcap-out", po::value<std::string>(), "folder for one pcap per exterior port")(
+      "format", po::value<std::string>()->default_value("text"), "text or json")(
+      "out", po::value<std::string>(), "folder for report.json")(
+      "db", po::value<std::string>(), "SQLite file the run is appended to")(
+      "junit", po::value<std::string>(), "JUnit XML file, one testcase per expectation")(
+      "seed", po::value<std::uint64_t>(), "seed for every random choice (default: scenario's)");
+  po::options_description hidden;
+  hidden.add_options()("scenario", po::value<std::string>(), "scenario file");
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::positional_options_description positional;
+  positional.add("scenario", 1);
+
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    err << "hivesim replay: error: " << e.what() << "\n" << kUsage;
+    return kExitBadInput;
+  }
+  if (vm.count("help")) {
+    out << kUsage << "\n" << options;
+    return kExitOk;
+  }
+  auto fail = [&err](const std::string& message) {
+    err << "hivesim replay: error: " << message << "\n";
+    return kExitBadInput;
+  };
+  if (!vm.count("scenario")) return fail("missing SCENARIO (see hivesim replay --help)");
+  if (!vm.count("pcap")) return fail("missing --pcap FILE");
+  if (!vm.count("port")) return fail("missing --port PORT");
+  const std::string format = vm["format"].as<std::string>();
+  if (format != "text" && format != "json") {
+    return fail("--format must be text or json, not '" + format + "'");
+  }
+  const bool topspeed = vm.count("topspeed") != 0;
+  double speed = 1.0;
+  if (vm.count("speed")) {
+    if (topspeed) return fail("--speed and --topspeed exclude each other");
+    speed = vm["speed"].as<double>();
+    if (!(speed > 0) || !std::isfinite(speed)) return fail("--speed must be a positive number");
+  }
+
+  std::optional<Scenario> scenario = load_or_report(vm["scenario"].as<std::string>(), err);
+  if (!scenario) return kExitBadInput;
+  if (vm.count("seed")) scenario->seed = vm["seed"].as<std::uint64_t>();
+  const std::string port_name = vm["port"].as<std::string>();
+  auto port = sending_port(scenario->topology, port_name);
+  if (!port) return fail("--port: " + port.error());
+
+  const std::string pcap_path = vm["pcap"].as<std::string>();
+  auto opened = PcapSource::open(pcap_path, PcapOptions{*port, speed, topspeed, 0});
+  if (!opened) {
+    err << opened.error() << "\n";
+    return kExitBadInput;
+  }
+  auto counting = std::make_unique<CountingSource>(std::move(*opened));
+  CountingSource& capture = *counting;
+
+  RunOutputs outputs;
+  if (vm.count("out")) outputs.out_dir = vm["out"].as<std::string>();
+  if (vm.count("db")) outputs.db = vm["db"].as<std::string>();
+  if (vm.count("junit")) outputs.junit = vm["junit"].as<std::string>();
+  if (vm.count("pcap-out")) outputs.pcap_out = vm["pcap-out"].as<std::string>();
+
+  TwinOptions twin_options;
+  twin_options.scenario_traffic = false;
+  twin_options.until_idle = true;
+  std::unique_ptr<PcapSink> sink = capture_egress(outputs, scenario->topology, twin_options);
+  auto twin = Twin::make(*scenario, twin_options);
+  if (!twin) {
+    err << twin.error() << "\n";
+    return kExitBadInput;
+  }
+  (*twin)->add_source("replay", std::move(counting), false);
+
+  const auto wall_start = std::chrono::steady_clock::now();
+  RunReport report = (*twin)->run();
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+
+  ReplayTotals totals;
+  totals.pcap = pcap_path;
+  totals.port = port_name;
+  totals.packets = capture.pcap().packets();
+  totals.bytes = capture.pcap().bytes();
+  totals.flows = capture.flows();
+  totals.duration = capture.duration();
+  totals.error = capture.error();
+  report.replay = totals;
+
+  err << "replayed " << totals.packets << " packets (" << totals.bytes << " bytes) in " << wall
+      << " s of wall time: " << static_cast<std::uint64_t>(totals.packets / std::max(wall, 1e-9))
+      << " packets/s\n";
+  if (auto e = write_outputs(outputs, report, scenario->file, "replay", sink.get())) {
+    err << e->message << "\n";
+    return kExitBadInput;
+  }
+  const int code = print_report(report, format, false, out, err);
+  if (totals.error) {
+    err << *totals.error << " (the packets before it were replayed and are reported)\n";
+    return kExitBadInput;
+  }
+  return code;
+}
+
+}  // namespace hivesim::cli

@@ -1,0 +1,245 @@
+// PcapSink (`--pcap-out DIR`): files read back with libpcap and PcapSource, file naming, and
+// all-or-nothing writes. When tshark is installed, it must read the files too.
+
+#include <catch2/catch.hpp>
+
+#include <pcap/pcap.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "sim/io/pcap_sink.hpp"
+#include "sim/io/pcap_source.hpp"
+#include "sim/packet/codec.hpp"
+
+using namespace hivesim;
+namespace fs = std::filesystem;
+
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    path_ = fs::temp_directory_path() /
+            ("hivesim-pcap-sink-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const fs::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+std::set<std::string> listing(const fs::path& dir) {
+  std::set<std::string> out;
+  for (const auto& entry : fs::directory_iterator(dir))
+    out.insert(entry.path().filename());
+  return out;
+}
+
+Packet packet(std::uint16_t sport, std::uint16_t vlan = 0) {
+  Packet p;
+  p.eth_src = Mac{0x020000000001ULL};
+  p.eth_dst = Mac{0x020000000002ULL};
+  if (vlan != 0) {
+    p.vlan_count = 1;
+    p.vlans[0] = vlan;
+  }
+  p.src = Ipv4{0x0a000001U};
+  p.dst = Ipv4{0x0a000002U};
+  p.proto = ipproto::kTcp;
+  p.tcp_flags = tcpflag::kSyn;
+  p.sport = sport;
+  p.dport = 80;
+  return p;
+}
+
+struct ReadBack {
+  std::vector<std::vector<std::uint8_t>> frames;
+  std::vector<SimTime> times;
+  int linktype = 0;
+  int snaplen = 0;
+  int precision = 0;
+};
+
+ReadBack read_back(const std::string& path) {
+  char errbuf[PCAP_ERRBUF_SIZE] = {};
+  pcap_t* p =
+      pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_NANO, errbuf);
+  INFO(errbuf);
+  REQUIRE(p != nullptr);
+  ReadBack out;
+  out.linktype = pcap_datalink(p);
+  out.snaplen = pcap_snapshot(p);
+  pcap_pkthdr* header = nullptr;
+  const u_char* data = nullptr;
+  while (pcap_next_ex(p, &header, &data) == 1) {
+    CHECK(header->caplen == header->len);
+    out.frames.emplace_back(data, data + header->caplen);
+    out.times.push_back(static_cast<SimTime>(header->ts.tv_sec) * kSecond + header->ts.tv_usec);
+  }
+  pcap_close(p);
+  std::ifstream in(path, std::ios::binary);
+  std::uint32_t magic = 0;
+  in.read(reinterpret_cast<char*>(&magic), 4);
+  out.precision = magic == 0xa1b23c4d ? 9 : 6;
+  return out;
+}
+
+bool have_tshark() {
+  return std::system("command -v tshark >/dev/null 2>&1") == 0;
+}
+
+}  // namespace
+
+TEST_CASE("PcapSink: files read back with the same frames and nanosecond times, one per port") {
+  TempDir dir;
+  const fs::path out = dir.path() / "out" / "nested";  // created by write()
+  PcapSink sink(out.string());
+  sink.record("vm1", packet(1000), 1 * kSecond + 1);
+  sink.record("vm2", packet(2000, 11), 2 * kSecond + 999);
+  sink.record("vm1", packet(1001), 3 * kSecond + 123456789);
+  sink.record("uplink/0", packet(3000), 7);
+  CHECK(sink.ports() == 3);
+  CHECK(sink.packets() == 4);
+  CHECK_FALSE(fs::exists(out));  // nothing before write()
+  REQUIRE_FALSE(sink.write());
+  CHECK(listing(out) == std::set<std::string>{"vm1.pcap", "vm2.pcap", "uplink_0.pcap"});
+
+  const ReadBack vm1 = read_back((out / "vm1.pcap").string());
+  CHECK(vm1.linktype == DLT_EN10MB);
+  CHECK(vm1.snaplen == 262144);
+  CHECK(vm1.precision == 9);
+  REQUIRE(vm1.frames.size() == 2);
+  CHECK(vm1.frames[0] == serialize(packet(1000)));
+  CHECK(vm1.frames[1] == serialize(packet(1001)));
+  CHECK(vm1.times == std::vector<SimTime>{1 * kSecond + 1, 3 * kSecond + 123456789});
+  const ReadBack vm2 = read_back((out / "vm2.pcap").string());
+  REQUIRE(vm2.frames.size() == 1);
+  CHECK(vm2.frames[0] == serialize(packet(2000, 11)));
+  CHECK(vm2.times == std::vector<SimTime>{2 * kSecond + 999});
+  const ReadBack uplink = read_back((out / "uplink_0.pcap").string());
+  CHECK(uplink.times == std::vector<SimTime>{7});
+}
+
+TEST_CASE("PcapSink: written files replay through PcapSource") {
+  TempDir dir;
+  PcapSink sink(dir.path().string());
+  for (std::uint16_t i = 0; i < 50; ++i)
+    sink.record("ext", packet(i, i % 3 == 0 ? 5 : 0), i * 10);
+  REQUIRE_FALSE(sink.write());
+  auto source = PcapSource::open(dir.file("ext.pcap"), PcapOptions{PortId{4}, 1.0, false, 0});
+  REQUIRE(source.ok());
+  for (std::uint16_t i = 0; i < 50; ++i) {
+    auto p = (*source)->next();
+    REQUIRE(p);
+    CHECK_FALSE(p->malformed);
+    CHECK(p->at == i * 10);
+    CHECK(p->packet == packet(i, i % 3 == 0 ? 5 : 0));
+  }
+  CHECK_FALSE((*source)->next());
+  CHECK((*source)->first_timestamp() == 0);
+}
+
+TEST_CASE("PcapSink: port names become safe, distinct file names") {
+  CHECK(pcap_file_stem("vm1") == "vm1");
+  CHECK(pcap_file_stem("a/b\\c") == "a_b_c");
+  CHECK(pcap_file_stem(std::string("x\ny", 3)) == "x_y");
+  CHECK(pcap_file_stem("") == "_");
+  CHECK(pcap_file_stem(".") == "_.");
+  CHECK(pcap_file_stem("..") == "_..");
+  TempDir dir;
+  PcapSink sink(dir.path().string());
+  sink.record("a/b", packet(1), 0);
+  sink.record("a_b", packet(2), 0);
+  sink.record("..", packet(3), 0);
+  REQUIRE_FALSE(sink.write());
+  CHECK(listing(dir.path()) == std::set<std::string>{"a_b.pcap", "a_b~2.pcap", "_...pcap"});
+  CHECK(read_back(dir.file("a_b~2.pcap")).frames.at(0) == serialize(packet(2)));
+}
+
+TEST_CASE("PcapSink: nothing recorded writes no file") {
+  TempDir dir;
+  PcapSink sink(dir.file("out"));
+  REQUIRE_FALSE(sink.write());
+  CHECK(fs::is_directory(dir.file("out")));
+  CHECK(listing(dir.file("out")).empty());
+}
+
+TEST_CASE("PcapSink: a folder that cannot be made fails cleanly and leaves nothing") {
+  TempDir dir;
+  std::ofstream(dir.file("plain-file")) << "x";
+  PcapSink sink(dir.file("plain-file") + "/out");
+  sink.record("vm1", packet(1), 0);
+  const Status status = sink.write();
+  REQUIRE(status);
+  CHECK_THAT(status->message, Catch::Contains(dir.file("plain-file")));
+  CHECK(listing(dir.path()) == std::set<std::string>{"plain-file"});
+}
+
+TEST_CASE("PcapSink: a failure part-way removes every file and folder it wrote") {
+  TempDir dir;
+  SECTION("the final name is taken by a folder") {
+    fs::create_directories(dir.path() / "vm1.pcap" / "keep");
+    PcapSink sink(dir.path().string());
+    sink.record("a", packet(1), 0);  // written and renamed first ("a" < "vm1")...
+    sink.record("vm1", packet(2), 0);
+    const Status status = sink.write();
+    REQUIRE(status);
+    CHECK_THAT(status->message, Catch::Contains(dir.file("vm1.pcap")));
+    CHECK(listing(dir.path()) == std::set<std::string>{"vm1.pcap"});  // ... then removed
+    CHECK(fs::is_directory(dir.path() / "vm1.pcap" / "keep"));
+  }
+  SECTION("a file name too long for the file system, in folders write() created") {
+    PcapSink sink(dir.file("fresh") + "/sub");
+    sink.record("a", packet(1), 0);
+    sink.record(std::string(300, 'x'), packet(2), 0);
+    const Status status = sink.write();
+    REQUIRE(status);
+    CHECK_THAT(status->message, Catch::Contains(std::string(300, 'x') + ".pcap"));
+    CHECK(listing(dir.path()).empty());
+  }
+}
+
+TEST_CASE("PcapSink: tshark reads the written files") {
+  if (!have_tshark()) {
+    WARN("tshark not installed: skipping the Wireshark compatibility check");
+    return;
+  }
+  TempDir dir;
+  PcapSink sink(dir.path().string());
+  for (std::uint16_t i = 0; i < 5; ++i)
+    sink.record("vm1", packet(i, i == 2 ? 7 : 0), i * 1500);
+  REQUIRE_FALSE(sink.write());
+  const std::string file = dir.file("vm1.pcap");
+  CHECK(std::system(("tshark -r '" + file + "' >/dev/null 2>&1").c_str()) == 0);
+  // One summary line per frame; the third is 1.5 us after the second, as nanoseconds show.
+  std::FILE* pipe = ::popen(
+      ("tshark -r '" + file + "' -T fields -e frame.time_relative 2>/dev/null").c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::vector<std::string> lines;
+  char line[256];
+  while (std::fgets(line, sizeof line, pipe) != nullptr)
+    lines.emplace_back(line);
+  CHECK(::pclose(pipe) == 0);
+  REQUIRE(lines.size() == 5);
+  CHECK_THAT(lines[2], Catch::StartsWith("0.000003000"));
+}

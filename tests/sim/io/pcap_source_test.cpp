@@ -1,0 +1,511 @@
+// PcapSource: the real captures of /work/shared/pcaps, hand-written pcap and pcapng files (both
+// byte orders, micro- and nanosecond resolution), replay timing, and refusals. Generated files
+// go to a temporary folder per test.
+
+#include <catch2/catch.hpp>
+
+#include <pcap/pcap.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "sim/io/pcap_source.hpp"
+#include "sim/packet/codec.hpp"
+
+using namespace hivesim;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string shared_pcap(const std::string& name) {
+  return std::string(HIVESIM_SHARED_DIR) + "/pcaps/" + name;
+}
+
+std::string test_pcap(const std::string& name) {
+  return std::string(HIVESIM_TEST_DATA) + "/pcaps/" + name;
+}
+
+/// A fresh folder under the system temp dir, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    path_ = fs::temp_directory_path() /
+            ("hivesim-pcap-source-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+void write_file(const std::string& path, const std::vector<std::uint8_t>& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
+  REQUIRE(out.good());
+}
+
+/// Little- or big-endian integers appended to a byte buffer.
+class Writer {
+ public:
+  explicit Writer(bool big_endian) : big_(big_endian) {}
+  void u16(std::uint16_t v) { put(v, 2); }
+  void u32(std::uint32_t v) { put(v, 4); }
+  void u64(std::uint64_t v) { put(v, 8); }
+  void bytes(const std::vector<std::uint8_t>& b) { out_.insert(out_.end(), b.begin(), b.end()); }
+  void pad4() {
+    while (out_.size() % 4 != 0)
+      out_.push_back(0);
+  }
+  std::vector<std::uint8_t>& out() { return out_; }
+
+ private:
+  void put(std::uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) {
+      const int shift = big_ ? (n - 1 - i) * 8 : i * 8;
+      out_.push_back(static_cast<std::uint8_t>(v >> shift));
+    }
+  }
+  bool big_;
+  std::vector<std::uint8_t> out_;
+};
+
+struct Record {
+  std::uint32_t sec = 0;
+  std::uint32_t frac = 0;  // micro- or nanoseconds, as the file says
+  std::vector<std::uint8_t> frame;
+  std::uint32_t orig_len = 0;  // 0: the frame's size
+};
+
+/// A classic pcap file, written by hand (not by libpcap) so that byte order and magic are ours.
+std::vector<std::uint8_t> classic_pcap(bool big_endian, bool nano, std::uint32_t linktype,
+                                       const std::vector<Record>& records) {
+  Writer w(big_endian);
+  w.u32(nano ? 0xa1b23c4d : 0xa1b2c3d4);
+  w.u16(2);
+  w.u16(4);
+  w.u32(0);  // thiszone
+  w.u32(0);  // sigfigs
+  w.u32(262144);
+  w.u32(linktype);
+  for (const Record& r : records) {
+    w.u32(r.sec);
+    w.u32(r.frac);
+    w.u32(static_cast<std::uint32_t>(r.frame.size()));
+    w.u32(r.orig_len != 0 ? r.orig_len : static_cast<std::uint32_t>(r.frame.size()));
+    w.bytes(r.frame);
+  }
+  return std::move(w.out());
+}
+
+/// A minimal pcapng file: section header, one Ethernet interface (with if_tsresol = 9 when
+/// `nano`, else the default microseconds) and one enhanced packet block per frame, `ticks`
+/// being the timestamp in the interface's units.
+std::vector<std::uint8_t> pcapng(bool nano, const std::vector<std::uint64_t>& ticks,
+                                 const std::vector<std::vector<std::uint8_t>>& frames) {
+  Writer w(false);
+  w.u32(0x0A0D0D0A);  // section header block
+  w.u32(28);
+  w.u32(0x1A2B3C4D);
+  w.u16(1);
+  w.u16(0);
+  w.u64(~0ULL);  // section length unknown
+  w.u32(28);
+  const std::uint32_t idb_len = nano ? 32 : 20;
+  w.u32(1);  // interface description block
+  w.u32(idb_len);
+  w.u16(DLT_EN10MB);
+  w.u16(0);
+  w.u32(262144);
+  if (nano) {
+    w.u16(9);  // if_tsresol
+    w.u16(1);
+    w.bytes({9, 0, 0, 0});
+    w.u16(0);  // opt_endofopt
+    w.u16(0);
+  }
+  w.u32(idb_len);
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    const std::uint32_t padded = static_cast<std::uint32_t>((frames[i].size() + 3) / 4 * 4);
+    const std::uint32_t len = 32 + padded;
+    w.u32(6);  // enhanced packet block
+    w.u32(len);
+    w.u32(0);  // interface id
+    w.u32(static_cast<std::uint32_t>(ticks[i] >> 32));
+    w.u32(static_cast<std::uint32_t>(ticks[i]));
+    w.u32(static_cast<std::uint32_t>(frames[i].size()));
+    w.u32(static_cast<std::uint32_t>(frames[i].size()));
+    w.bytes(frames[i]);
+    w.pad4();
+    w.u32(len);
+  }
+  return std::move(w.out());
+}
+
+Packet udp_packet(std::uint16_t sport) {
+  Packet p;
+  p.eth_src = Mac{0x020000000001ULL};
+  p.eth_dst = Mac{0x020000000002ULL};
+  p.src = Ipv4{0x0a000001U};
+  p.dst = Ipv4{0x0a000002U};
+  p.proto = ipproto::kUdp;
+  p.sport = sport;
+  p.dport = 9999;
+  p.payload = {'h', 'e', 'l', 'l', 'o'};
+  p.payload_len = 5;
+  return p;
+}
+
+std::vector<std::uint8_t> udp_frame(std::uint16_t sport) {
+  return serialize(udp_packet(sport));
+}
+
+std::unique_ptr<PcapSource> open_ok(const std::string& path, PcapOptions options = {}) {
+  auto source = PcapSource::open(path, options);
+  INFO(path << ": " << (source ? "" : source.error()));
+  REQUIRE(source.ok());
+  return std::move(source).value();
+}
+
+std::vector<SourcePacket> drain(PcapSource& source) {
+  std::vector<SourcePacket> out;
+  while (auto p = source.next())
+    out.push_back(std::move(*p));
+  return out;
+}
+
+/// The number of records libpcap itself reads from `path` (up to the end or an error).
+std::uint64_t libpcap_count(const std::string& path) {
+  char errbuf[PCAP_ERRBUF_SIZE] = {};
+  pcap_t* p = pcap_open_offline(path.c_str(), errbuf);
+  REQUIRE(p != nullptr);
+  std::uint64_t n = 0;
+  pcap_pkthdr* header = nullptr;
+  const u_char* data = nullptr;
+  while (pcap_next_ex(p, &header, &data) == 1)
+    ++n;
+  pcap_close(p);
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("PcapSource: every shared capture opens with its packet count or is refused") {
+  struct Expect {
+    const char* name;
+    std::uint64_t packets;  // expected count when it opens
+    const char* refusal;    // a word of the message when it is refused, else nullptr
+  };
+  for (const Expect& e : {
+           Expect{"http.pcap", 43, nullptr},
+           Expect{"vlan11.pcap", 133, nullptr},
+           Expect{"vxlan.pcap", 10, nullptr},
+           Expect{"synscan.pcap", 2011, nullptr},
+           Expect{"dns_fragmented.pcap", 66, nullptr},
+           Expect{"smtp.pcap", 60, nullptr},
+           Expect{"icmpv6.pcap", 5, nullptr},
+           Expect{"tcp_header_heapoverflow.pcap", 1, nullptr},
+           Expect{"empty.pcap", 0, nullptr},
+           Expect{"arp.pcap", 0, "FRELAY"},  // Frame Relay, not Ethernet
+           Expect{"malformed.pcap", 0, "not a readable pcap or pcapng file"},
+           Expect{"pcap-invalid-version-1.pcap", 0, "not a readable pcap or pcapng file"},
+       }) {
+    const std::string path = shared_pcap(e.name);
+    INFO(path);
+    auto source = PcapSource::open(path, PcapOptions{PortId{3}});
+    if (e.refusal != nullptr) {
+      REQUIRE_FALSE(source.ok());
+      CHECK_THAT(source.error(), Catch::Contains(path));
+      CHECK_THAT(source.error(), Catch::Contains(e.refusal));
+      continue;
+    }
+    REQUIRE(source.ok());
+    const auto packets = drain(**source);
+    CHECK_FALSE((*source)->error());
+    CHECK(packets.size() == e.packets);
+    CHECK((*source)->packets() == e.packets);
+    CHECK((*source)->packets() == libpcap_count(path));
+    std::uint64_t parsed = 0;
+    std::uint64_t malformed = 0;
+    std::uint64_t bytes = 0;
+    SimTime previous = 0;
+    for (const SourcePacket& p : packets) {
+      (p.malformed ? malformed : parsed) += 1;
+      bytes += p.wire_bytes;
+      CHECK(p.port == PortId{3});
+      CHECK(p.at >= previous);
+      previous = p.at;
+    }
+    CHECK(parsed + malformed == (*source)->packets());
+    CHECK(malformed == (*source)->malformed());
+    CHECK(bytes == (*source)->bytes());
+  }
+}
+
+TEST_CASE("PcapSource: an empty capture yields nothing") {
+  auto source = open_ok(shared_pcap("empty.pcap"));
+  CHECK_FALSE(source->next());
+  CHECK_FALSE(source->next());
+  CHECK_FALSE(source->error());
+  CHECK(source->packets() == 0);
+  CHECK(source->bytes() == 0);
+}
+
+TEST_CASE("PcapSource: a TCP header past the captured length is malformed, not a crash") {
+  auto source = open_ok(shared_pcap("tcp_header_heapoverflow.pcap"));
+  const auto packets = drain(*source);
+  REQUIRE(packets.size() == 1);
+  REQUIRE(packets[0].malformed);
+  CHECK_THAT(*packets[0].malformed, Catch::StartsWith("frame 1: "));
+  CHECK(packets[0].packet == Packet{});
+  CHECK(source->malformed() == 1);
+}
+
+TEST_CASE("PcapSource: VLAN 11 frames keep their tag") {
+  auto source = open_ok(shared_pcap("vlan11.pcap"));
+  std::size_t parsed = 0;
+  for (const SourcePacket& p : drain(*source)) {
+    if (p.malformed) continue;
+    ++parsed;
+    CHECK(p.packet.vlan_count == 1);
+    CHECK(p.packet.vlans[0] == 11);
+  }
+  CHECK(parsed > 100);
+}
+
+TEST_CASE("PcapSource: speed scales the gaps and topspeed plays everything at start") {
+  const std::string path = shared_pcap("http.pcap");
+  const SimTime start = 5 * kSecond;
+  auto normal = open_ok(path, PcapOptions{PortId{1}, 1.0, false, start});
+  auto fast = open_ok(path, PcapOptions{PortId{1}, 2.0, false, start});
+  auto slow = open_ok(path, PcapOptions{PortId{1}, 0.5, false, start});
+  auto top = open_ok(path, PcapOptions{PortId{1}, 1.0, true, start});
+  const auto a = drain(*normal);
+  const auto b = drain(*fast);
+  const auto c = drain(*slow);
+  const auto d = drain(*top);
+  REQUIRE(a.size() == 43);
+  REQUIRE(b.size() == a.size());
+  REQUIRE(c.size() == a.size());
+  REQUIRE(d.size() == a.size());
+  CHECK(normal->reordered() == 0);
+  CHECK(a.front().at == start);
+  CHECK(a.back().at - start == normal->last_timestamp() - normal->first_timestamp());
+  CHECK(a.back().at > start);
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const SimTime offset = a[i].at - start;
+    CHECK(b[i].at - start == std::llround(static_cast<double>(offset) / 2.0));
+    CHECK(c[i].at - start == 2 * offset);
+    CHECK(d[i].at == start);
+    CHECK(b[i].packet == a[i].packet);
+    CHECK(d[i].packet == a[i].packet);
+  }
+  CHECK(top->first_timestamp() == normal->first_timestamp());
+  CHECK(top->last_timestamp() == normal->last_timestamp());
+}
+
+TEST_CASE("PcapSource: timestamps going backwards are clamped to the previous packet's time") {
+  TempDir dir;
+  const std::string path = dir.file("backwards.pcap");
+  write_file(path, classic_pcap(false, true, DLT_EN10MB,
+                                {{100, 0, udp_frame(1), 0},
+                                 {103, 0, udp_frame(2), 0},
+                                 {102, 0, udp_frame(3), 0},
+                                 {99, 0, udp_frame(4), 0},
+                                 {104, 0, udp_frame(5), 0}}));
+  auto source = open_ok(path, PcapOptions{PortId{0}, 1.0, false, 7});
+  const auto packets = drain(*source);
+  REQUIRE(packets.size() == 5);
+  CHECK(packets[0].at == 7);
+  CHECK(packets[1].at == 7 + 3 * kSecond);
+  CHECK(packets[2].at == 7 + 3 * kSecond);
+  CHECK(packets[3].at == 7 + 3 * kSecond);
+  CHECK(packets[4].at == 7 + 4 * kSecond);
+  CHECK(packets[2].packet.sport == 3);  // file order is kept
+  CHECK(source->reordered() == 2);
+  CHECK(source->first_timestamp() == 100 * kSecond);
+  CHECK(source->last_timestamp() == 104 * kSecond);
+}
+
+TEST_CASE("PcapSource: microsecond and nanosecond pcaps both give nanosecond times") {
+  TempDir dir;
+  const bool nano = GENERATE(false, true);
+  const bool big_endian = GENERATE(false, true);
+  INFO("nano " << nano << ", big endian " << big_endian);
+  const std::string path = dir.file("times.pcap");
+  // 1700000000.250000 then 1000 ns later (1 us, or 1000 ns); then 1 s + 7 units later.
+  const std::uint32_t base = nano ? 250000000 : 250000;
+  const std::uint32_t step = nano ? 1000 : 1;
+  write_file(path, classic_pcap(big_endian, nano, DLT_EN10MB,
+                                {{1700000000, base, udp_frame(1), 0},
+                                 {1700000000, base + step, udp_frame(2), 0},
+                                 {1700000001, base + step + 7, udp_frame(3), 0}}));
+  auto source = open_ok(path);
+  const auto packets = drain(*source);
+  REQUIRE(packets.size() == 3);
+  CHECK(source->first_timestamp() == 1700000000LL * kSecond + 250000000);
+  CHECK(packets[0].at == 0);
+  CHECK(packets[1].at == 1000);
+  CHECK(packets[2].at == kSecond + 1000 + (nano ? 7 : 7000));
+  CHECK(source->last_timestamp() == source->first_timestamp() + packets[2].at);
+  for (std::size_t i = 0; i < packets.size(); ++i) {
+    CHECK_FALSE(packets[i].malformed);
+    CHECK(packets[i].packet == udp_packet(static_cast<std::uint16_t>(i + 1)));
+    CHECK(packets[i].wire_bytes == udp_frame(1).size());
+  }
+}
+
+TEST_CASE("PcapSource: pcapng files are read, with their timestamp resolution") {
+  TempDir dir;
+  const bool nano = GENERATE(false, true);
+  INFO("nano " << nano);
+  const std::string path = dir.file("two.pcapng");
+  const std::uint64_t t0 = nano ? 1700000000123456789ULL : 1700000000123456ULL;
+  write_file(path, pcapng(nano, {t0, t0 + 3}, {udp_frame(1), udp_frame(2)}));
+  auto source = open_ok(path);
+  const auto packets = drain(*source);
+  CHECK_FALSE(source->error());
+  REQUIRE(packets.size() == 2);
+  CHECK(source->first_timestamp() == (nano ? 1700000000123456789LL : 1700000000123456000LL));
+  CHECK(packets[1].at - packets[0].at == (nano ? 3 : 3000));
+  CHECK(packets[0].packet == udp_packet(1));
+  CHECK(packets[1].packet == udp_packet(2));
+}
+
+TEST_CASE("PcapSource: a pcapng written by editcap is read") {
+  auto source = open_ok(test_pcap("three-frames.pcapng"));
+  const auto packets = drain(*source);
+  CHECK_FALSE(source->error());
+  REQUIRE(packets.size() == 3);
+  CHECK(source->first_timestamp() == 1700000000123456789LL);
+  CHECK(packets[1].at == 1000);
+  CHECK(packets[2].at == 876543216);
+  CHECK(packets[0].packet.sport == 40000);
+  CHECK(packets[0].packet.dport == 9999);
+  CHECK(packets[1].packet.is_arp());
+  CHECK(packets[2].packet.vlan_count == 1);
+  CHECK(packets[2].packet.vlans[0] == 11);
+  CHECK(packets[2].packet.icmp_type == icmptype::kEchoRequest);
+}
+
+TEST_CASE("PcapSource: a non-Ethernet capture is refused, naming the link type") {
+  SECTION("DLT_RAW, committed") {
+    const std::string path = test_pcap("raw-ip.pcap");
+    auto source = PcapSource::open(path, {});
+    REQUIRE_FALSE(source.ok());
+    CHECK_THAT(source.error(), Catch::Contains(path));
+    CHECK_THAT(source.error(), Catch::Contains("RAW"));
+    CHECK_THAT(source.error(), Catch::Contains("not Ethernet"));
+    auto type = pcap_link_type(path);
+    REQUIRE(type.ok());
+    CHECK(*type == DLT_RAW);
+  }
+  SECTION("DLT_LINUX_SLL, written by libpcap") {
+    TempDir dir;
+    const std::string path = dir.file("sll.pcap");
+    pcap_t* dead = pcap_open_dead(DLT_LINUX_SLL, 65535);
+    REQUIRE(dead != nullptr);
+    pcap_dumper_t* dumper = pcap_dump_open(dead, path.c_str());
+    REQUIRE(dumper != nullptr);
+    std::vector<std::uint8_t> frame(16 + 20, 0);
+    pcap_pkthdr header{};
+    header.caplen = header.len = static_cast<bpf_u_int32>(frame.size());
+    pcap_dump(reinterpret_cast<u_char*>(dumper), &header, frame.data());
+    pcap_dump_close(dumper);
+    pcap_close(dead);
+    auto source = PcapSource::open(path, {});
+    REQUIRE_FALSE(source.ok());
+    CHECK_THAT(source.error(), Catch::Contains(path));
+    CHECK_THAT(source.error(), Catch::Contains("LINUX_SLL"));
+  }
+  CHECK(*pcap_link_type(shared_pcap("http.pcap")) == DLT_EN10MB);
+}
+
+TEST_CASE("PcapSource: a truncated record reports its size and the original length") {
+  TempDir dir;
+  const std::string path = dir.file("snap.pcap");
+  std::vector<std::uint8_t> head = udp_frame(1);
+  head.resize(60, 0);
+  write_file(path,
+             classic_pcap(false, false, DLT_EN10MB, {{1, 0, head, 1514}, {1, 5, udp_frame(2), 0}}));
+  auto source = open_ok(path, PcapOptions{PortId{9}});
+  const auto packets = drain(*source);
+  REQUIRE(packets.size() == 2);
+  REQUIRE(packets[0].malformed);
+  CHECK(*packets[0].malformed == "frame 1: truncated: 60 of 1514 bytes captured");
+  CHECK(packets[0].wire_bytes == 1514);
+  CHECK(packets[0].port == PortId{9});
+  CHECK_FALSE(packets[1].malformed);
+  CHECK(source->bytes() == 1514 + udp_frame(2).size());
+  CHECK(source->malformed() == 1);
+}
+
+TEST_CASE("PcapSource: a frame parse_frame rejects is malformed with its message") {
+  TempDir dir;
+  const std::string path = dir.file("bad.pcap");
+  std::vector<std::uint8_t> frame = udp_frame(1);
+  frame.resize(14 + 10);  // an IPv4 header cut short, captured as such (caplen == len)
+  write_file(path, classic_pcap(false, false, DLT_EN10MB, {{1, 0, frame, 0}}));
+  auto source = open_ok(path);
+  const auto p = source->next();
+  REQUIRE(p);
+  REQUIRE(p->malformed);
+  CHECK_THAT(*p->malformed, Catch::StartsWith("frame 1: "));
+  CHECK(p->malformed->size() > 9);
+  CHECK(p->wire_bytes == 24);
+  CHECK_FALSE(source->next());
+}
+
+TEST_CASE("PcapSource: a capture cut part-way stops with an error naming file and packet") {
+  TempDir dir;
+  const std::string original = shared_pcap("http.pcap");
+  const std::string path = dir.file("cut.pcap");
+  std::ifstream in(original, std::ios::binary);
+  std::vector<std::uint8_t> bytes{std::istreambuf_iterator<char>(in),
+                                  std::istreambuf_iterator<char>()};
+  bytes.resize(bytes.size() - 10);
+  write_file(path, bytes);
+  auto source = open_ok(path);
+  const auto packets = drain(*source);
+  CHECK(packets.size() == 42);
+  REQUIRE(source->error());
+  CHECK_THAT(*source->error(), Catch::Contains(path));
+  CHECK_THAT(*source->error(), Catch::Contains("packet 43"));
+  CHECK_FALSE(source->next());
+}
+
+TEST_CASE("PcapSource: unreadable paths and bad speeds are refused naming the file") {
+  TempDir dir;
+  for (const std::string& path : {dir.file("missing.pcap"), dir.file("")}) {
+    auto source = PcapSource::open(path, {});
+    REQUIRE_FALSE(source.ok());
+    CHECK_THAT(source.error(), Catch::Contains(path));
+  }
+  const std::string empty = dir.file("zero-bytes.pcap");
+  write_file(empty, {});
+  auto zero = PcapSource::open(empty, {});
+  REQUIRE_FALSE(zero.ok());
+  CHECK_THAT(zero.error(), Catch::Contains(empty));
+  for (double speed : {0.0, -1.0, std::nan(""), std::numeric_limits<double>::infinity()}) {
+    auto source = PcapSource::open(shared_pcap("http.pcap"), PcapOptions{PortId{}, speed});
+    REQUIRE_FALSE(source.ok());
+    CHECK_THAT(source.error(), Catch::Contains("speed"));
+  }
+}
