@@ -1,5 +1,6 @@
 #include "sim/cli/cli_common.hpp"
 
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <ostream>
@@ -35,6 +36,14 @@ Result<Packet> packet_from(const Simulator& sim, PortId port, std::string_view s
   auto parsed = parse_packet_spec(spec);
   if (!parsed) return Error{parsed.error()};
   return build_packet(*parsed, sim.spec_defaults(port));
+}
+
+std::optional<std::uint64_t> parse_seed(const std::string& text) {
+  std::uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc{} || ptr != end) return std::nullopt;
+  return value;
 }
 
 Status write_file_atomically(const std::string& path, const std::string& content) {

@@ -35,6 +35,9 @@ Result<PortId> sending_port(const Topology& topo, std::string_view name);
 /// Parses `spec` and builds the packet the VM behind `port` would send.
 Result<Packet> packet_from(const Simulator& sim, PortId port, std::string_view spec);
 
+/// A --seed value: decimal digits only (Boost would wrap "-5" into a huge unsigned number).
+std::optional<std::uint64_t> parse_seed(const std::string& text);
+
 /// Writes `content` to `path` through a temporary file renamed into place, so that a reader
 /// never sees half a file.
 Status write_file_atomically(const std::string& path, const std::string& content);

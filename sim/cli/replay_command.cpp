@@ -80,7 +80,7 @@ int replay_command(const std::vector<std::string>& args, std::ostream& out, std:
       "out", po::value<std::string>(), "folder for report.json")(
       "db", po::value<std::string>(), "SQLite file the run is appended to")(
       "junit", po::value<std::string>(), "JUnit XML file, one testcase per expectation")(
-      "seed", po::value<std::uint64_t>(), "seed for every random choice (default: scenario's)");
+      "seed", po::value<std::string>(), "seed for every random choice (default: scenario's)");
   po::options_description hidden;
   hidden.add_options()("scenario", po::value<std::string>(), "scenario file");
   po::options_description all;
@@ -121,7 +121,11 @@ int replay_command(const std::vector<std::string>& args, std::ostream& out, std:
 
   std::optional<Scenario> scenario = load_or_report(vm["scenario"].as<std::string>(), err);
   if (!scenario) return kExitBadInput;
-  if (vm.count("seed")) scenario->seed = vm["seed"].as<std::uint64_t>();
+  if (vm.count("seed")) {
+    const auto seed = parse_seed(vm["seed"].as<std::string>());
+    if (!seed) return fail("--seed must be a whole number from 0 to 2^64-1");
+    scenario->seed = *seed;
+  }
   const std::string port_name = vm["port"].as<std::string>();
   auto port = sending_port(scenario->topology, port_name);
   if (!port) return fail("--port: " + port.error());

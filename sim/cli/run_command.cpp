@@ -45,7 +45,7 @@ void draw_progress(std::ostream& err, SimTime now, SimTime end) {
 int run_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   po::options_description options("run options");
   options.add_options()("help,h", "show this help")(
-      "seed", po::value<std::uint64_t>(), "seed for every random choice (default: scenario's)")(
+      "seed", po::value<std::string>(), "seed for every random choice (default: scenario's)")(
       "until", po::value<std::string>(), "simulated time to run to (default: scenario duration)")(
       "format", po::value<std::string>()->default_value("text"), "text or json")(
       "out", po::value<std::string>(), "folder for report.json")(
@@ -87,7 +87,11 @@ int run_command(const std::vector<std::string>& args, std::ostream& out, std::os
 
   std::optional<Scenario> scenario = load_or_report(vm["scenario"].as<std::string>(), err);
   if (!scenario) return kExitBadInput;
-  if (vm.count("seed")) scenario->seed = vm["seed"].as<std::uint64_t>();
+  if (vm.count("seed")) {
+    const auto seed = parse_seed(vm["seed"].as<std::string>());
+    if (!seed) return fail("--seed must be a whole number from 0 to 2^64-1");
+    scenario->seed = *seed;
+  }
 
   TwinOptions twin_options;
   if (vm.count("until")) {

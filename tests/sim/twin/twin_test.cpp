@@ -747,12 +747,10 @@ TEST_CASE("Twin: a small flow table evicts, a short idle time expires") {
 
 namespace hivesim {
 
-// BUG: a flow simulated on the topology before a change, but installed after the change reached
-// the agent, is never invalidated: complete() installs it after publish() already invalidated
-// the chain's tag, so the stale action serves every later packet (MidoNet refuses to install a
-// flow whose tags were invalidated while it was being simulated).
-TEST_CASE("Twin: a change that arrives during a simulation still applies to later packets",
-          "[!mayfail]") {
+// A flow simulated on the topology before a change but finished after the change reached the
+// agent must not be installed (it was: the stale action then served every later packet).
+// MidoNet, too, refuses to install a flow whose tags were invalidated during its simulation.
+TEST_CASE("Twin: a change that arrives during a simulation still applies to later packets") {
   Scenario s = load("rule-change.yaml");
   const SyntheticTraffic& t = synthetic(s, 0);
   REQUIRE(s.failures.size() == 1);
@@ -774,13 +772,10 @@ TEST_CASE("Twin: a change that arrives during a simulation still applies to late
 
 namespace hivesim {
 
-// BUG: an agent marks the objects a simulation reads as cached when it *asks* the NSDB for them
-// (start_simulation inserts the tags before the fetch, and before deciding to stall), so
-// without a quorum only the first flow waits; every later flow that needs the same, never
-// loaded objects is simulated and delivered at once. twin.hpp says cache misses on uncached
-// objects stall until the quorum returns.
-TEST_CASE("Twin: without a quorum an agent that never loaded the topology forwards nothing",
-          "[!mayfail]") {
+// Objects count as loaded only once the NSDB delivered them (they counted as soon as they were
+// asked for, so without a quorum only the first flow waited). Without a quorum, misses on
+// objects never loaded wait for it.
+TEST_CASE("Twin: without a quorum an agent that never loaded the topology forwards nothing") {
   const Scenario s = load("nsdb-cold.yaml");
   const SyntheticTraffic& t = synthetic(s, 0);
   REQUIRE(s.failures.size() == 3);
