@@ -21,6 +21,7 @@ namespace {
 
 constexpr SimTime kMaxTime = std::numeric_limits<SimTime>::max();
 constexpr SimTime kMinTime = std::numeric_limits<SimTime>::min();
+__extension__ using U128 = unsigned __int128;  // GCC/Clang extension, for exact line-rate times
 
 struct PcapCloser {
   void operator()(pcap_t* p) const { pcap_close(p); }
@@ -153,6 +154,16 @@ std::optional<SourcePacket> PcapSource::next() {
   }
   if (!options_.topspeed && !first) {
     at = saturating_add(options_.start, scaled(saturating_sub(ts, first_ts_), options_.speed));
+  } else if (options_.topspeed && options_.line_rate_bps != 0) {
+    // Back to back at line rate: after the bits of every packet before this one.
+    const U128 ns =
+        (U128{line_bits_} * 1'000'000'000U + options_.line_rate_bps - 1) / options_.line_rate_bps;
+    at = ns >= static_cast<U128>(kMaxTime)
+             ? kMaxTime
+             : saturating_add(options_.start, static_cast<SimTime>(ns));
+    if (__builtin_add_overflow(line_bits_, std::uint64_t{header->len} * 8U, &line_bits_)) {
+      line_bits_ = std::numeric_limits<std::uint64_t>::max();
+    }
   }
   at = std::max(at, previous_at_);
   previous_at_ = at;
@@ -161,16 +172,15 @@ std::optional<SourcePacket> PcapSource::next() {
   out.at = at;
   out.port = options_.port;
   out.wire_bytes = header->len;
-  const std::string frame = "frame " + std::to_string(packets_) + ": ";
+  auto frame = [this] { return "frame " + std::to_string(packets_) + ": "; };
   if (header->caplen < header->len) {
-    out.malformed = frame + "truncated: " + std::to_string(header->caplen) + " of " +
+    out.malformed = frame() + "truncated: " + std::to_string(header->caplen) + " of " +
                     std::to_string(header->len) + " bytes captured";
   } else {
-    auto parsed = parse_frame(std::span<const std::uint8_t>(data, header->caplen));
-    if (parsed) {
-      out.packet = std::move(parsed).value();
-    } else {
-      out.malformed = frame + parsed.error();
+    if (Status err = parse_frame_into(std::span<const std::uint8_t>(data, header->caplen),
+                                      out.packet, ParseOptions{options_.keep_payload})) {
+      out.malformed = frame() + err->message;
+      out.packet = Packet{};
     }
   }
   if (out.malformed) ++malformed_;

@@ -26,8 +26,17 @@ namespace hivesim {
 struct PcapOptions {
   PortId port;            // the exterior port the frames enter by
   double speed = 1.0;     // replay rate: 2.0 plays twice as fast (halves the gaps); > 0
-  bool topspeed = false;  // every packet at `start`, back to back in file order
+  bool topspeed = false;  // ignore capture times: back to back in file order (see line_rate_bps)
   SimTime start = 0;      // simulated time of the first packet, ns
+  /// With topspeed: the ingress link's rate. Packet i+1 enters when packet i has been
+  /// serialised at this rate (its wire length, as a NIC replaying at top speed would send it):
+  /// packet i enters at start + ceil(8 * (bytes of packets 0..i-1) * 1e9 / line_rate_bps) ns.
+  /// 0: every packet at `start`.
+  std::uint64_t line_rate_bps = 0;
+  /// Keep the payload bytes of each parsed packet. When false, payload_len is kept and the
+  /// payload vector is left empty (serialize() then writes zeros): nothing in the flow core
+  /// reads payload bytes, so only an egress capture needs them.
+  bool keep_payload = true;
 };
 
 /// The link type (DLT_*) of a pcap or pcapng file; fails as PcapSource::open does on a file that
@@ -78,6 +87,7 @@ class PcapSource final : public TrafficSource {
   SimTime first_ts_ = 0;
   SimTime last_ts_ = 0;
   SimTime previous_at_ = 0;
+  std::uint64_t line_bits_ = 0;  // topspeed with a line rate: bits sent before this packet
 };
 
 }  // namespace hivesim

@@ -46,8 +46,8 @@ std::uint32_t pseudo_header_sum(Ipv4 src, Ipv4 dst, std::uint8_t proto, std::siz
          static_cast<std::uint32_t>(l4_len);
 }
 
-void set_payload(Packet& p, std::span<const std::uint8_t> bytes) {
-  p.payload.assign(bytes.begin(), bytes.end());
+void set_payload(Packet& p, std::span<const std::uint8_t> bytes, bool keep) {
+  if (keep) p.payload.assign(bytes.begin(), bytes.end());
   p.payload_len = static_cast<std::uint32_t>(bytes.size());
 }
 
@@ -74,7 +74,7 @@ Status parse_arp(ByteReader& r, Packet& p) {
   return std::nullopt;
 }
 
-Status parse_tcp(ByteReader& r, Packet& p) {
+Status parse_tcp(ByteReader& r, Packet& p, bool keep) {
   if (r.remaining() < kTcpHeader) return truncated("tcp header", r.remaining(), kTcpHeader);
   p.sport = r.u16();
   p.dport = r.u16();
@@ -91,11 +91,11 @@ Status parse_tcp(ByteReader& r, Packet& p) {
                      offset_words * 4U, kTcpHeader + r.remaining());
   }
   r.skip(options);  // options are not modelled
-  set_payload(p, r.rest());
+  set_payload(p, r.rest(), keep);
   return std::nullopt;
 }
 
-Status parse_udp(ByteReader& r, Packet& p) {
+Status parse_udp(ByteReader& r, Packet& p, bool keep) {
   if (r.remaining() < kUdpHeader) return truncated("udp header", r.remaining(), kUdpHeader);
   p.sport = r.u16();
   p.dport = r.u16();
@@ -103,7 +103,7 @@ Status parse_udp(ByteReader& r, Packet& p) {
   r.skip(2);  // checksum
   if (p.frag == FragKind::kFirst) {
     // The length covers the whole datagram, most of it in later fragments.
-    set_payload(p, r.rest());
+    set_payload(p, r.rest(), keep);
     return std::nullopt;
   }
   if (length < kUdpHeader) return malformed("udp length %u is below 8", length);
@@ -111,7 +111,7 @@ Status parse_udp(ByteReader& r, Packet& p) {
     return malformed("udp datagram truncated: length %u, %zu bytes in the ip packet", length,
                      kUdpHeader + r.remaining());
   }
-  set_payload(p, r.take(length - kUdpHeader));
+  set_payload(p, r.take(length - kUdpHeader), keep);
   return std::nullopt;
 }
 
@@ -159,7 +159,7 @@ Status parse_quote(ByteReader& r, QuotedHeader& q) {
   return std::nullopt;
 }
 
-Status parse_icmp(ByteReader& r, Packet& p) {
+Status parse_icmp(ByteReader& r, Packet& p, bool keep) {
   if (r.remaining() < kIcmpHeader) return truncated("icmp header", r.remaining(), kIcmpHeader);
   p.icmp_type = r.u8();
   p.icmp_code = r.u8();
@@ -171,11 +171,11 @@ Status parse_icmp(ByteReader& r, Packet& p) {
     if (Status err = parse_quote(r, q)) return err;
     p.quoted = q;
   }
-  set_payload(p, r.rest());
+  set_payload(p, r.rest(), keep);
   return std::nullopt;
 }
 
-Status parse_ipv4(ByteReader& r, Packet& p) {
+Status parse_ipv4(ByteReader& r, Packet& p, bool keep) {
   const std::size_t captured = r.remaining();
   if (captured < kIpv4Header) return truncated("ipv4 header", captured, kIpv4Header);
   const std::uint8_t version_ihl = r.u8();
@@ -218,18 +218,18 @@ Status parse_ipv4(ByteReader& r, Packet& p) {
   // Bytes past the total length are Ethernet padding.
   ByteReader body(r.take(total_len - ihl));
   if (!p.has_l4()) {
-    set_payload(p, body.rest());
+    set_payload(p, body.rest(), keep);
     return std::nullopt;
   }
   switch (p.proto) {
     case ipproto::kTcp:
-      return parse_tcp(body, p);
+      return parse_tcp(body, p, keep);
     case ipproto::kUdp:
-      return parse_udp(body, p);
+      return parse_udp(body, p, keep);
     case ipproto::kIcmp:
-      return parse_icmp(body, p);
+      return parse_icmp(body, p, keep);
     default:
-      set_payload(p, body.rest());
+      set_payload(p, body.rest(), keep);
       return std::nullopt;
   }
 }
@@ -446,8 +446,8 @@ std::vector<std::uint8_t> serialize(const Packet& p) {
   return out;
 }
 
-Result<Packet> parse_frame(std::span<const std::uint8_t> frame) {
-  Packet p;
+Status parse_frame_into(std::span<const std::uint8_t> frame, Packet& p, ParseOptions options) {
+  const bool keep = options.keep_payload;
   ByteReader r(frame);
   if (r.remaining() < kEthHeader) return truncated("ethernet header", r.remaining(), kEthHeader);
   p.eth_dst = r.mac();
@@ -470,13 +470,18 @@ Result<Packet> parse_frame(std::span<const std::uint8_t> frame) {
 
   Status err;
   if (p.is_ipv4()) {
-    err = parse_ipv4(r, p);
+    err = parse_ipv4(r, p, keep);
   } else if (p.is_arp()) {
     err = parse_arp(r, p);
   } else {
-    set_payload(p, r.rest());  // opaque L3 (IPv6, ...): kept as is
+    set_payload(p, r.rest(), keep);  // opaque L3 (IPv6, ...): kept as is
   }
-  if (err) return std::move(*err);
+  return err;
+}
+
+Result<Packet> parse_frame(std::span<const std::uint8_t> frame, ParseOptions options) {
+  Packet p;
+  if (Status err = parse_frame_into(frame, p, options)) return std::move(*err);
   return p;
 }
 

@@ -27,12 +27,23 @@ std::vector<std::uint8_t> serialize(const Packet& p);
 /// serialize(p).size(), without building the frame (bandwidth accounting).
 std::size_t wire_length(const Packet& p);
 
+struct ParseOptions {
+  /// Copy the payload bytes into Packet::payload. When false, only payload_len is set and the
+  /// payload stays empty (it then stands for zeros): no allocation at all.
+  bool keep_payload = true;
+};
+
 /// Parses a captured Ethernet frame. Never reads past `frame`. Checksums are not verified
 /// (captures often carry offloaded ones); bytes past the IPv4 total length (or the 28 bytes of
 /// ARP) are padding and ignored; TCP options are skipped. Only unfragmented UDP must have a
 /// consistent length. An ICMP error (types 3, 4, 5, 11, 12) must quote an IPv4 header plus 8
-/// bytes. Allocates only the payload vector.
-Result<Packet> parse_frame(std::span<const std::uint8_t> frame);
+/// bytes. Allocates only the payload vector (and not that with keep_payload = false).
+Result<Packet> parse_frame(std::span<const std::uint8_t> frame, ParseOptions options = {});
+
+/// parse_frame() into `out`, which must be a default-constructed Packet (no copy of the parsed
+/// packet). On an error `out` holds whatever was parsed before it.
+Status parse_frame_into(std::span<const std::uint8_t> frame, Packet& out,
+                        ParseOptions options = {});
 
 /// RFC 1071 Internet checksum over `data` (folded, complemented).
 std::uint16_t internet_checksum(std::span<const std::uint8_t> data, std::uint32_t initial = 0);

@@ -97,6 +97,32 @@ struct InFlight {
   std::uint64_t change_seq = 0;  // the NSDB change sequence when the simulation started
 };
 
+/// What the egress side reads of a packet: the whole packet when someone looks at it (an egress
+/// capture, a source that answers), else only the fields the delivery accounting needs.
+struct Landing {
+  const Packet* packet = nullptr;  // set when the whole packet is needed
+  Ipv4 dst;
+  std::uint16_t dport = 0;
+  bool ipv4_tcp = false;
+
+  static Landing of(const Packet& p) {
+    return Landing{&p, p.dst, p.dport, p.is_ipv4() && p.proto == ipproto::kTcp};
+  }
+};
+
+/// A frame in the underlay, from its ingress host's datapath to the egress host. Small (32
+/// bytes): the packet itself is kept (in a slab) only when the egress side needs all of it.
+struct Frame {
+  SimTime at = 0;  // when it reaches `to`
+  HostId to;
+  PortId port;
+  std::uint32_t journey = kNone;
+  std::uint32_t packet = kNone;  // index into the packet slab, or kNone
+  Ipv4 dst;
+  std::uint16_t dport = 0;
+  bool ipv4_tcp = false;
+};
+
 struct Agent {
   explicit Agent(const AgentConfig& c)
       : config(c), table(FlowTableConfig{c.max_flows, c.flow_idle}) {}
@@ -110,16 +136,10 @@ struct Agent {
   absl::flat_hash_map<FlowKey, InFlight, ExactKeyHash> in_flight;
   SimTime busy_until = 0;  // the agent simulates one flow at a time
   SimTime tx_free = 0;     // the host's underlay link is busy until then
+  // Frames sent on the host's link, in arrival order (the link is FIFO and the latency the same
+  // for all): one scheduler event at a time, for the front one.
+  std::deque<Frame> wire;
   std::uint64_t down_generation = 0;
-};
-
-/// A frame in the underlay, from its ingress host's datapath to the egress host.
-struct Frame {
-  HostId to;
-  HostId from;
-  PortId port;
-  Packet packet;
-  std::uint32_t journey = kNone;
 };
 
 struct Completion {
@@ -151,11 +171,26 @@ struct DropKey {
   friend auto operator<=>(const DropKey&, const DropKey&) = default;
 };
 
-SimTime percentile(std::vector<SimTime>& sorted, double q) {
-  if (sorted.empty()) return 0;
-  // Nearest rank.
-  const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(sorted.size())));
-  return sorted[std::clamp<std::size_t>(rank, 1, sorted.size()) - 1];
+/// Nearest-rank percentiles of `values` for increasing `qs` (the vector is reordered): a
+/// selection per rank, each on what is left after the previous one, instead of a sort.
+std::vector<SimTime> percentiles(std::vector<SimTime>& values, std::initializer_list<double> qs) {
+  std::vector<SimTime> out;
+  std::size_t lo = 0;
+  for (double q : qs) {
+    if (values.empty()) {
+      out.push_back(0);
+      continue;
+    }
+    const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(values.size())));
+    const std::size_t i = std::clamp<std::size_t>(rank, 1, values.size()) - 1;
+    if (i >= lo) {
+      std::nth_element(values.begin() + static_cast<std::ptrdiff_t>(lo),
+                       values.begin() + static_cast<std::ptrdiff_t>(i), values.end());
+      lo = i + 1;
+    }
+    out.push_back(values[i]);
+  }
+  return out;
 }
 
 }  // namespace
@@ -177,28 +212,38 @@ class Twin::Impl {
 
   // Traffic.
   void pull(std::uint32_t source);
-  void inject(std::uint32_t source, PortId port, Packet packet, bool reply);
+  void schedule_pending(std::uint32_t source);
+  /// Injects the source's pending packet and pulls its next one.
+  void inject_pending(std::uint32_t source);
+  /// Direct mode (a run until idle): after each event, the packet a source yielded meanwhile is
+  /// injected at once, without a scheduler event, when no event is due at or before its time;
+  /// else it is scheduled as pull() does otherwise. The order of everything is the same.
+  void settle();
+  void inject(std::uint32_t source, PortId port, Packet&& packet, bool reply);
   void inject_malformed(std::uint32_t source, PortId port);
   std::uint32_t new_journey(std::uint32_t source, const Packet& packet, bool reply);
   /// Whether anything is left to happen: a source with packets, a packet on its way, a write.
   bool busy() const;
 
   // Datapath and agent.
-  void datapath(std::uint32_t host, PortId port, Packet packet, std::uint32_t journey);
+  void datapath(std::uint32_t host, PortId port, Packet&& packet, std::uint32_t journey);
   void start_simulation(Agent& agent, std::uint32_t host, const FlowKey& key, InFlight& flight);
   void complete(std::uint32_t completion);
   void emit(std::uint32_t host, const Waiting& w, const SimulationResult& result);
-  void apply(std::uint32_t host, const FlowActions& actions, const Packet& packet,
-             std::uint32_t journey);
+  /// Sends `packet` (consumed: the last output is rewritten in place) through `actions`.
+  void apply(std::uint32_t host, const FlowActions& actions, Packet& packet, std::uint32_t journey);
   std::optional<FlowActions> actions_for(const Packet& in, const SimulationResult& result);
   void stop_agent(std::uint32_t host);
   /// Starts loading `tags` the agent lacks at `from`; returns when they arrive.
   SimTime fetch(Agent& agent, const std::vector<FlowTag>& tags, SimTime from);
 
   // Underlay.
-  void send(std::uint32_t host, PortId port, Packet packet, std::uint32_t journey);
-  void arrive(std::uint32_t frame);
-  void deliver(PortId port, const Packet& packet, std::uint32_t journey);
+  void send(std::uint32_t host, PortId port, const Packet& packet, std::uint32_t journey);
+  /// Whether the egress side of `journey` reads the whole packet.
+  bool needs_packet(std::uint32_t journey) const;
+  /// The front frame on `host`'s link reaches its destination.
+  void arrive(std::uint32_t host);
+  void deliver(PortId port, const Landing& landing, std::uint32_t journey);
 
   // Outcomes.
   void lose(std::uint32_t journey, std::uint32_t drop_id);
@@ -230,6 +275,14 @@ class Twin::Impl {
   SimTime end_ = 0;
   bool started_ = false;
   std::uint64_t live_journeys_ = 0;
+  // Direct injection (settle()): the source whose pending packet awaits a decision; packets
+  // injected without an event (counted as events in the report); the cached next event time
+  // and the scheduler size it was read at.
+  bool direct_ = false;
+  std::uint32_t undecided_ = kNone;
+  std::uint64_t direct_events_ = 0;
+  std::optional<SimTime> next_event_;
+  std::size_t next_size_ = SIZE_MAX;
   SimTime last_landing_ = 0;
   Scheduler sched_;
   Topology topo_;  // the latest published topology
@@ -262,8 +315,9 @@ class Twin::Impl {
   // Slabs; events carry indices into them.
   std::vector<Journey> journeys_;
   std::vector<std::uint32_t> free_journeys_;
-  std::vector<Frame> frames_;
-  std::vector<std::uint32_t> free_frames_;
+  std::vector<Packet> packets_;  // whole packets of frames that need them
+  std::vector<std::uint32_t> free_packets_;
+  Packet scratch_;  // a rewritten copy, for flows with more than one output
   std::vector<Completion> completions_;
   std::vector<std::uint32_t> free_completions_;
 
@@ -367,17 +421,51 @@ void Twin::Impl::pull(std::uint32_t index) {
     s.pending.reset();
     return;
   }
-  sched_.schedule_at(std::max(s.pending->at, sched_.now()), [this, index] {
-    Source& src = sources_[index];
-    SourcePacket sp = std::move(*src.pending);
-    src.pending.reset();
-    if (sp.malformed) {
-      inject_malformed(index, sp.port);
-    } else {
-      inject(index, sp.port, std::move(sp.packet), false);
+  if (direct_) {
+    // settle() decides once the running event has returned.
+    HIVESIM_CHECK(undecided_ == kNone, "two sources pulled by one event");
+    undecided_ = index;
+    return;
+  }
+  schedule_pending(index);
+}
+
+void Twin::Impl::schedule_pending(std::uint32_t index) {
+  sched_.schedule_at(std::max(sources_[index].pending->at, sched_.now()),
+                     [this, index] { inject_pending(index); });
+}
+
+void Twin::Impl::inject_pending(std::uint32_t index) {
+  // Injected from where it waits (pull() replaces it next): no copy of the packet.
+  SourcePacket& sp = *sources_[index].pending;
+  if (sp.malformed) {
+    inject_malformed(index, sp.port);
+  } else {
+    inject(index, sp.port, std::move(sp.packet), false);
+  }
+  pull(index);
+}
+
+void Twin::Impl::settle() {
+  while (undecided_ != kNone) {
+    const std::uint32_t index = undecided_;
+    undecided_ = kNone;
+    const SimTime at = std::max(sources_[index].pending->at, sched_.now());
+    // The scheduler's next time changes only when an event runs (the caller then resets the
+    // cache) or is scheduled (its size grows: the twin cancels nothing).
+    if (sched_.size() != next_size_) {
+      next_event_ = sched_.next_time();
+      next_size_ = sched_.size();
     }
-    pull(index);
-  });
+    if (next_event_ && *next_event_ <= at) {
+      schedule_pending(index);  // what pull() did in the running event: the same order
+      return;
+    }
+    // Nothing is due before it: its event would run next. Run it in place instead.
+    sched_.run_until(at);  // moves the clock; runs nothing
+    ++direct_events_;
+    inject_pending(index);
+  }
 }
 
 void Twin::Impl::inject_malformed(std::uint32_t source, PortId port) {
@@ -415,7 +503,7 @@ std::uint32_t Twin::Impl::new_journey(std::uint32_t source, const Packet& packet
   return j;
 }
 
-void Twin::Impl::inject(std::uint32_t source, PortId port, Packet packet, bool reply) {
+void Twin::Impl::inject(std::uint32_t source, PortId port, Packet&& packet, bool reply) {
   const std::uint32_t j = new_journey(source, packet, reply);
   const std::uint32_t host = port_host_[port.value].value;
   if (!agents_[host].alive) {
@@ -428,7 +516,7 @@ void Twin::Impl::inject(std::uint32_t source, PortId port, Packet packet, bool r
 // ---------------------------------------------------------------------------------------------
 // Datapath and agent
 
-void Twin::Impl::datapath(std::uint32_t host, PortId port, Packet packet, std::uint32_t journey) {
+void Twin::Impl::datapath(std::uint32_t host, PortId port, Packet&& packet, std::uint32_t journey) {
   Agent& agent = agents_[host];
   const FlowKey key = flow_key(packet, port);
   if (const FlowActions* actions = agent.table.lookup(key, sched_.now())) {
@@ -525,7 +613,7 @@ void Twin::Impl::complete(std::uint32_t c) {
   }
   emit(done.agent, flight.waiting.front(), result);
   for (std::size_t i = 1; i < flight.waiting.size(); ++i) {
-    const Waiting& w = flight.waiting[i];
+    Waiting& w = flight.waiting[i];
     if (actions) {
       apply(done.agent, *actions, w.packet, w.journey);
     } else {
@@ -576,18 +664,24 @@ void Twin::Impl::emit(std::uint32_t host, const Waiting& w, const SimulationResu
   finish_copy(j);
 }
 
-void Twin::Impl::apply(std::uint32_t host, const FlowActions& actions, const Packet& packet,
+void Twin::Impl::apply(std::uint32_t host, const FlowActions& actions, Packet& packet,
                        std::uint32_t journey) {
   if (actions.verdict == Verdict::kDropped) {
     lose(journey, actions.drop_id);
     return;
   }
-  journeys_[journey].copies += static_cast<std::uint32_t>(actions.outputs.size());
+  const std::size_t n = actions.outputs.size();
+  journeys_[journey].copies += static_cast<std::uint32_t>(n);
   if (actions.balanced_vip) journeys_[journey].vip = actions.balanced_vip - 1U;
-  for (const FlowOutput& o : actions.outputs) {
-    Packet out = packet;
-    hivesim::apply(o.rewrite, out);
-    send(host, o.port, std::move(out), journey);
+  for (std::size_t i = 0; i + 1 < n; ++i) {
+    scratch_ = packet;
+    hivesim::apply(actions.outputs[i].rewrite, scratch_);
+    send(host, actions.outputs[i].port, scratch_, journey);
+  }
+  if (n > 0) {
+    // The last output takes the packet itself.
+    hivesim::apply(actions.outputs[n - 1].rewrite, packet);
+    send(host, actions.outputs[n - 1].port, packet, journey);
   }
   finish_copy(journey);
 }
@@ -614,10 +708,18 @@ void Twin::Impl::stop_agent(std::uint32_t host) {
 // ---------------------------------------------------------------------------------------------
 // Underlay
 
-void Twin::Impl::send(std::uint32_t host, PortId port, Packet packet, std::uint32_t journey) {
+bool Twin::Impl::needs_packet(std::uint32_t journey) const {
+  if (options_.on_egress) return true;
+  if (journey == kNone) return false;
+  const Journey& jr = journeys_[journey];
+  return !jr.reply && sources_[jr.source].reply;
+}
+
+void Twin::Impl::send(std::uint32_t host, PortId port, const Packet& packet,
+                      std::uint32_t journey) {
   const std::uint32_t to = port_host_[port.value].value;
   if (to == host) {
-    deliver(port, packet, journey);
+    deliver(port, Landing::of(packet), journey);
     return;
   }
   const Host& a = topo_.hosts[host];
@@ -651,36 +753,55 @@ void Twin::Impl::send(std::uint32_t host, PortId port, Packet packet, std::uint3
   sender.tx_free = std::max(sender.tx_free, sched_.now()) + tx;
   const SimTime arrival = sender.tx_free + scenario_.underlay.latency;
 
-  std::uint32_t f;
-  if (free_frames_.empty()) {
-    f = static_cast<std::uint32_t>(frames_.size());
-    frames_.emplace_back();
-  } else {
-    f = free_frames_.back();
-    free_frames_.pop_back();
+  std::uint32_t kept = kNone;
+  if (needs_packet(journey)) {
+    if (free_packets_.empty()) {
+      kept = static_cast<std::uint32_t>(packets_.size());
+      packets_.push_back(packet);
+    } else {
+      kept = free_packets_.back();
+      free_packets_.pop_back();
+      packets_[kept] = packet;
+    }
   }
-  frames_[f] = Frame{HostId{to}, HostId{host}, port, std::move(packet), journey};
-  sched_.schedule_at(arrival, [this, f] { arrive(f); });
+  const bool idle = sender.wire.empty();
+  sender.wire.push_back(Frame{arrival, HostId{to}, port, journey, kept, packet.dst, packet.dport,
+                              packet.is_ipv4() && packet.proto == ipproto::kTcp});
+  if (idle) sched_.schedule_at(arrival, [this, host] { arrive(host); });
 }
 
-void Twin::Impl::arrive(std::uint32_t f) {
-  Frame frame = std::move(frames_[f]);
-  free_frames_.push_back(f);
+void Twin::Impl::arrive(std::uint32_t host) {
+  std::deque<Frame>& wire = agents_[host].wire;
+  const Frame frame = wire.front();
+  wire.pop_front();
+  if (!wire.empty()) {
+    sched_.schedule_at(wire.front().at, [this, host] { arrive(host); });
+    // Frames and their journeys were last touched when sent, long ago with a full link: fetch
+    // the frame 32 ahead, and the journey of the one 8 ahead (its frame fetched earlier).
+    __builtin_prefetch(&wire[std::min<std::size_t>(32, wire.size() - 1)]);
+    const std::uint32_t ahead = wire[std::min<std::size_t>(8, wire.size() - 1)].journey;
+    if (ahead != kNone) __builtin_prefetch(&journeys_[ahead], 1);
+  }
   if (!agents_[frame.to.value].alive) {
+    if (frame.packet != kNone) free_packets_.push_back(frame.packet);
     if (frame.journey != kNone) {
       lose(frame.journey, intern(DropReason::kHostDown, topo_.hosts[frame.to.value].name));
     }
     return;
   }
-  deliver(frame.port, frame.packet, frame.journey);
+  const Landing landing{frame.packet != kNone ? &packets_[frame.packet] : nullptr, frame.dst,
+                        frame.dport, frame.ipv4_tcp};
+  deliver(frame.port, landing, frame.journey);
+  // Only now: a reply that deliver injects may send frames of its own.
+  if (frame.packet != kNone) free_packets_.push_back(frame.packet);
 }
 
-void Twin::Impl::deliver(PortId port, const Packet& packet, std::uint32_t j) {
-  if (options_.on_egress) options_.on_egress(port, packet, sched_.now());
+void Twin::Impl::deliver(PortId port, const Landing& landing, std::uint32_t j) {
+  if (options_.on_egress) options_.on_egress(port, *landing.packet, sched_.now());
   if (j == kNone) return;
-  if (!dead_members_.empty() && packet.is_ipv4() && packet.proto == ipproto::kTcp) {
+  if (!dead_members_.empty() && landing.ipv4_tcp) {
     // A backend that died answers nothing: what reaches it is lost.
-    auto it = dead_members_.find(endpoint_key(packet.dst, packet.dport));
+    auto it = dead_members_.find(endpoint_key(landing.dst, landing.dport));
     if (it != dead_members_.end()) {
       lose(j, intern(DropReason::kNoBackend, topo_.pools[it->second].name));
       return;
@@ -698,13 +819,13 @@ void Twin::Impl::deliver(PortId port, const Packet& packet, std::uint32_t j) {
               .second) {
         const Pool& pool = topo_.pools[topo_.vips[jr.vip].pool.value];
         for (std::size_t m = 0; m < pool.members.size(); ++m) {
-          if (pool.members[m].ip == packet.dst && pool.members[m].port == packet.dport) {
+          if (pool.members[m].ip == landing.dst && pool.members[m].port == landing.dport) {
             ++vip_member_connections_[jr.vip][m];
           }
         }
       }
       if (src.reply) {
-        if (auto answer = reply_to(packet)) {
+        if (auto answer = reply_to(*landing.packet)) {
           inject(jr.source, port, std::move(*answer), true);
         }
       }
@@ -1056,8 +1177,12 @@ void Twin::Impl::sweep() {
   }
   state_.conntrack.expire(sched_.now());
   state_.nat.expire(sched_.now());
-  if (sched_.now() + kSweepInterval <= end_ && (!options_.until_idle || busy())) {
-    sched_.schedule_in(kSweepInterval, [this] { sweep(); });
+  // Nothing can go idle while nothing happens: across a quiet stretch (a capture with a gap of
+  // days) the next sweep waits for the next event instead of ticking through it.
+  SimTime next = sched_.now() + kSweepInterval;
+  if (const auto event = sched_.next_time(); event && *event > next) next = *event;
+  if (next <= end_ && (!options_.until_idle || busy())) {
+    sched_.schedule_at(next, [this] { sweep(); });
   }
 }
 
@@ -1076,8 +1201,13 @@ RunReport Twin::Impl::run() {
   start();
   if (options_.until_idle) {
     // Events left once nothing is busy are housekeeping and failures after the traffic.
-    while (busy() && sched_.step()) {
+    direct_ = true;
+    for (;;) {
+      settle();
+      if (!busy() || !sched_.step()) break;
+      next_size_ = SIZE_MAX;
     }
+    direct_ = false;
     end_ = last_landing_;
     return report();
   }
@@ -1095,7 +1225,7 @@ RunReport Twin::Impl::report() {
   r.scenario = scenario_.name;
   r.seed = scenario_.seed;
   r.sim_time = end_;
-  r.events = sched_.events_run();
+  r.events = sched_.events_run() + direct_events_;
   r.packets = totals_;
   r.packets.in_flight = totals_.injected - totals_.delivered - totals_.dropped - totals_.consumed;
 
@@ -1165,11 +1295,11 @@ RunReport Twin::Impl::report() {
   for (Source& s : sources_) {
     TrafficRow row = s.row;
     row.in_flight = row.sent - row.delivered - row.dropped;
-    std::sort(s.latencies.begin(), s.latencies.end());
-    row.latency.p50 = percentile(s.latencies, 0.50);
-    row.latency.p90 = percentile(s.latencies, 0.90);
-    row.latency.p99 = percentile(s.latencies, 0.99);
-    row.latency.max = s.latencies.empty() ? 0 : s.latencies.back();
+    const std::vector<SimTime> p = percentiles(s.latencies, {0.50, 0.90, 0.99, 1.0});
+    row.latency.p50 = p[0];
+    row.latency.p90 = p[1];
+    row.latency.p99 = p[2];
+    row.latency.max = p[3];
     r.traffic.push_back(std::move(row));
   }
   r.nsdb_writes = nsdb_writes_;
