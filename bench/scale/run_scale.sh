@@ -6,6 +6,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="${1:-$here/../../build/sim/cli/hivesim}"
 work="${2:-$(mktemp -d)}"
+mkdir -p "$work"
 python3 "$here/gen_scale.py" "$work/scale.yaml"
 /usr/bin/time -f '%e %M' -o "$work/time.txt" "$bin" run "$work/scale.yaml" --format json \
   > "$work/report.json"
