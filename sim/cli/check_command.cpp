@@ -47,26 +47,8 @@ std::vector<Diagnostic> check_packet_specs(const Scenario& s, const Simulator& s
 int check_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   po::options_description options("check options");
   options.add_options()("help,h", "show this help");
-  po::options_description all;
-  all.add(options).add_options()("scenario", po::value<std::string>(), "scenario file");
-  po::positional_options_description positional;
-  positional.add("scenario", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    err << "hivesim check: error: " << e.what() << "\n" << kUsage;
-    return kExitBadInput;
-  }
-  if (vm.count("help")) {
-    out << kUsage << "\n" << options;
-    return kExitOk;
-  }
-  if (!vm.count("scenario")) {
-    err << "hivesim check: error: missing SCENARIO (see hivesim check --help)\n";
-    return kExitBadInput;
-  }
+  if (auto done = parse_command_line(args, options, "check", kUsage, vm, out, err)) return *done;
   const auto scenario = load_or_report(vm["scenario"].as<std::string>(), err);
   if (!scenario) return kExitBadInput;
   const Simulator sim(scenario->topology);

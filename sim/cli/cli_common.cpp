@@ -38,6 +38,40 @@ Result<Packet> packet_from(const Simulator& sim, PortId port, std::string_view s
   return build_packet(*parsed, sim.spec_defaults(port));
 }
 
+std::optional<int> parse_command_line(const std::vector<std::string>& args,
+                                      const boost::program_options::options_description& options,
+                                      std::string_view command, std::string_view usage,
+                                      boost::program_options::variables_map& vm, std::ostream& out,
+                                      std::ostream& err) {
+  namespace po = boost::program_options;
+  po::options_description all;
+  all.add(options).add_options()("scenario", po::value<std::string>(), "scenario file");
+  po::positional_options_description positional;
+  positional.add("scenario", 1);
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    err << "hivesim " << command << ": error: " << e.what() << "\n" << usage;
+    return kExitBadInput;
+  }
+  if (vm.count("help")) {
+    out << usage << "\n" << options;
+    return kExitOk;
+  }
+  if (!vm.count("scenario")) {
+    err << "hivesim " << command << ": error: missing SCENARIO (see hivesim " << command
+        << " --help)\n";
+    return kExitBadInput;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> check_format(const std::string& format) {
+  if (format == "text" || format == "json") return std::nullopt;
+  return "--format must be text or json, not '" + format + "'";
+}
+
 std::optional<std::uint64_t> parse_seed(const std::string& text) {
   std::uint64_t value = 0;
   const char* end = text.data() + text.size();

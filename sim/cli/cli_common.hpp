@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/program_options.hpp>
+
 #include "sim/flow/simulator.hpp"
 #include "sim/io/pcap_sink.hpp"
 #include "sim/report/run_report.hpp"
@@ -25,6 +27,18 @@ enum ExitCode : int {
   kExitBadInput = 2,
   kExitInternal = 3,
 };
+
+/// Parses a subcommand's arguments: `options` plus one positional SCENARIO. On --help prints
+/// `usage` and the options and returns kExitOk; on bad arguments or no SCENARIO prints a message
+/// and returns kExitBadInput; otherwise fills `vm` and returns nullopt.
+std::optional<int> parse_command_line(const std::vector<std::string>& args,
+                                      const boost::program_options::options_description& options,
+                                      std::string_view command, std::string_view usage,
+                                      boost::program_options::variables_map& vm, std::ostream& out,
+                                      std::ostream& err);
+
+/// nullopt for `text` or `json`, else the message for a bad --format.
+std::optional<std::string> check_format(const std::string& format);
 
 /// Loads the scenario; on failure prints every diagnostic to `err` and returns nullopt.
 std::optional<Scenario> load_or_report(const std::string& path, std::ostream& err);

@@ -96,36 +96,16 @@ int replay_command(const std::vector<std::string>& args, std::ostream& out, std:
       "db", po::value<std::string>(), "SQLite file the run is appended to")(
       "junit", po::value<std::string>(), "JUnit XML file, one testcase per expectation")(
       "seed", po::value<std::string>(), "seed for every random choice (default: scenario's)");
-  po::options_description hidden;
-  hidden.add_options()("scenario", po::value<std::string>(), "scenario file");
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::positional_options_description positional;
-  positional.add("scenario", 1);
-
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    err << "hivesim replay: error: " << e.what() << "\n" << kUsage;
-    return kExitBadInput;
-  }
-  if (vm.count("help")) {
-    out << kUsage << "\n" << options;
-    return kExitOk;
-  }
+  if (auto done = parse_command_line(args, options, "replay", kUsage, vm, out, err)) return *done;
   auto fail = [&err](const std::string& message) {
     err << "hivesim replay: error: " << message << "\n";
     return kExitBadInput;
   };
-  if (!vm.count("scenario")) return fail("missing SCENARIO (see hivesim replay --help)");
   if (!vm.count("pcap")) return fail("missing --pcap FILE");
   if (!vm.count("port")) return fail("missing --port PORT");
   const std::string format = vm["format"].as<std::string>();
-  if (format != "text" && format != "json") {
-    return fail("--format must be text or json, not '" + format + "'");
-  }
+  if (auto bad = check_format(format)) return fail(*bad);
   const bool topspeed = vm.count("topspeed") != 0;
   double speed = 1.0;
   if (vm.count("speed")) {

@@ -53,34 +53,14 @@ int run_command(const std::vector<std::string>& args, std::ostream& out, std::os
       "junit", po::value<std::string>(), "JUnit XML file, one testcase per expectation")(
       "pcap-out", po::value<std::string>(), "folder for one pcap per exterior port")(
       "progress", "show a progress bar on stderr")("quiet", "print nothing but failures");
-  po::options_description hidden;
-  hidden.add_options()("scenario", po::value<std::string>(), "scenario file");
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::positional_options_description positional;
-  positional.add("scenario", 1);
-
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    err << "hivesim run: error: " << e.what() << "\n" << kUsage;
-    return kExitBadInput;
-  }
-  if (vm.count("help")) {
-    out << kUsage << "\n" << options;
-    return kExitOk;
-  }
+  if (auto done = parse_command_line(args, options, "run", kUsage, vm, out, err)) return *done;
   auto fail = [&err](const std::string& message) {
     err << "hivesim run: error: " << message << "\n";
     return kExitBadInput;
   };
-  if (!vm.count("scenario")) return fail("missing SCENARIO (see hivesim run --help)");
   const std::string format = vm["format"].as<std::string>();
-  if (format != "text" && format != "json") {
-    return fail("--format must be text or json, not '" + format + "'");
-  }
+  if (auto bad = check_format(format)) return fail(*bad);
   const bool progress = vm.count("progress") != 0;
   const bool quiet = vm.count("quiet") != 0;
   if (progress && quiet) return fail("--progress and --quiet exclude each other");

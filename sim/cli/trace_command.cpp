@@ -89,34 +89,14 @@ int trace_command(const std::vector<std::string>& args, std::ostream& out, std::
       "batch", po::value<std::string>(), "file of 'PORT SPEC' lines, simulated in order")(
       "at", po::value<std::string>()->default_value("0s"), "simulated time of the state to use")(
       "format", po::value<std::string>()->default_value("text"), "text or json");
-  po::options_description hidden;
-  hidden.add_options()("scenario", po::value<std::string>(), "scenario file");
-  po::options_description all;
-  all.add(options).add(hidden);
-  po::positional_options_description positional;
-  positional.add("scenario", 1);
-
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    err << "hivesim trace: error: " << e.what() << "\n" << kUsage;
-    return kExitBadInput;
-  }
-  if (vm.count("help")) {
-    out << kUsage << "\n" << options;
-    return kExitOk;
-  }
+  if (auto done = parse_command_line(args, options, "trace", kUsage, vm, out, err)) return *done;
   auto fail = [&err](const std::string& message) {
     err << "hivesim trace: error: " << message << "\n";
     return kExitBadInput;
   };
-  if (!vm.count("scenario")) return fail("missing SCENARIO (see hivesim trace --help)");
   const std::string format = vm["format"].as<std::string>();
-  if (format != "text" && format != "json") {
-    return fail("--format must be text or json, not '" + format + "'");
-  }
+  if (auto bad = check_format(format)) return fail(*bad);
   const bool batch = vm.count("batch") != 0;
   if (batch && (vm.count("from") || vm.count("packet"))) {
     return fail("--batch cannot be combined with --from/--packet");
