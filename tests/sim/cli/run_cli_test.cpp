@@ -370,3 +370,23 @@ TEST_CASE("Run CLI: a negative --seed is bad input") {
   CHECK(r.code == 2);
   CHECK(contains(r.err, "seed"));
 }
+
+TEST_CASE("Run CLI: the failover example loses packets only until gw1's routes are withdrawn") {
+  const Run r = run({HIVESIM_SOURCE_DIR "/scenarios/failover.yaml", "--format", "json"});
+  REQUIRE(r.code == 0);
+  const auto doc = nlohmann::json::parse(r.out);
+  // gw1 dies at 10s; its session expires after 2s and the withdrawal reaches agents 2ms later.
+  const auto& down = doc["failures"][0];
+  const auto& up = doc["failures"][1];
+  CHECK(down["event"] == "host_down gw1");
+  CHECK(down["packets_lost"].get<std::uint64_t>() > 0);
+  const auto recovered = down["recovered_after_ns"].get<std::int64_t>();
+  CHECK(recovered >= 2'000'000'000LL);
+  CHECK(recovered <= 2'010'000'000LL);
+  CHECK(up["packets_lost"] == 0);
+  // Every loss is a packet tunnelled to the dead gateway.
+  REQUIRE(doc["drops"].size() == 1);
+  CHECK(doc["drops"][0]["reason"] == "host_down");
+  CHECK(doc["drops"][0]["device"] == "gw1");
+  CHECK(doc["drops"][0]["count"] == down["packets_lost"]);
+}
