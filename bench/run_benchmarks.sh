@@ -123,17 +123,11 @@ rm -f "$pcap"
 
 # --- 6. Scale ---------------------------------------------------------------------------------
 log "scale"
-if [ "$quick" = 1 ]; then
-  # run_scale.sh has no size options; the same steps at a small size.
-  python3 "$repo/bench/scale/gen_scale.py" "$work/scale.yaml" "${scale_args[@]}"
-  /usr/bin/time -f '%e %M' -o "$work/scale_time.txt" "$hivesim" run "$work/scale.yaml" \
-    --format json > "$work/scale_report.json"
-else
-  bash "$repo/bench/scale/run_scale.sh" "$hivesim" "$work/scale" > "$work/scale_summary.json"
-  cp "$work/scale/time.txt" "$work/scale_time.txt"
-  cp "$work/scale/report.json" "$work/scale_report.json"
-  rm -f "$work/scale/scale.yaml"
-fi
+bash "$repo/bench/scale/run_scale.sh" "$hivesim" "$work/scale" "${scale_args[@]}" \
+  > "$work/scale_summary.json"
+cp "$work/scale/time.txt" "$work/scale_time.txt"
+cp "$work/scale/report.json" "$work/scale_report.json"
+rm -f "$work/scale/scale.yaml"
 
 # --- 7. The table -----------------------------------------------------------------------------
 echo "$(( $(date +%s) - started ))" > "$work/suite_wall_s.txt"
