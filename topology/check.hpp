@@ -6,11 +6,11 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define HIVESIM_CHECK(cond, what)                                                        \
-  do {                                                                                   \
-    if (!(cond)) [[unlikely]] {                                                          \
-      std::fprintf(stderr, "hivesim: internal error at %s:%d: %s (%s)\n", __FILE__,      \
-                   __LINE__, what, #cond);                                               \
-      std::abort();                                                                      \
-    }                                                                                    \
+#define HIVESIM_CHECK(cond, what)                                                             \
+  do {                                                                                        \
+    if (!(cond)) [[unlikely]] {                                                               \
+      std::fprintf(stderr, "hivesim: internal error at %s:%d: %s (%s)\n", __FILE__, __LINE__, \
+                   what, #cond);                                                              \
+      std::abort();                                                                           \
+    }                                                                                         \
   } while (false)

@@ -9,7 +9,6 @@ namespace hivesim {
 
 namespace {
 
-
 // ---------------------------------------------------------------------------------------------
 // Protocol words and which keys apply to them.
 

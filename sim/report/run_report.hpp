@@ -30,9 +30,9 @@ struct FlowStats {
   std::uint64_t installed = 0;
   std::uint64_t cache_hits = 0;
   std::uint64_t cache_misses = 0;
-  std::uint64_t invalidated = 0;  // removed by a flow-tag invalidation
-  std::uint64_t expired = 0;      // removed idle
-  std::uint64_t evicted = 0;      // removed for capacity
+  std::uint64_t invalidated = 0;        // removed by a flow-tag invalidation
+  std::uint64_t expired = 0;            // removed idle
+  std::uint64_t evicted = 0;            // removed for capacity
   std::vector<FlowHostStats> per_host;  // scenario host order
 };
 
@@ -104,8 +104,8 @@ struct ReplayTotals {
   std::string port;
   std::uint64_t packets = 0;
   std::uint64_t bytes = 0;
-  std::uint64_t flows = 0;  // distinct flow keys seen
-  SimTime duration = 0;     // simulated time from first to last packet
+  std::uint64_t flows = 0;           // distinct flow keys seen
+  SimTime duration = 0;              // simulated time from first to last packet
   std::optional<std::string> error;  // the capture broke part-way (what was replayed is kept)
 };
 

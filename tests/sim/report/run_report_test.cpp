@@ -89,9 +89,9 @@ TEST_CASE("RunReport: JSON keys appear in SPEC order") {
         std::vector<std::string>{"vip", "connections", "members", "max_skew"});
   CHECK(keys(doc["load_balancers"][0]["members"][0]) ==
         std::vector<std::string>{"member", "weight", "connections", "share", "expected"});
-  CHECK(keys(doc["failures"][0]) ==
-        std::vector<std::string>{"at_ns", "event", "packets_lost", "recovered_after_ns",
-                                 "flows_invalidated"});
+  CHECK(keys(doc["failures"][0]) == std::vector<std::string>{"at_ns", "event", "packets_lost",
+                                                             "recovered_after_ns",
+                                                             "flows_invalidated"});
   CHECK(keys(doc["traffic"][0]) == std::vector<std::string>{"name", "sent", "delivered", "dropped",
                                                             "in_flight", "replies_sent",
                                                             "replies_delivered", "latency_ns"});
