@@ -474,4 +474,20 @@ void FlowTable::check_invariants() const {
   HIVESIM_CHECK(live_found == t.live_refs, "live tag pairs in the index");
 }
 
+std::optional<FlowActions> flow_actions_for(const Packet& in, const SimulationResult& result) {
+  if (result.verdict == Verdict::kConsumed) return std::nullopt;
+  FlowActions actions;
+  actions.verdict = result.verdict;
+  for (const OutPacket& o : result.out) {
+    if (o.generated) return std::nullopt;
+    auto rewrite = rewrite_between(in, o.packet);
+    if (!rewrite) return std::nullopt;
+    actions.outputs.push_back(FlowOutput{o.port, std::move(*rewrite)});
+  }
+  if (result.balanced && result.balanced->vip.value < UINT16_MAX) {
+    actions.balanced_vip = static_cast<std::uint16_t>(result.balanced->vip.value + 1);
+  }
+  return actions;
+}
+
 }  // namespace hivesim

@@ -34,6 +34,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 
 // absl copies a trivially copyable InlinedVector's inline buffer whole, initialised or not,
@@ -131,5 +132,11 @@ class FlowTable {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+/// The flow an agent installs after simulating `in`: the verdict, one set-field output per port
+/// the packet leaves by, and the VIP that balanced it. nullopt when the result cannot be a flow:
+/// the packet was consumed, a device generated packets (each such packet goes to the agent), or
+/// an output is not a set-field rewrite of `in`. `drop_id` is left 0 for the caller to fill.
+std::optional<FlowActions> flow_actions_for(const Packet& in, const SimulationResult& result);
 
 }  // namespace hivesim

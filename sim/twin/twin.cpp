@@ -629,19 +629,8 @@ void Twin::Impl::complete(std::uint32_t c) {
 
 std::optional<FlowActions> Twin::Impl::actions_for(const Packet& in,
                                                    const SimulationResult& result) {
-  FlowActions actions;
-  actions.verdict = result.verdict;
-  if (result.verdict == Verdict::kConsumed) return std::nullopt;
-  for (const OutPacket& o : result.out) {
-    if (o.generated) return std::nullopt;
-    auto rewrite = rewrite_between(in, o.packet);
-    if (!rewrite) return std::nullopt;
-    actions.outputs.push_back(FlowOutput{o.port, std::move(*rewrite)});
-  }
-  if (result.verdict == Verdict::kDropped) actions.drop_id = intern(*result.drop);
-  if (result.balanced && result.balanced->vip.value < UINT16_MAX) {
-    actions.balanced_vip = static_cast<std::uint16_t>(result.balanced->vip.value + 1);
-  }
+  std::optional<FlowActions> actions = flow_actions_for(in, result);
+  if (actions && result.verdict == Verdict::kDropped) actions->drop_id = intern(*result.drop);
   return actions;
 }
 

@@ -41,20 +41,6 @@ routers:
       - {name: r1-app, ip: 10.0.2.1/24, mac: "02:00:00:00:02:01"}
 )";
 
-/// The flow an agent installs for `r`, or nullopt when an output is not a rewrite of `in`.
-std::optional<FlowActions> actions_of(const Packet& in, const SimulationResult& r) {
-  FlowActions a;
-  a.verdict = r.verdict;
-  if (r.verdict != Verdict::kDelivered) return a;
-  for (const OutPacket& o : r.out) {
-    if (o.generated) continue;
-    auto rw = rewrite_between(in, o.packet);
-    if (!rw) return std::nullopt;
-    a.outputs.push_back(FlowOutput{o.port, *rw});
-  }
-  return a;
-}
-
 /// What the flow does to `in`: the packets leaving, in output order.
 std::vector<OutPacket> run_actions(const FlowActions& a, const Packet& in) {
   std::vector<OutPacket> out;
@@ -88,7 +74,7 @@ TEST_CASE("Datapath: a routed first packet becomes a MAC and TTL rewrite flow") 
   const Packet first = net.packet("vm1", "tcp dst=10.0.2.30 dport=5432");
   SIMULATE(r, net, "vm1", "tcp dst=10.0.2.30 dport=5432");
   REQUIRE(r.verdict == Verdict::kDelivered);
-  const auto actions = actions_of(first, r);
+  const auto actions = flow_actions_for(first, r);
   REQUIRE(actions);
   REQUIRE(actions->outputs.size() == 1);
   CHECK(actions->outputs[0].port == net.port("vm3"));
@@ -121,7 +107,7 @@ TEST_CASE("Datapath: later packets that hit a flow get what a simulation would g
     INFO("first packet: " << spec);
     const Packet first = net.packet("vm1", spec);
     const SimulationResult r = net.send("vm1", first, spec);
-    const auto actions = actions_of(first, r);
+    const auto actions = flow_actions_for(first, r);
     REQUIRE(actions);
     FlowTable table({});
     table.install(flow_key(first, in), r.mask, r.tags, *actions, 0);
@@ -153,4 +139,27 @@ TEST_CASE("Datapath: later packets that hit a flow get what a simulation would g
 }
 
 }  // namespace
+}  // namespace hivesim
+
+namespace hivesim {
+
+TEST_CASE("Datapath: results that made packets of their own are never installed") {
+  test::Net net(kTwoTier);
+  // A ping to the router is answered (consumed); a TTL-expired packet gets an ICMP error.
+  for (const char* spec : {"icmp dst=10.0.1.1", "tcp dst=10.0.2.30 dport=5432 ttl=1"}) {
+    INFO(spec);
+    const Packet p = net.packet("vm1", spec);
+    const SimulationResult r = net.send("vm1", p, spec);
+    REQUIRE(
+        std::any_of(r.out.begin(), r.out.end(), [](const OutPacket& o) { return o.generated; }));
+    CHECK_FALSE(flow_actions_for(p, r).has_value());
+  }
+  // A drop is a flow (with no outputs), as MidoNet installs drop flows.
+  const Packet dropped = net.packet("vm1", "tcp dst=10.0.2.30 dport=80");
+  const auto drop = flow_actions_for(dropped, net.send("vm1", dropped, "dport 80"));
+  REQUIRE(drop);
+  CHECK(drop->verdict == Verdict::kDropped);
+  CHECK(drop->outputs.empty());
+}
+
 }  // namespace hivesim
