@@ -39,8 +39,8 @@ class CountingSource final : public TrafficSource {
  public:
   explicit CountingSource(std::unique_ptr<PcapSource> source) : source_(std::move(source)) {}
 
-  std::optional<SourcePacket> next() override {
-    auto sp = source_->next();
+  SourcePacket* next() override {
+    SourcePacket* sp = source_->next();
     // A packet's flow is counted on the next call: its slot in the set, prefetched now, is
     // then in cache (with 10,000s of flows the set no longer is).
     if (pending_) {

@@ -121,8 +121,8 @@ PcapSource::~PcapSource() {
   if (handle_ != nullptr) pcap_close(handle_);
 }
 
-std::optional<SourcePacket> PcapSource::next() {
-  if (done_) return std::nullopt;
+SourcePacket* PcapSource::next() {
+  if (done_) return nullptr;
   pcap_pkthdr* header = nullptr;
   const u_char* data = nullptr;
   const int rc = pcap_next_ex(handle_, &header, &data);
@@ -134,7 +134,7 @@ std::optional<SourcePacket> PcapSource::next() {
     done_ = true;
     pcap_close(handle_);
     handle_ = nullptr;
-    return std::nullopt;
+    return nullptr;
   }
 
   const SimTime ts = timestamp_ns(header->ts);
@@ -168,7 +168,8 @@ std::optional<SourcePacket> PcapSource::next() {
   at = std::max(at, previous_at_);
   previous_at_ = at;
 
-  SourcePacket out;
+  SourcePacket& out = out_;
+  out.malformed.reset();
   out.at = at;
   out.port = options_.port;
   out.wire_bytes = header->len;
@@ -180,11 +181,11 @@ std::optional<SourcePacket> PcapSource::next() {
     if (Status err = parse_frame_into(std::span<const std::uint8_t>(data, header->caplen),
                                       out.packet, ParseOptions{options_.keep_payload})) {
       out.malformed = frame() + err->message;
-      out.packet = Packet{};
+      out.packet = Packet{};  // nothing half-parsed reaches the twin
     }
   }
   if (out.malformed) ++malformed_;
-  return out;
+  return &out;
 }
 
 }  // namespace hivesim

@@ -55,9 +55,9 @@ class PcapSource final : public TrafficSource {
   PcapSource(const PcapSource&) = delete;
   PcapSource& operator=(const PcapSource&) = delete;
 
-  /// The next record at start + (ts - ts_first) / speed (clamped to the previous time); nullopt
+  /// The next record at start + (ts - ts_first) / speed (clamped to the previous time); nullptr
   /// at the end of the file or when it broke part-way (then error() says why).
-  std::optional<SourcePacket> next() override;
+  SourcePacket* next() override;
   /// Set when the file broke part-way: names the file and the 1-based packet number.
   std::optional<std::string> error() const override { return error_; }
 
@@ -78,6 +78,7 @@ class PcapSource final : public TrafficSource {
   std::string path_;
   PcapOptions options_;
   pcap* handle_;
+  SourcePacket out_;  // the record next() hands out
   std::optional<std::string> error_;
   bool done_ = false;
   std::uint64_t packets_ = 0;

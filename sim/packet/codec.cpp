@@ -448,6 +448,10 @@ std::vector<std::uint8_t> serialize(const Packet& p) {
 
 Status parse_frame_into(std::span<const std::uint8_t> frame, Packet& p, ParseOptions options) {
   const bool keep = options.keep_payload;
+  std::vector<std::uint8_t> buffer = std::move(p.payload);
+  p = Packet{};
+  buffer.clear();
+  p.payload = std::move(buffer);
   ByteReader r(frame);
   if (r.remaining() < kEthHeader) return truncated("ethernet header", r.remaining(), kEthHeader);
   p.eth_dst = r.mac();

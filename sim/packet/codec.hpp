@@ -40,8 +40,9 @@ struct ParseOptions {
 /// bytes. Allocates only the payload vector (and not that with keep_payload = false).
 Result<Packet> parse_frame(std::span<const std::uint8_t> frame, ParseOptions options = {});
 
-/// parse_frame() into `out`, which must be a default-constructed Packet (no copy of the parsed
-/// packet). On an error `out` holds whatever was parsed before it.
+/// parse_frame() into `out`, which it overwrites whole (its payload buffer is reused, so a reader
+/// parsing into one Packet allocates nothing). On an error `out` holds whatever was parsed before
+/// it.
 Status parse_frame_into(std::span<const std::uint8_t> frame, Packet& out,
                         ParseOptions options = {});
 

@@ -22,9 +22,9 @@ SyntheticSource::SyntheticSource(const SyntheticTraffic& traffic, Packet base)
   gap_ns_ = 1e9 / (traffic_.rate * static_cast<double>(traffic_.packets_per_flow));
 }
 
-std::optional<SourcePacket> SyntheticSource::next() {
-  if (flow_ >= traffic_.flows) return std::nullopt;
-  SourcePacket out{};
+SourcePacket* SyntheticSource::next() {
+  if (flow_ >= traffic_.flows) return nullptr;
+  SourcePacket& out = out_;
   const double index = static_cast<double>(flow_ * traffic_.packets_per_flow + packet_);
   out.at = traffic_.start + static_cast<SimTime>(std::llround(index * gap_ns_));
   out.port = traffic_.from;
@@ -46,7 +46,7 @@ std::optional<SourcePacket> SyntheticSource::next() {
     packet_ = 0;
     ++flow_;
   }
-  return out;
+  return &out;
 }
 
 std::optional<Packet> reply_to(const Packet& p) {

@@ -1,7 +1,7 @@
 #pragma once
 // Traffic sources: what feeds packets into the twin. A source yields packets in non-decreasing
 // simulated time, each with the exterior port it enters by; the twin pulls one packet at a time
-// (one pending event per source), so a source of a million flows costs no queue memory.
+// and keeps none, so a source of a million flows costs no queue memory.
 // The scenario's synthetic generators are one implementation; the pcap reader is another.
 
 #include <cstdint>
@@ -28,8 +28,10 @@ struct SourcePacket {
 class TrafficSource {
  public:
   virtual ~TrafficSource() = default;
-  /// The next packet, at a time no earlier than the previous one; nullopt when exhausted.
-  virtual std::optional<SourcePacket> next() = 0;
+  /// The next packet, at a time no earlier than the previous one; nullptr when exhausted.
+  /// The record is the source's own: it stays valid, and the caller may change it (the twin
+  /// rewrites the packet in place), until the next call. No copy is made on either side.
+  virtual SourcePacket* next() = 0;
   /// Why the source stopped early (e.g. a capture broken part-way); nullopt if it did not.
   virtual std::optional<std::string> error() const { return std::nullopt; }
 };
@@ -45,11 +47,12 @@ class SyntheticSource final : public TrafficSource {
   /// it; fails with the spec's message (which `hivesim check` reports first).
   static Result<SyntheticSource> make(const Simulator& sim, const SyntheticTraffic& traffic);
 
-  std::optional<SourcePacket> next() override;
+  SourcePacket* next() override;
 
  private:
   SyntheticSource(const SyntheticTraffic& traffic, Packet base);
 
+  SourcePacket out_;
   SyntheticTraffic traffic_;
   Packet base_;
   std::uint64_t flow_ = 0;

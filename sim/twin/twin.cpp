@@ -152,7 +152,7 @@ struct Source {
   std::string name;
   std::unique_ptr<TrafficSource> source;
   bool reply = false;
-  std::optional<SourcePacket> pending;
+  SourcePacket* pending = nullptr;  // the source's record, valid until its next pull
   TrafficRow row;
   std::vector<SimTime> latencies;
 };
@@ -418,7 +418,7 @@ void Twin::Impl::pull(std::uint32_t index) {
   Source& s = sources_[index];
   s.pending = s.source->next();
   if (!s.pending || s.pending->at > end_) {
-    s.pending.reset();
+    s.pending = nullptr;
     return;
   }
   if (direct_) {
@@ -1178,7 +1178,7 @@ void Twin::Impl::sweep() {
 bool Twin::Impl::busy() const {
   if (live_journeys_ > 0 || !committed_.empty()) return true;
   return std::any_of(sources_.begin(), sources_.end(),
-                     [](const Source& s) { return s.pending.has_value(); });
+                     [](const Source& s) { return s.pending != nullptr; });
 }
 
 void Twin::Impl::advance(SimTime t) {
