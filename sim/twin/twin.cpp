@@ -89,6 +89,21 @@ struct Waiting {
   std::uint32_t journey = kNone;
 };
 
+/// The next item of a stream the twin keeps outside the scheduler: the front frame of a host's
+/// link (key = host) or a source's next packet (key = kSourceKey | source). Frames on a link
+/// arrive in the order they were sent and a source yields packets in time order, so only the
+/// front of each stream needs a place in the merge: a heap of a few entries instead of a
+/// scheduler event per packet.
+struct Due {
+  SimTime at = 0;
+  std::uint32_t key = 0;
+  // Earliest first; at the same time frames arrive before packets enter, each by index.
+  friend bool operator>(const Due& a, const Due& b) {
+    return a.at != b.at ? a.at > b.at : a.key > b.key;
+  }
+};
+constexpr std::uint32_t kSourceKey = 1U << 31;
+
 /// A simulation the agent is running; packets of the same flow wait on it.
 struct InFlight {
   SimulationResult result;
@@ -137,7 +152,7 @@ struct Agent {
   SimTime busy_until = 0;  // the agent simulates one flow at a time
   SimTime tx_free = 0;     // the host's underlay link is busy until then
   // Frames sent on the host's link, in arrival order (the link is FIFO and the latency the same
-  // for all): one scheduler event at a time, for the front one.
+  // for all): the front one is in the twin's merge (Due).
   std::deque<Frame> wire;
   std::uint64_t down_generation = 0;
 };
@@ -210,15 +225,18 @@ class Twin::Impl {
   void start();
   void sweep();
 
+  /// Runs everything due up to `limit` in time order (with `until_idle`, stops as soon as
+  /// nothing is busy): scheduler events, frames arriving and packets entering, merged. At the
+  /// same time, scheduler events go first, then arrivals, then injections.
+  void run_until(SimTime limit, bool until_idle);
+  /// When the next thing of any kind is due (nullopt: nothing is).
+  std::optional<SimTime> next_activity();
+  void push_due(SimTime at, std::uint32_t key);
+
   // Traffic.
   void pull(std::uint32_t source);
-  void schedule_pending(std::uint32_t source);
   /// Injects the source's pending packet and pulls its next one.
   void inject_pending(std::uint32_t source);
-  /// Direct mode (a run until idle): after each event, the packet a source yielded meanwhile is
-  /// injected at once, without a scheduler event, when no event is due at or before its time;
-  /// else it is scheduled as pull() does otherwise. The order of everything is the same.
-  void settle();
   void inject(std::uint32_t source, PortId port, Packet&& packet, bool reply);
   void inject_malformed(std::uint32_t source, PortId port);
   std::uint32_t new_journey(std::uint32_t source, const Packet& packet, bool reply);
@@ -275,12 +293,12 @@ class Twin::Impl {
   SimTime end_ = 0;
   bool started_ = false;
   std::uint64_t live_journeys_ = 0;
-  // Direct injection (settle()): the source whose pending packet awaits a decision; packets
-  // injected without an event (counted as events in the report); the cached next event time
-  // and the scheduler size it was read at.
-  bool direct_ = false;
-  std::uint32_t undecided_ = kNone;
-  std::uint64_t direct_events_ = 0;
+  // The merge (run_until): the fronts of the streams outside the scheduler (a min-heap), the
+  // items run from it (events in the report, as scheduler events are), the cached next
+  // scheduler time and the scheduler size it was read at.
+  std::vector<Due> due_;
+  std::uint64_t stream_events_ = 0;
+  std::uint32_t pending_sources_ = 0;
   std::optional<SimTime> next_event_;
   std::size_t next_size_ = SIZE_MAX;
   SimTime last_landing_ = 0;
@@ -416,23 +434,11 @@ void Twin::Impl::add_source(std::string name, std::unique_ptr<TrafficSource> sou
 
 void Twin::Impl::pull(std::uint32_t index) {
   Source& s = sources_[index];
+  const bool had = s.pending != nullptr;
   s.pending = s.source->next();
-  if (!s.pending || s.pending->at > end_) {
-    s.pending = nullptr;
-    return;
-  }
-  if (direct_) {
-    // settle() decides once the running event has returned.
-    HIVESIM_CHECK(undecided_ == kNone, "two sources pulled by one event");
-    undecided_ = index;
-    return;
-  }
-  schedule_pending(index);
-}
-
-void Twin::Impl::schedule_pending(std::uint32_t index) {
-  sched_.schedule_at(std::max(sources_[index].pending->at, sched_.now()),
-                     [this, index] { inject_pending(index); });
+  if (s.pending != nullptr && s.pending->at > end_) s.pending = nullptr;
+  pending_sources_ += (s.pending != nullptr) - had;
+  if (s.pending != nullptr) push_due(std::max(s.pending->at, sched_.now()), kSourceKey | index);
 }
 
 void Twin::Impl::inject_pending(std::uint32_t index) {
@@ -444,28 +450,6 @@ void Twin::Impl::inject_pending(std::uint32_t index) {
     inject(index, sp.port, std::move(sp.packet), false);
   }
   pull(index);
-}
-
-void Twin::Impl::settle() {
-  while (undecided_ != kNone) {
-    const std::uint32_t index = undecided_;
-    undecided_ = kNone;
-    const SimTime at = std::max(sources_[index].pending->at, sched_.now());
-    // The scheduler's next time changes only when an event runs (the caller then resets the
-    // cache) or is scheduled (its size grows: the twin cancels nothing).
-    if (sched_.size() != next_size_) {
-      next_event_ = sched_.next_time();
-      next_size_ = sched_.size();
-    }
-    if (next_event_ && *next_event_ <= at) {
-      schedule_pending(index);  // what pull() did in the running event: the same order
-      return;
-    }
-    // Nothing is due before it: its event would run next. Run it in place instead.
-    sched_.run_until(at);  // moves the clock; runs nothing
-    ++direct_events_;
-    inject_pending(index);
-  }
 }
 
 void Twin::Impl::inject_malformed(std::uint32_t source, PortId port) {
@@ -756,7 +740,7 @@ void Twin::Impl::send(std::uint32_t host, PortId port, const Packet& packet,
   const bool idle = sender.wire.empty();
   sender.wire.push_back(Frame{arrival, HostId{to}, port, journey, kept, packet.dst, packet.dport,
                               packet.is_ipv4() && packet.proto == ipproto::kTcp});
-  if (idle) sched_.schedule_at(arrival, [this, host] { arrive(host); });
+  if (idle) push_due(arrival, host);
 }
 
 void Twin::Impl::arrive(std::uint32_t host) {
@@ -764,7 +748,7 @@ void Twin::Impl::arrive(std::uint32_t host) {
   const Frame frame = wire.front();
   wire.pop_front();
   if (!wire.empty()) {
-    sched_.schedule_at(wire.front().at, [this, host] { arrive(host); });
+    push_due(wire.front().at, host);
     // Frames and their journeys were last touched when sent, long ago with a full link: fetch
     // the frame 32 ahead, and the journey of the one 8 ahead (its frame fetched earlier).
     __builtin_prefetch(&wire[std::min<std::size_t>(32, wire.size() - 1)]);
@@ -1169,41 +1153,75 @@ void Twin::Impl::sweep() {
   // Nothing can go idle while nothing happens: across a quiet stretch (a capture with a gap of
   // days) the next sweep waits for the next event instead of ticking through it.
   SimTime next = sched_.now() + kSweepInterval;
-  if (const auto event = sched_.next_time(); event && *event > next) next = *event;
+  if (const auto event = next_activity(); event && *event > next) next = *event;
   if (next <= end_ && (!options_.until_idle || busy())) {
     sched_.schedule_at(next, [this] { sweep(); });
   }
 }
 
 bool Twin::Impl::busy() const {
-  if (live_journeys_ > 0 || !committed_.empty()) return true;
-  return std::any_of(sources_.begin(), sources_.end(),
-                     [](const Source& s) { return s.pending != nullptr; });
+  return live_journeys_ > 0 || !committed_.empty() || pending_sources_ > 0;
+}
+
+void Twin::Impl::push_due(SimTime at, std::uint32_t key) {
+  due_.push_back(Due{at, key});
+  std::push_heap(due_.begin(), due_.end(), std::greater<>{});
+}
+
+std::optional<SimTime> Twin::Impl::next_activity() {
+  std::optional<SimTime> next = sched_.next_time();
+  if (!due_.empty() && (!next || due_.front().at < *next)) next = due_.front().at;
+  return next;
+}
+
+void Twin::Impl::run_until(SimTime limit, bool until_idle) {
+  for (;;) {
+    if (until_idle && !busy()) return;
+    // The scheduler's next time changes only when an event runs (the cache is dropped then)
+    // or is scheduled (its size grows: the twin cancels nothing).
+    if (sched_.size() != next_size_) {
+      next_event_ = sched_.next_time();
+      next_size_ = sched_.size();
+    }
+    if (!due_.empty() && due_.front().at <= limit &&
+        (!next_event_ || due_.front().at < *next_event_)) {
+      std::pop_heap(due_.begin(), due_.end(), std::greater<>{});
+      const Due d = due_.back();
+      due_.pop_back();
+      sched_.run_until(d.at);  // moves the clock; nothing is due before
+      ++stream_events_;
+      if ((d.key & kSourceKey) != 0) {
+        inject_pending(d.key & ~kSourceKey);
+      } else {
+        arrive(d.key);
+      }
+    } else if (next_event_ && *next_event_ <= limit) {
+      sched_.step();
+      next_size_ = SIZE_MAX;
+    } else {
+      break;
+    }
+  }
+  sched_.run_until(limit);
 }
 
 void Twin::Impl::advance(SimTime t) {
   start();
-  sched_.run_until(std::min(t, end_));
+  run_until(std::min(t, end_), false);
 }
 
 RunReport Twin::Impl::run() {
   start();
   if (options_.until_idle) {
     // Events left once nothing is busy are housekeeping and failures after the traffic.
-    direct_ = true;
-    for (;;) {
-      settle();
-      if (!busy() || !sched_.step()) break;
-      next_size_ = SIZE_MAX;
-    }
-    direct_ = false;
+    run_until(end_, true);
     end_ = last_landing_;
     return report();
   }
   for (int step = 1; step <= kProgressSteps; ++step) {
     const SimTime t =
         end_ / kProgressSteps * step + (step == kProgressSteps ? end_ % kProgressSteps : 0);
-    sched_.run_until(t);
+    run_until(t, false);
     if (options_.progress) options_.progress(t, end_);
   }
   return report();
@@ -1214,7 +1232,7 @@ RunReport Twin::Impl::report() {
   r.scenario = scenario_.name;
   r.seed = scenario_.seed;
   r.sim_time = end_;
-  r.events = sched_.events_run() + direct_events_;
+  r.events = sched_.events_run() + stream_events_;
   r.packets = totals_;
   r.packets.in_flight = totals_.injected - totals_.delivered - totals_.dropped - totals_.consumed;
 
