@@ -123,6 +123,13 @@ class Scheduler {
   /// Runs every event with time <= t, including ones those events schedule; then
   /// now() = max(now(), t).
   void run_until(SimTime t);
+  /// Moves now() to `t` without running anything: for a caller that merges time-ordered work of
+  /// its own with this queue and has seen (next_time()) that no event is due before `t`.
+  /// Preconditions (checked): t >= now(); not called from inside a callback.
+  void advance_to(SimTime t) {
+    HIVESIM_CHECK(t >= now_ && !running_, "advance_to: time is in the past, or inside a callback");
+    now_ = t;
+  }
   /// Runs events until none is left.
   void run() {
     while (run_next(kMaxKey)) {

@@ -257,6 +257,8 @@ class Twin::Impl {
 
   // Underlay.
   void send(std::uint32_t host, PortId port, const Packet& packet, std::uint32_t journey);
+  /// How long the host's link takes to send a frame of `bytes` (headers included).
+  SimTime transmit_time(std::size_t bytes) const;
   /// Whether the egress side of `journey` reads the whole packet.
   bool needs_packet(std::uint32_t journey) const;
   /// The front frame on `host`'s link reaches its destination.
@@ -681,6 +683,13 @@ void Twin::Impl::stop_agent(std::uint32_t host) {
 // ---------------------------------------------------------------------------------------------
 // Underlay
 
+SimTime Twin::Impl::transmit_time(std::size_t bytes) const {
+  // ceil(bits * 1e9 / bandwidth) in integers: exact for any frame (bits * 1e9 < 2^63).
+  const std::uint64_t bandwidth = scenario_.underlay.bandwidth_bps;
+  return static_cast<SimTime>((std::uint64_t{bytes} * 8 * 1'000'000'000 + bandwidth - 1) /
+                              bandwidth);
+}
+
 bool Twin::Impl::needs_packet(std::uint32_t journey) const {
   if (options_.on_egress) return true;
   if (journey == kNone) return false;
@@ -703,7 +712,7 @@ void Twin::Impl::send(std::uint32_t host, PortId port, const Packet& packet,
       if (za == zb) zone = &topo_.tunnel_zones[za];
     }
   }
-  if (zone == nullptr || links_down_.contains(pair_key(host, to))) {
+  if (zone == nullptr || (!links_down_.empty() && links_down_.contains(pair_key(host, to)))) {
     if (journey != kNone) lose(journey, intern(DropReason::kTunnelDown, a.name + "->" + b.name));
     return;
   }
@@ -719,11 +728,9 @@ void Twin::Impl::send(std::uint32_t host, PortId port, const Packet& packet,
     }
   }
   const std::size_t overhead = zone->type == TunnelType::kVxlan ? kVxlanOverhead : kGreOverhead;
-  const double bits = static_cast<double>((wire_length(packet) + overhead) * 8);
-  const auto tx = static_cast<SimTime>(
-      std::ceil(bits * 1e9 / static_cast<double>(scenario_.underlay.bandwidth_bps)));
   Agent& sender = agents_[host];
-  sender.tx_free = std::max(sender.tx_free, sched_.now()) + tx;
+  sender.tx_free =
+      std::max(sender.tx_free, sched_.now()) + transmit_time(wire_length(packet) + overhead);
   const SimTime arrival = sender.tx_free + scenario_.underlay.latency;
 
   std::uint32_t kept = kNone;
@@ -738,6 +745,7 @@ void Twin::Impl::send(std::uint32_t host, PortId port, const Packet& packet,
     }
   }
   const bool idle = sender.wire.empty();
+
   sender.wire.push_back(Frame{arrival, HostId{to}, port, journey, kept, packet.dst, packet.dport,
                               packet.is_ipv4() && packet.proto == ipproto::kTcp});
   if (idle) push_due(arrival, host);
@@ -1188,7 +1196,7 @@ void Twin::Impl::run_until(SimTime limit, bool until_idle) {
       std::pop_heap(due_.begin(), due_.end(), std::greater<>{});
       const Due d = due_.back();
       due_.pop_back();
-      sched_.run_until(d.at);  // moves the clock; nothing is due before
+      sched_.advance_to(d.at);  // nothing is due before it
       ++stream_events_;
       if ((d.key & kSourceKey) != 0) {
         inject_pending(d.key & ~kSourceKey);

@@ -271,6 +271,25 @@ TEST_CASE("Scheduler: run_until") {
   CHECK(s.events_run() == 7);
 }
 
+TEST_CASE("Scheduler: advance_to moves the clock between events, and order holds after it") {
+  Scheduler s;
+  Log log;
+  log_at(s, 100, log, 1);
+  log_at(s, 70'000, log, 2);  // a higher wheel level than the window around 100
+  s.step();
+  // A caller merging its own work moves the clock to a time before the next event...
+  s.advance_to(5'000);
+  CHECK(s.now() == 5'000);
+  CHECK(s.events_run() == 1);
+  // ...then schedules from there, into the window it jumped to and beyond the pending event.
+  log_at(s, 5'000, log, 3);
+  log_at(s, 5'001, log, 4);
+  log_at(s, 80'000, log, 5);
+  s.advance_to(5'000);  // the same time again is allowed
+  s.run();
+  CHECK(log == Log{{100, 1}, {5'000, 3}, {5'001, 4}, {70'000, 2}, {80'000, 5}});
+}
+
 TEST_CASE("Scheduler: slots are reused") {
   Scheduler s;
   std::uint32_t max_slot = 0;
