@@ -17,6 +17,7 @@
 #include "sim/flow/expectation.hpp"
 #include "sim/flow/simulator.hpp"
 #include "sim/packet/codec.hpp"
+#include "sim/twin/percentiles.hpp"
 #include "topology/check.hpp"
 
 namespace hivesim {
@@ -185,28 +186,6 @@ struct DropKey {
   std::optional<std::uint32_t> rule;
   friend auto operator<=>(const DropKey&, const DropKey&) = default;
 };
-
-/// Nearest-rank percentiles of `values` for increasing `qs` (the vector is reordered): a
-/// selection per rank, each on what is left after the previous one, instead of a sort.
-std::vector<SimTime> percentiles(std::vector<SimTime>& values, std::initializer_list<double> qs) {
-  std::vector<SimTime> out;
-  std::size_t lo = 0;
-  for (double q : qs) {
-    if (values.empty()) {
-      out.push_back(0);
-      continue;
-    }
-    const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(values.size())));
-    const std::size_t i = std::clamp<std::size_t>(rank, 1, values.size()) - 1;
-    if (i >= lo) {
-      std::nth_element(values.begin() + static_cast<std::ptrdiff_t>(lo),
-                       values.begin() + static_cast<std::ptrdiff_t>(i), values.end());
-      lo = i + 1;
-    }
-    out.push_back(values[i]);
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -841,17 +820,19 @@ void Twin::Impl::finalize(std::uint32_t j) {
   const Journey& jr = journeys_[j];
   Source& src = sources_[jr.source];
   const SimTime now = sched_.now();
-  const std::int64_t window = window_at(now);
   if (jr.delivered || jr.consumed) {
     ++(jr.delivered ? totals_.delivered : totals_.consumed);
     ++(jr.reply ? src.row.replies_delivered : src.row.delivered);
     // A delivery after a failure's last loss means the network carries traffic again.
-    std::erase_if(unrecovered_, [this, now](std::uint32_t w) {
-      if (windows_[w].last_loss >= now) return false;
-      windows_[w].recovered_at = now;
-      return true;
-    });
+    if (!unrecovered_.empty()) {
+      std::erase_if(unrecovered_, [this, now](std::uint32_t w) {
+        if (windows_[w].last_loss >= now) return false;
+        windows_[w].recovered_at = now;
+        return true;
+      });
+    }
   } else {
+    const std::int64_t window = window_at(now);
     HIVESIM_CHECK(jr.drop_id != kNone, "a dropped packet without a drop reason");
     ++totals_.dropped;
     if (!jr.reply) ++src.row.dropped;
@@ -1310,7 +1291,7 @@ RunReport Twin::Impl::report() {
   for (Source& s : sources_) {
     TrafficRow row = s.row;
     row.in_flight = row.sent - row.delivered - row.dropped;
-    const std::vector<SimTime> p = percentiles(s.latencies, {0.50, 0.90, 0.99, 1.0});
+    const std::vector<SimTime> p = nearest_rank_percentiles(s.latencies, {0.50, 0.90, 0.99, 1.0});
     row.latency.p50 = p[0];
     row.latency.p90 = p[1];
     row.latency.p99 = p[2];
