@@ -211,6 +211,9 @@ class Twin::Impl {
   /// When the next thing of any kind is due (nullopt: nothing is).
   std::optional<SimTime> next_activity();
   void push_due(SimTime at, std::uint32_t key);
+  /// The running item (on top of the merge) is done: its stream's next item, due at `next`,
+  /// takes its place, or with nullopt the stream leaves the merge.
+  void reschedule_top(std::uint32_t key, std::optional<SimTime> next);
 
   // Traffic.
   void pull(std::uint32_t source);
@@ -419,7 +422,6 @@ void Twin::Impl::pull(std::uint32_t index) {
   s.pending = s.source->next();
   if (s.pending != nullptr && s.pending->at > end_) s.pending = nullptr;
   pending_sources_ += (s.pending != nullptr) - had;
-  if (s.pending != nullptr) push_due(std::max(s.pending->at, sched_.now()), kSourceKey | index);
 }
 
 void Twin::Impl::inject_pending(std::uint32_t index) {
@@ -431,6 +433,9 @@ void Twin::Impl::inject_pending(std::uint32_t index) {
     inject(index, sp.port, std::move(sp.packet), false);
   }
   pull(index);
+  const SourcePacket* next = sources_[index].pending;
+  reschedule_top(kSourceKey | index,
+                 next != nullptr ? std::optional(std::max(next->at, sched_.now())) : std::nullopt);
 }
 
 void Twin::Impl::inject_malformed(std::uint32_t source, PortId port) {
@@ -734,8 +739,9 @@ void Twin::Impl::arrive(std::uint32_t host) {
   std::deque<Frame>& wire = agents_[host].wire;
   const Frame frame = wire.front();
   wire.pop_front();
+  // Before delivering: a reply that deliver injects may put frames on this link again.
+  reschedule_top(host, wire.empty() ? std::nullopt : std::optional(wire.front().at));
   if (!wire.empty()) {
-    push_due(wire.front().at, host);
     // Frames and their journeys were last touched when sent, long ago with a full link: fetch
     // the frame 32 ahead, and the journey of the one 8 ahead (its frame fetched earlier).
     __builtin_prefetch(&wire[std::min<std::size_t>(32, wire.size() - 1)]);
@@ -1122,8 +1128,10 @@ void Twin::Impl::schedule_health_check(std::uint32_t pool, std::uint32_t member,
 void Twin::Impl::start() {
   if (started_) return;
   started_ = true;
-  for (std::uint32_t i = 0; i < sources_.size(); ++i)
+  for (std::uint32_t i = 0; i < sources_.size(); ++i) {
     pull(i);
+    if (sources_[i].pending != nullptr) push_due(sources_[i].pending->at, kSourceKey | i);
+  }
   for (std::uint32_t i : failure_order_) {
     if (scenario_.failures[i].at <= end_) {
       sched_.schedule_at(scenario_.failures[i].at, [this, i] { fail(i); });
@@ -1157,6 +1165,26 @@ void Twin::Impl::push_due(SimTime at, std::uint32_t key) {
   std::push_heap(due_.begin(), due_.end(), std::greater<>{});
 }
 
+void Twin::Impl::reschedule_top(std::uint32_t key, std::optional<SimTime> next) {
+  HIVESIM_CHECK(!due_.empty() && due_.front().key == key, "a stream item ran off the top");
+  if (!next) {
+    std::pop_heap(due_.begin(), due_.end(), std::greater<>{});
+    due_.pop_back();
+    return;
+  }
+  // Later than (or as early as) before: sift it down.
+  due_.front().at = *next;
+  std::size_t i = 0;
+  for (;;) {
+    std::size_t child = 2 * i + 1;
+    if (child >= due_.size()) break;
+    if (child + 1 < due_.size() && due_[child] > due_[child + 1]) ++child;
+    if (!(due_[i] > due_[child])) break;
+    std::swap(due_[i], due_[child]);
+    i = child;
+  }
+}
+
 std::optional<SimTime> Twin::Impl::next_activity() {
   std::optional<SimTime> next = sched_.next_time();
   if (!due_.empty() && (!next || due_.front().at < *next)) next = due_.front().at;
@@ -1174,9 +1202,9 @@ void Twin::Impl::run_until(SimTime limit, bool until_idle) {
     }
     if (!due_.empty() && due_.front().at <= limit &&
         (!next_event_ || due_.front().at < *next_event_)) {
-      std::pop_heap(due_.begin(), due_.end(), std::greater<>{});
-      const Due d = due_.back();
-      due_.pop_back();
+      // The item stays on top while it runs (whatever it schedules is later); its handler
+      // replaces it with its stream's next item or removes it (reschedule_top).
+      const Due d = due_.front();
       sched_.advance_to(d.at);  // nothing is due before it
       ++stream_events_;
       if ((d.key & kSourceKey) != 0) {
