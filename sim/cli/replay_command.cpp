@@ -2,7 +2,6 @@
 #include <cmath>
 #include <iostream>
 
-#include <absl/container/flat_hash_set.h>
 #include <boost/program_options.hpp>
 
 #include "sim/cli/cli_common.hpp"
@@ -31,55 +30,6 @@ constexpr const char* kUsage =
     "stderr.\n"
     "Exit 0/1 as `run`; 2 for bad input, including a capture that breaks part-way (what was\n"
     "replayed is still reported, with replay.error saying where it broke).\n";
-
-/// Counts what a capture brings, tcpreplay style, on its way into the twin.
-class CountingSource final : public TrafficSource {
-  using Flow = std::tuple<std::uint64_t, std::uint64_t, std::uint32_t>;
-
- public:
-  explicit CountingSource(std::unique_ptr<PcapSource> source) : source_(std::move(source)) {}
-
-  SourcePacket* next() override {
-    SourcePacket* sp = source_->next();
-    // A packet's flow is counted on the next call: its slot in the set, prefetched now, is
-    // then in cache (with 10,000s of flows the set no longer is).
-    if (pending_) {
-      flows_.insert(*pending_);
-      pending_.reset();
-    }
-    if (!sp) return sp;
-    if (!first_) first_ = sp->at;
-    last_ = sp->at;
-    if (!sp->malformed) {
-      pending_ = flow_of(sp->packet);
-      flows_.prefetch(*pending_);
-    }
-    return sp;
-  }
-  std::optional<std::string> error() const override { return source_->error(); }
-
-  const PcapSource& pcap() const { return *source_; }
-  std::uint64_t flows() const {
-    return flows_.size() + (pending_ && !flows_.contains(*pending_) ? 1 : 0);
-  }
-  SimTime duration() const { return first_ ? last_ - *first_ : 0; }
-
- private:
-  /// A flow as tcpreplay counts them: the IPv4 5-tuple, else the Ethernet pair and type.
-  static Flow flow_of(const Packet& p) {
-    if (p.is_ipv4()) {
-      return {(std::uint64_t{p.src.bits} << 32) | p.dst.bits,
-              (std::uint64_t{p.sport} << 16) | p.dport, 0x10000U | p.proto};
-    }
-    return {p.eth_src.bits, p.eth_dst.bits, p.ethertype};
-  }
-
-  std::unique_ptr<PcapSource> source_;
-  absl::flat_hash_set<Flow> flows_;
-  std::optional<Flow> pending_;  // the last packet's flow, not inserted yet
-  std::optional<SimTime> first_;
-  SimTime last_ = 0;
-};
 
 }  // namespace
 
@@ -137,8 +87,7 @@ int replay_command(const std::vector<std::string>& args, std::ostream& out, std:
     err << opened.error() << "\n";
     return kExitBadInput;
   }
-  auto counting = std::make_unique<CountingSource>(std::move(*opened));
-  CountingSource& capture = *counting;
+  PcapSource& capture = **opened;
 
   RunOutputs outputs;
   if (vm.count("out")) outputs.out_dir = vm["out"].as<std::string>();
@@ -155,7 +104,7 @@ int replay_command(const std::vector<std::string>& args, std::ostream& out, std:
     err << twin.error() << "\n";
     return kExitBadInput;
   }
-  (*twin)->add_source("replay", std::move(counting), false);
+  (*twin)->add_source("replay", std::move(*opened), false);
 
   const auto wall_start = std::chrono::steady_clock::now();
   RunReport report = (*twin)->run();
@@ -165,8 +114,8 @@ int replay_command(const std::vector<std::string>& args, std::ostream& out, std:
   ReplayTotals totals;
   totals.pcap = pcap_path;
   totals.port = port_name;
-  totals.packets = capture.pcap().packets();
-  totals.bytes = capture.pcap().bytes();
+  totals.packets = capture.packets();
+  totals.bytes = capture.bytes();
   totals.flows = capture.flows();
   totals.duration = capture.duration();
   totals.error = capture.error();

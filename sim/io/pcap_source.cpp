@@ -2,16 +2,24 @@
 
 #include <pcap/pcap.h>
 
+#include <absl/container/flat_hash_set.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <span>
+#include <stop_token>
 #include <system_error>
+#include <thread>
+#include <tuple>
 #include <utility>
+#include <vector>
 
 #include "sim/packet/codec.hpp"
 
@@ -90,6 +98,17 @@ std::string link_type_name(int dlt) {
   return out + " (" + std::to_string(dlt) + ")";
 }
 
+/// A flow as tcpreplay counts them: the IPv4 5-tuple, else the Ethernet pair and type.
+using Flow = std::tuple<std::uint64_t, std::uint64_t, std::uint32_t>;
+
+Flow flow_of(const Packet& p) {
+  if (p.is_ipv4()) {
+    return {(std::uint64_t{p.src.bits} << 32) | p.dst.bits,
+            (std::uint64_t{p.sport} << 16) | p.dport, 0x10000U | p.proto};
+  }
+  return {p.eth_src.bits, p.eth_dst.bits, p.ethertype};
+}
+
 }  // namespace
 
 Result<std::uint32_t> pcap_link_type(const std::string& path) {
@@ -111,81 +130,222 @@ Result<std::unique_ptr<PcapSource>> PcapSource::open(const std::string& path, Pc
                  " is not Ethernet (EN10MB); only Ethernet captures can be replayed"};
   }
   return std::unique_ptr<PcapSource>(
-      new PcapSource(path, options, std::move(handle).value().release()));
+      new PcapSource(path, std::make_unique<Reader>(path, options, std::move(handle).value())));
 }
 
-PcapSource::PcapSource(std::string path, PcapOptions options, pcap* handle)
-    : path_(std::move(path)), options_(options), handle_(handle), previous_at_(options.start) {}
+/// A record as the reader leaves it for next(): the record, and the facts count() needs that
+/// the caller may change or that only the reader knows.
+struct PcapSource::Slot {
+  SourcePacket record;
+  SimTime ts = 0;         // capture timestamp, ns
+  bool new_flow = false;  // parsed, and the first record of its flow in file order
+};
 
-PcapSource::~PcapSource() {
-  if (handle_ != nullptr) pcap_close(handle_);
-}
+/// Consecutive records of the file. The last batch has `end` set (and `error` when the file
+/// broke part-way); the reader has closed the file and returned by the time next() sees it.
+struct PcapSource::Batch {
+  explicit Batch(std::size_t capacity) : slots(capacity) {}
+  std::vector<Slot> slots;  // filled up to `size`
+  std::size_t size = 0;
+  bool end = false;
+  std::optional<std::string> error;
+};
+
+/// The file side. The libpcap handle and the timing and flow state belong to whoever fills
+/// batches: the thread, or next() inline. A batch belongs to the thread from the time next()
+/// gives it back until the thread counts it in ready_; the mutex orders each handover.
+class PcapSource::Reader {
+ public:
+  Reader(std::string path, PcapOptions options, Handle handle)
+      : path_(std::move(path)),
+        options_(options),
+        handle_(std::move(handle)),
+        previous_at_(options.start) {
+    const std::size_t batches = options.read_ahead ? kBatches : 1;
+    const std::size_t records = options.read_ahead ? kBatchRecords : 1;
+    ring_.reserve(batches);
+    for (std::size_t i = 0; i < batches; ++i)
+      ring_.emplace_back(records);
+    if (options.read_ahead) thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
+  }
+
+  /// Gives back `done` (the batch handed out so far; nullptr at first) and returns the next
+  /// one, waiting for the thread to fill it.
+  Batch* exchange(Batch* done) {
+    if (!thread_.joinable()) {
+      fill(ring_[0]);
+      return &ring_[0];
+    }
+    std::unique_lock lock(mutex_);
+    if (done != nullptr) {
+      head_ = (head_ + 1) % ring_.size();
+      --ready_;
+      freed_.notify_one();
+    }
+    filled_.wait(lock, [this] { return ready_ > 0; });
+    return &ring_[head_];
+  }
+
+  /// After the end batch: the thread has returned; joining it now makes that visible.
+  void finish() {
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void run(std::stop_token stop) {
+    for (std::size_t tail = 0;; tail = (tail + 1) % ring_.size()) {
+      {
+        std::unique_lock lock(mutex_);
+        // The wait returns true on a stop if a batch is free, hence the second test.
+        if (!freed_.wait(lock, stop, [this] { return ready_ < ring_.size(); }) ||
+            stop.stop_requested()) {
+          return;
+        }
+      }
+      Batch& batch = ring_[tail];  // (head_ + ready_) % size: neither ready nor held
+      fill(batch);
+      {
+        std::lock_guard lock(mutex_);
+        ++ready_;
+      }
+      filled_.notify_one();
+      if (batch.end) return;
+    }
+  }
+
+  /// Reads records into `batch` until it is full or the file ends; at the end the file is
+  /// closed and the batch marked.
+  void fill(Batch& batch) {
+    batch.size = 0;
+    while (batch.size < batch.slots.size()) {
+      pcap_pkthdr* header = nullptr;
+      const u_char* data = nullptr;
+      const int rc = pcap_next_ex(handle_.get(), &header, &data);
+      if (rc != 1) {
+        // PCAP_ERROR_BREAK is the end of the file; anything else means it broke part-way.
+        if (rc != PCAP_ERROR_BREAK) {
+          batch.error =
+              path_ + ": packet " + std::to_string(read_ + 1) + ": " + pcap_geterr(handle_.get());
+        }
+        batch.end = true;
+        handle_.reset();
+        break;
+      }
+      take(*header, data, batch.slots[batch.size++]);
+    }
+    count_flows(batch);
+  }
+
+  /// The record after the ones read so far: its time, its parse, whether its flow is new.
+  void take(const pcap_pkthdr& header, const u_char* data, Slot& slot) {
+    const SimTime ts = timestamp_ns(header.ts);
+    const bool first = read_++ == 0;
+    if (first) first_ts_ = ts;
+    SimTime at = options_.start;
+    if (!options_.topspeed && !first) {
+      at = saturating_add(options_.start, scaled(saturating_sub(ts, first_ts_), options_.speed));
+    } else if (options_.topspeed && options_.line_rate_bps != 0) {
+      // Back to back at line rate: after the bits of every packet before this one.
+      const U128 ns =
+          (U128{line_bits_} * 1'000'000'000U + options_.line_rate_bps - 1) / options_.line_rate_bps;
+      at = ns >= static_cast<U128>(kMaxTime)
+               ? kMaxTime
+               : saturating_add(options_.start, static_cast<SimTime>(ns));
+      if (__builtin_add_overflow(line_bits_, std::uint64_t{header.len} * 8U, &line_bits_)) {
+        line_bits_ = std::numeric_limits<std::uint64_t>::max();
+      }
+    }
+    // A timestamp earlier than one before it plays at the previous packet's time, since
+    // simulated time never goes back (count() sees it as reordered).
+    at = std::max(at, previous_at_);
+    previous_at_ = at;
+
+    slot.ts = ts;
+    SourcePacket& out = slot.record;
+    out.malformed.reset();
+    out.at = at;
+    out.port = options_.port;
+    out.wire_bytes = header.len;
+    auto frame = [this] { return "frame " + std::to_string(read_) + ": "; };
+    if (header.caplen < header.len) {
+      out.malformed = frame() + "truncated: " + std::to_string(header.caplen) + " of " +
+                      std::to_string(header.len) + " bytes captured";
+    } else if (Status err = parse_frame_into(std::span<const std::uint8_t>(data, header.caplen),
+                                             out.packet, ParseOptions{options_.keep_payload})) {
+      out.malformed = frame() + err->message;
+    }
+    // Nothing half-parsed, and nothing left from an earlier record in this slot, reaches the
+    // twin: which record that was depends on the batch size.
+    if (out.malformed) out.packet = Packet{};
+    // The flow's place in the set, for count_flows(): with 10,000s of flows the set is no
+    // longer in cache, and a miss per packet would cost as much as the parse.
+    if (!out.malformed) flows_.prefetch(flow_of(out.packet));
+  }
+
+  /// Marks each parsed record of `batch` whose flow was not seen before: in file order, so
+  /// which record first shows a flow does not depend on the consumer.
+  void count_flows(Batch& batch) {
+    for (std::size_t i = 0; i < batch.size; ++i) {
+      Slot& slot = batch.slots[i];
+      slot.new_flow = !slot.record.malformed && flows_.insert(flow_of(slot.record.packet)).second;
+    }
+  }
+
+  const std::string path_;
+  const PcapOptions options_;
+  Handle handle_;  // null once the file has ended
+  std::uint64_t read_ = 0;
+  SimTime first_ts_ = 0;
+  SimTime previous_at_;
+  std::uint64_t line_bits_ = 0;  // topspeed with a line rate: bits sent before this packet
+  absl::flat_hash_set<Flow> flows_;
+
+  std::vector<Batch> ring_;
+  std::mutex mutex_;
+  std::condition_variable_any filled_;  // ready_ went up
+  std::condition_variable_any freed_;   // ready_ went down
+  std::size_t ready_ = 0;  // batches filled and not given back yet, from head_ on (mutex_)
+  std::size_t head_ = 0;   // the batch next() holds or takes next (next()'s side only)
+  std::jthread thread_;    // last: stopped and joined before the members it uses go
+};
+
+PcapSource::PcapSource(std::string path, std::unique_ptr<Reader> reader)
+    : path_(std::move(path)), reader_(std::move(reader)) {}
+
+// The reader's jthread asks its thread to stop and joins it: within a batch.
+PcapSource::~PcapSource() = default;
 
 SourcePacket* PcapSource::next() {
-  if (done_) return nullptr;
-  pcap_pkthdr* header = nullptr;
-  const u_char* data = nullptr;
-  const int rc = pcap_next_ex(handle_, &header, &data);
-  if (rc != 1) {
-    // PCAP_ERROR_BREAK is the end of the file; anything else means it broke part-way.
-    if (rc != PCAP_ERROR_BREAK) {
-      error_ = path_ + ": packet " + std::to_string(packets_ + 1) + ": " + pcap_geterr(handle_);
+  while (batch_ == nullptr || next_slot_ == batch_->size) {
+    if (batch_ != nullptr && batch_->end) {
+      error_ = batch_->error;
+      reader_->finish();
+      return nullptr;
     }
-    done_ = true;
-    pcap_close(handle_);
-    handle_ = nullptr;
-    return nullptr;
+    batch_ = reader_->exchange(batch_);
+    next_slot_ = 0;
   }
+  Slot& slot = batch_->slots[next_slot_++];
+  count(slot);
+  return &slot.record;
+}
 
-  const SimTime ts = timestamp_ns(header->ts);
-  const bool first = packets_ == 0;
+void PcapSource::count(const Slot& slot) {
+  const SourcePacket& r = slot.record;
+  if (packets_ == 0) {
+    first_ts_ = slot.ts;
+    last_ts_ = slot.ts;
+    first_at_ = r.at;
+  } else if (slot.ts < last_ts_) {
+    ++reordered_;  // earlier than a record before it, so clamped forward
+  } else {
+    last_ts_ = slot.ts;
+  }
   ++packets_;
-  bytes_ += header->len;
-  SimTime at = options_.start;
-  if (first) {
-    first_ts_ = ts;
-    last_ts_ = ts;
-  } else if (ts < last_ts_) {
-    // Earlier than a record before it: the clamp below plays it at the previous packet's time,
-    // since simulated time never goes back.
-    ++reordered_;
-  } else {
-    last_ts_ = ts;
-  }
-  if (!options_.topspeed && !first) {
-    at = saturating_add(options_.start, scaled(saturating_sub(ts, first_ts_), options_.speed));
-  } else if (options_.topspeed && options_.line_rate_bps != 0) {
-    // Back to back at line rate: after the bits of every packet before this one.
-    const U128 ns =
-        (U128{line_bits_} * 1'000'000'000U + options_.line_rate_bps - 1) / options_.line_rate_bps;
-    at = ns >= static_cast<U128>(kMaxTime)
-             ? kMaxTime
-             : saturating_add(options_.start, static_cast<SimTime>(ns));
-    if (__builtin_add_overflow(line_bits_, std::uint64_t{header->len} * 8U, &line_bits_)) {
-      line_bits_ = std::numeric_limits<std::uint64_t>::max();
-    }
-  }
-  at = std::max(at, previous_at_);
-  previous_at_ = at;
-
-  SourcePacket& out = out_;
-  out.malformed.reset();
-  out.at = at;
-  out.port = options_.port;
-  out.wire_bytes = header->len;
-  auto frame = [this] { return "frame " + std::to_string(packets_) + ": "; };
-  if (header->caplen < header->len) {
-    out.malformed = frame() + "truncated: " + std::to_string(header->caplen) + " of " +
-                    std::to_string(header->len) + " bytes captured";
-  } else {
-    if (Status err = parse_frame_into(std::span<const std::uint8_t>(data, header->caplen),
-                                      out.packet, ParseOptions{options_.keep_payload})) {
-      out.malformed = frame() + err->message;
-      out.packet = Packet{};  // nothing half-parsed reaches the twin
-    }
-  }
-  if (out.malformed) ++malformed_;
-  return &out;
+  bytes_ += r.wire_bytes;
+  malformed_ += r.malformed.has_value();
+  flows_ += slot.new_flow;
+  last_at_ = r.at;
 }
 
 }  // namespace hivesim

@@ -7,8 +7,18 @@
 // one is clamped to it and counted in reordered()); every record of the file is yielded exactly
 // once, parsed or as `malformed` (truncated capture or parse_frame error), so parsed + malformed
 // == packets(); bad input is a Result/error() message naming the file, never a crash.
-// Cost: one libpcap handle and one record buffer; one parse_frame per packet, nothing retained.
+// The counters count only the records next() has handed out, whatever was read ahead, so they
+// do not depend on thread timing: a consumer that stops early sees those of its first k records.
+//
+// Threads: by default a reader thread reads, parses and classifies (flow, timing) the records
+// ahead of next(), in batches of kBatchRecords in a ring of kBatches, handed over under a mutex
+// once per batch; next() is then a step to the next slot of its batch. The caller's thread
+// does nothing else, and libpcap and the parser run beside the twin. The thread is joined
+// when the file ends or breaks, or when the source is destroyed (it stops within a batch).
+// Cost: one libpcap handle, kBatches * kBatchRecords records (under 1 MB), and one flow key
+// per distinct flow; one parse_frame per packet, nothing else retained.
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -18,8 +28,6 @@
 #include "topology/ids.hpp"
 #include "topology/result.hpp"
 #include "topology/units.hpp"
-
-struct pcap;  // libpcap's pcap_t, kept out of this header
 
 namespace hivesim {
 
@@ -37,6 +45,9 @@ struct PcapOptions {
   /// payload vector is left empty (serialize() then writes zeros): nothing in the flow core
   /// reads payload bytes, so only an egress capture needs them.
   bool keep_payload = true;
+  /// Read and parse on a thread of the source's own (see above). false: on the caller's
+  /// thread inside next(), one record at a time; the records and counters are the same.
+  bool read_ahead = true;
 };
 
 /// The link type (DLT_*) of a pcap or pcapng file; fails as PcapSource::open does on a file that
@@ -61,34 +72,48 @@ class PcapSource final : public TrafficSource {
   /// Set when the file broke part-way: names the file and the 1-based packet number.
   std::optional<std::string> error() const override { return error_; }
 
-  // Actuals for the replay report.
+  // Actuals for the replay report, over the records next() has handed out.
   std::uint64_t packets() const { return packets_; }      // records yielded
   std::uint64_t malformed() const { return malformed_; }  // of which malformed
   std::uint64_t bytes() const { return bytes_; }          // sum of original (wire) lengths
   std::uint64_t reordered() const { return reordered_; }  // times clamped forward
-  /// Capture timestamps (ns since the epoch) of the first packet and the latest one seen;
+  /// Distinct flows of the parsed records, as tcpreplay counts them: the IPv4 5-tuple, else
+  /// the Ethernet source, destination and type.
+  std::uint64_t flows() const { return flows_; }
+  /// Simulated time from the first record yielded to the last one, ns; 0 before two records.
+  SimTime duration() const { return last_at_ - first_at_; }
+  /// Capture timestamps (ns since the epoch) of the first packet and the latest one yielded;
   /// 0 before the first packet.
   SimTime first_timestamp() const { return first_ts_; }
   SimTime last_timestamp() const { return last_ts_; }
   const std::string& path() const { return path_; }
 
+  static constexpr std::size_t kBatches = 4;
+  static constexpr std::size_t kBatchRecords = 512;
+
  private:
-  PcapSource(std::string path, PcapOptions options, pcap* handle);
+  struct Slot;
+  struct Batch;
+  class Reader;  // the file side: libpcap handle, timing and flow state, the ring, the thread
+
+  PcapSource(std::string path, std::unique_ptr<Reader> reader);
+  /// Counts a record as it is handed out.
+  void count(const Slot& slot);
 
   std::string path_;
-  PcapOptions options_;
-  pcap* handle_;
-  SourcePacket out_;  // the record next() hands out
+  std::unique_ptr<Reader> reader_;
+  Batch* batch_ = nullptr;  // the batch next() hands out from (nullptr before the first)
+  std::size_t next_slot_ = 0;
   std::optional<std::string> error_;
-  bool done_ = false;
   std::uint64_t packets_ = 0;
   std::uint64_t malformed_ = 0;
   std::uint64_t bytes_ = 0;
   std::uint64_t reordered_ = 0;
+  std::uint64_t flows_ = 0;
   SimTime first_ts_ = 0;
   SimTime last_ts_ = 0;
-  SimTime previous_at_ = 0;
-  std::uint64_t line_bits_ = 0;  // topspeed with a line rate: bits sent before this packet
+  SimTime first_at_ = 0;
+  SimTime last_at_ = 0;
 };
 
 }  // namespace hivesim

@@ -1,7 +1,8 @@
 // PcapSource on damaged input: every shared capture (and the committed pcapng), each cut at 20
 // random offsets and with random bytes changed, in copies under a temporary folder. Whatever
 // the damage, open() fails with a message naming the file or next() runs to the end, keeping
-// the source's invariants. Fixed seed: the same copies on every run.
+// the source's invariants, and the reader thread yields what the inline path does, error
+// included. Fixed seed: the same copies on every run.
 
 #include <catch2/catch.hpp>
 
@@ -12,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -61,14 +63,20 @@ void write_bytes(const std::string& path, const std::vector<std::uint8_t>& bytes
 struct Outcome {
   bool opened = false;
   std::uint64_t packets = 0;
+  std::vector<SourcePacket> records;
+  std::optional<std::string> error;
+  std::vector<std::uint64_t> counters;  // malformed, bytes, reordered, flows, duration
 };
 
 /// Opens and drains `path`, checking the source's contract on whatever it yields.
-Outcome replay(const std::string& path, bool topspeed) {
+Outcome replay(const std::string& path, bool topspeed, bool read_ahead) {
   Outcome outcome;
-  auto source = PcapSource::open(path, PcapOptions{PortId{1}, 1.5, topspeed, 1000});
+  PcapOptions options{PortId{1}, 1.5, topspeed, 1000};
+  options.read_ahead = read_ahead;
+  auto source = PcapSource::open(path, options);
   if (!source) {
     CHECK_THAT(source.error(), Catch::Contains(path));
+    outcome.error = source.error();
     return outcome;
   }
   outcome.opened = true;
@@ -87,6 +95,7 @@ Outcome replay(const std::string& path, bool topspeed) {
     CHECK(p->port == PortId{1});
     malformed += p->malformed.has_value();
     bytes += p->wire_bytes;
+    outcome.records.push_back(std::move(*p));
   }
   CHECK_FALSE(s.next());
   CHECK(n == s.packets());
@@ -94,7 +103,29 @@ Outcome replay(const std::string& path, bool topspeed) {
   CHECK(bytes == s.bytes());
   if (s.error()) CHECK_THAT(*s.error(), Catch::Contains(path));
   outcome.packets = n;
+  outcome.error = s.error();
+  outcome.counters = {s.malformed(), s.bytes(), s.reordered(), s.flows(),
+                      static_cast<std::uint64_t>(s.duration())};
   return outcome;
+}
+
+/// Replays `path` with the reader thread and inline: the same outcome, record by record.
+Outcome replay_both(const std::string& path, bool topspeed) {
+  Outcome ahead = replay(path, topspeed, true);
+  const Outcome in_line = replay(path, topspeed, false);
+  CHECK(ahead.opened == in_line.opened);
+  CHECK(ahead.error == in_line.error);
+  CHECK(ahead.counters == in_line.counters);
+  REQUIRE(ahead.records.size() == in_line.records.size());
+  for (std::size_t i = 0; i < ahead.records.size(); ++i) {
+    const SourcePacket& a = ahead.records[i];
+    const SourcePacket& b = in_line.records[i];
+    CHECK(a.at == b.at);
+    CHECK(a.malformed == b.malformed);
+    CHECK(a.wire_bytes == b.wire_bytes);
+    CHECK(a.packet == b.packet);
+  }
+  return ahead;
 }
 
 }  // namespace
@@ -115,7 +146,7 @@ TEST_CASE("PcapSource: damaged copies of every capture fail cleanly or read to t
   for (const std::string& input : inputs) {
     INFO(input);
     const std::vector<std::uint8_t> original = read_bytes(input);
-    replay(input, false);
+    replay_both(input, false);
     const std::string name = fs::path(input).filename().string();
     auto offset = [&](std::size_t limit) {
       return std::uniform_int_distribution<std::size_t>(0, limit - 1)(rng);
@@ -146,7 +177,7 @@ TEST_CASE("PcapSource: damaged copies of every capture fail cleanly or read to t
     for (std::size_t i = 0; i < copies.size(); ++i) {
       const std::string path = dir.file(name + "." + std::to_string(i));
       write_bytes(path, copies[i]);
-      const Outcome outcome = replay(path, i % 2 == 1);
+      const Outcome outcome = replay_both(path, i % 2 == 1);
       (outcome.opened ? opened : refused) += 1;
     }
   }

@@ -1,6 +1,8 @@
 // PcapSource: the real captures of /work/shared/pcaps, hand-written pcap and pcapng files (both
-// byte orders, micro- and nanosecond resolution), replay timing, and refusals. Generated files
-// go to a temporary folder per test.
+// byte orders, micro- and nanosecond resolution), replay timing, flow counting, refusals, and
+// the reader thread: it yields what the inline path yields, its counters cover only what was
+// handed out, and it stops when the source goes. Generated files go to a temporary folder per
+// test.
 
 #include <catch2/catch.hpp>
 
@@ -13,7 +15,10 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <ostream>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "sim/io/pcap_source.hpp"
@@ -189,6 +194,124 @@ std::vector<SourcePacket> drain(PcapSource& source) {
   while (auto p = source.next())
     out.push_back(std::move(*p));
   return out;
+}
+
+/// Everything a source reports about what it handed out.
+struct Counters {
+  std::uint64_t packets = 0;
+  std::uint64_t malformed = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t reordered = 0;
+  std::uint64_t flows = 0;
+  SimTime duration = 0;
+  SimTime first_ts = 0;
+  SimTime last_ts = 0;
+  std::optional<std::string> error;
+  bool operator==(const Counters&) const = default;
+};
+
+std::ostream& operator<<(std::ostream& os, const Counters& c) {
+  return os << "{packets " << c.packets << ", malformed " << c.malformed << ", bytes " << c.bytes
+            << ", reordered " << c.reordered << ", flows " << c.flows << ", duration " << c.duration
+            << ", timestamps " << c.first_ts << ".." << c.last_ts << ", error "
+            << c.error.value_or("none") << "}";
+}
+
+Counters counters(const PcapSource& s) {
+  return {s.packets(),  s.malformed(),       s.bytes(),          s.reordered(), s.flows(),
+          s.duration(), s.first_timestamp(), s.last_timestamp(), s.error()};
+}
+
+/// The same record: time, port, parse result and wire length.
+void check_same(const SourcePacket& a, const SourcePacket& b) {
+  CHECK(a.at == b.at);
+  CHECK(a.port == b.port);
+  CHECK(a.malformed == b.malformed);
+  CHECK(a.wire_bytes == b.wire_bytes);
+  CHECK(a.packet == b.packet);
+}
+
+/// Distinct flows among parsed records, counted here independently of the source: the IPv4
+/// 5-tuple, else the Ethernet pair and type.
+std::uint64_t reference_flows(const std::vector<SourcePacket>& records, std::size_t k) {
+  std::set<std::tuple<int, std::uint64_t, std::uint64_t, std::uint64_t>> flows;
+  for (std::size_t i = 0; i < k; ++i) {
+    const SourcePacket& r = records[i];
+    if (r.malformed) continue;
+    const Packet& p = r.packet;
+    if (p.is_ipv4()) {
+      flows.emplace(4, p.src.bits, p.dst.bits,
+                    (std::uint64_t{p.sport} << 24) | (std::uint64_t{p.dport} << 8) | p.proto);
+    } else {
+      flows.emplace(2, p.eth_src.bits, p.eth_dst.bits, p.ethertype);
+    }
+  }
+  return flows.size();
+}
+
+/// An ARP request from `mac`'s last byte, for flows that are not IPv4.
+std::vector<std::uint8_t> arp_frame(std::uint8_t host) {
+  Packet p;
+  p.eth_src = Mac{0x020000000100ULL + host};
+  p.eth_dst = Mac{0xffffffffffffULL};
+  p.ethertype = ethertype::kArp;
+  p.arp_op = 1;
+  p.arp_sha = p.eth_src;
+  p.arp_spa = Ipv4{0x0a000100U + host};
+  p.arp_tpa = Ipv4{0x0a000001U};
+  return serialize(p);
+}
+
+/// `n` records over many read-ahead batches: 37 UDP flows plus 3 ARP senders, frames of varied
+/// sizes, every 13th timestamp 2 s back, every 97th record truncated and every 89th one cut
+/// inside its IPv4 header (both malformed).
+std::vector<Record> mixed_records(std::size_t n) {
+  std::vector<Record> records;
+  for (std::size_t i = 0; i < n; ++i) {
+    Record r;
+    const std::uint64_t ms = 1000 * 1000 + i;
+    r.sec = static_cast<std::uint32_t>(ms / 1000 - (i % 13 == 12 ? 2 : 0));
+    r.frac = static_cast<std::uint32_t>(ms % 1000 * 1000);
+    if (i % 11 == 5) {
+      r.frame = arp_frame(static_cast<std::uint8_t>(i % 3));
+    } else {
+      Packet p = udp_packet(static_cast<std::uint16_t>(1000 + (i * 7919) % 37));
+      p.payload.assign(i % 300, static_cast<std::uint8_t>(i));
+      p.payload_len = static_cast<std::uint32_t>(p.payload.size());
+      r.frame = serialize(p);
+    }
+    if (i % 97 == 3) {
+      r.orig_len = static_cast<std::uint32_t>(r.frame.size());
+      r.frame.resize(20);
+    } else if (i % 89 == 7) {
+      r.frame.resize(14 + 10);
+    }
+    records.push_back(std::move(r));
+  }
+  return records;
+}
+
+// Read-ahead sizes, for captures that cross batch and ring boundaries.
+constexpr std::size_t kBatch = PcapSource::kBatchRecords;
+constexpr std::size_t kRing = PcapSource::kBatches * kBatch;
+// A capture of this many records wraps the reader's ring twice.
+constexpr std::size_t kMixed = 2 * kRing + 904;
+// Records of a capture cut inside its last one: the reader breaks in its fourth batch.
+constexpr std::size_t kCut = 3 * kBatch + 265;
+
+/// `n` mixed records as a capture whose last record is cut short, 7 bytes before its end.
+std::vector<std::uint8_t> cut_capture(std::size_t n) {
+  auto bytes = classic_pcap(false, false, DLT_EN10MB, mixed_records(n));
+  bytes.resize(bytes.size() - 7);
+  return bytes;
+}
+
+/// The number of file descriptors this process has open.
+std::size_t open_fds() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator("/proc/self/fd"))
+    ++n;
+  return n;
 }
 
 /// The number of records libpcap itself reads from `path` (up to the end or an error).
@@ -550,4 +673,251 @@ TEST_CASE("PcapSource: unreadable paths and bad speeds are refused naming the fi
     REQUIRE_FALSE(source.ok());
     CHECK_THAT(source.error(), Catch::Contains("speed"));
   }
+}
+
+TEST_CASE("PcapSource: read-ahead and inline yield the same records and counters") {
+  TempDir dir;
+  std::vector<std::string> paths;
+  for (const auto& entry : fs::directory_iterator(std::string(HIVESIM_SHARED_DIR) + "/pcaps")) {
+    if (entry.path().extension() == ".pcap") paths.push_back(entry.path().string());
+  }
+  REQUIRE(paths.size() >= 12);
+  paths.push_back(test_pcap("three-frames.pcapng"));
+  paths.push_back(dir.file("mixed.pcap"));
+  write_file(paths.back(), classic_pcap(false, false, DLT_EN10MB, mixed_records(kMixed)));
+  paths.push_back(dir.file("mixed-cut.pcap"));
+  write_file(paths.back(), cut_capture(kCut));
+
+  PcapOptions normal{PortId{2}, 1.0, false, 11};
+  PcapOptions fast{PortId{2}, 3.0, false, 0};
+  PcapOptions top{PortId{2}, 1.0, true, 5};
+  top.line_rate_bps = 3'000'000'000;
+  top.keep_payload = false;
+  std::uint64_t opened = 0;
+  for (const std::string& path : paths) {
+    for (const PcapOptions& base : {normal, fast, top}) {
+      INFO(path << ", speed " << base.speed << ", topspeed " << base.topspeed);
+      PcapOptions ahead_options = base;
+      PcapOptions inline_options = base;
+      ahead_options.read_ahead = true;
+      inline_options.read_ahead = false;
+      auto ahead = PcapSource::open(path, ahead_options);
+      auto in_line = PcapSource::open(path, inline_options);
+      REQUIRE(ahead.ok() == in_line.ok());
+      if (!ahead.ok()) {
+        CHECK(ahead.error() == in_line.error());
+        continue;
+      }
+      ++opened;
+      const auto a = drain(**ahead);
+      const auto b = drain(**in_line);
+      REQUIRE(a.size() == b.size());
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        INFO("record " << i + 1);
+        check_same(a[i], b[i]);
+      }
+      CHECK(counters(**ahead) == counters(**in_line));
+      CHECK((*ahead)->flows() == reference_flows(a, a.size()));
+    }
+  }
+  CHECK(opened == 3 * 12);
+}
+
+TEST_CASE("PcapSource: the cut capture breaks after its last good record, both ways") {
+  TempDir dir;
+  const std::string path = dir.file("cut.pcap");
+  write_file(path, cut_capture(kCut));
+  const bool read_ahead = GENERATE(true, false);
+  INFO("read_ahead " << read_ahead);
+  PcapOptions options{PortId{1}};
+  options.read_ahead = read_ahead;
+  auto source = open_ok(path, options);
+  std::size_t n = 0;
+  while (source->next() != nullptr) {
+    ++n;
+    REQUIRE_FALSE(source->error());  // not before the last good record is handed out
+  }
+  CHECK(n == kCut - 1);
+  CHECK(source->packets() == kCut - 1);
+  REQUIRE(source->error());
+  // libpcap's own message for the record it could not read, after the file and the number.
+  char errbuf[PCAP_ERRBUF_SIZE] = {};
+  pcap_t* p = pcap_open_offline(path.c_str(), errbuf);
+  REQUIRE(p != nullptr);
+  pcap_pkthdr* header = nullptr;
+  const u_char* data = nullptr;
+  for (std::size_t i = 0; i + 1 < kCut; ++i)
+    REQUIRE(pcap_next_ex(p, &header, &data) == 1);
+  REQUIRE(pcap_next_ex(p, &header, &data) == PCAP_ERROR);
+  CHECK(*source->error() ==
+        path + ": packet " + std::to_string(kCut) + ": " + std::string(pcap_geterr(p)));
+  CHECK_THAT(*source->error(), Catch::Contains("truncated dump file"));
+  pcap_close(p);
+  for (int i = 0; i < 3; ++i)
+    CHECK(source->next() == nullptr);
+  CHECK(source->packets() == kCut - 1);
+}
+
+TEST_CASE("PcapSource: stopping early reports the records handed out, not those read ahead") {
+  TempDir dir;
+  const std::string path = dir.file("mixed.pcap");
+  write_file(path, classic_pcap(false, false, DLT_EN10MB, mixed_records(kMixed)));
+  PcapOptions options{PortId{1}, 1.0, false, 100};
+  options.read_ahead = false;
+  auto all_source = open_ok(path, options);
+  const auto all = drain(*all_source);
+  REQUIRE(all.size() == kMixed);
+  for (std::size_t k : {std::size_t{0}, std::size_t{1}, std::size_t{2}, std::size_t{13}, kBatch - 1,
+                        kBatch, kBatch + 1, 2 * kBatch, kRing - 1, kRing, kRing + 1, kMixed - 1}) {
+    INFO("stopped after " << k);
+    options.read_ahead = true;
+    auto ahead = open_ok(path, options);
+    options.read_ahead = false;
+    auto in_line = open_ok(path, options);
+    std::uint64_t bytes = 0;
+    std::uint64_t malformed = 0;
+    for (std::size_t i = 0; i < k; ++i) {
+      SourcePacket* a = ahead->next();
+      SourcePacket* b = in_line->next();
+      REQUIRE(a != nullptr);
+      REQUIRE(b != nullptr);
+      check_same(*a, all[i]);
+      check_same(*b, all[i]);
+      bytes += all[i].wire_bytes;
+      malformed += all[i].malformed.has_value();
+    }
+    // The inline source has read exactly k records: its counters are those of the first k.
+    CHECK(counters(*ahead) == counters(*in_line));
+    CHECK(ahead->packets() == k);
+    CHECK(ahead->bytes() == bytes);
+    CHECK(ahead->malformed() == malformed);
+    CHECK(ahead->flows() == reference_flows(all, k));
+    CHECK(ahead->duration() == (k < 2 ? 0 : all[k - 1].at - all[0].at));
+    CHECK(ahead->reordered() == (k + 1) / 13);  // every 13th record (index 12, 25, ...)
+  }
+}
+
+TEST_CASE("PcapSource: flows counts distinct 5-tuples and Ethernet pairs of parsed records") {
+  TempDir dir;
+  const std::string path = dir.file("flows.pcap");
+  std::vector<Record> records;
+  auto add = [&](std::vector<std::uint8_t> frame, std::uint32_t orig_len = 0) {
+    records.push_back({1, static_cast<std::uint32_t>(records.size()), std::move(frame), orig_len});
+  };
+  for (int round = 0; round < 3; ++round) {
+    for (std::uint16_t sport = 1; sport <= 5; ++sport)
+      add(udp_frame(sport));  // 5 UDP flows
+    add(arp_frame(1));        // 2 ARP senders
+    add(arp_frame(2));
+  }
+  Packet tcp = udp_packet(1);
+  tcp.proto = ipproto::kTcp;
+  add(serialize(tcp));  // same ports as a UDP flow, another protocol
+  Packet reverse = udp_packet(9999);
+  reverse.dport = 1;
+  std::swap(reverse.src, reverse.dst);
+  add(serialize(reverse));  // the reply direction is its own flow
+  add(udp_frame(6), 1514);  // truncated: malformed, so not a flow
+  add(arp_frame(3), 1514);
+  records.push_back({1, 99, udp_frame(7), 0});
+  records.back().frame.resize(14 + 10);  // cut IPv4 header: malformed too
+  write_file(path, classic_pcap(false, true, DLT_EN10MB, records));
+
+  const bool read_ahead = GENERATE(true, false);
+  INFO("read_ahead " << read_ahead);
+  PcapOptions options{PortId{1}};
+  options.read_ahead = read_ahead;
+  auto source = open_ok(path, options);
+  CHECK(source->flows() == 0);
+  const auto packets = drain(*source);
+  REQUIRE(packets.size() == records.size());
+  CHECK(source->malformed() == 3);
+  CHECK(source->flows() == 5 + 2 + 1 + 1);
+}
+
+TEST_CASE("PcapSource: destroying a source mid-file stops its reader") {
+  TempDir dir;
+  const std::string path = dir.file("big.pcap");
+  write_file(path, classic_pcap(false, false, DLT_EN10MB, mixed_records(4 * kMixed)));
+  const std::size_t fds = open_fds();
+  for (std::size_t taken : {std::size_t{0}, std::size_t{1}, kBatch + 88, kRing + kBatch}) {
+    INFO("after " << taken << " records");
+    auto source = open_ok(path);
+    CHECK(open_fds() == fds + 1);
+    for (std::size_t i = 0; i < taken; ++i)
+      REQUIRE(source->next() != nullptr);
+    source.reset();  // joins the reader, which may be waiting for a free batch or reading
+    CHECK(open_fds() == fds);
+  }
+}
+
+TEST_CASE("PcapSource: the file is closed when it ends, before the source goes") {
+  const std::size_t fds = open_fds();
+  const bool read_ahead = GENERATE(true, false);
+  INFO("read_ahead " << read_ahead);
+  PcapOptions options{PortId{1}};
+  options.read_ahead = read_ahead;
+  auto source = open_ok(shared_pcap("synscan.pcap"), options);
+  CHECK(open_fds() == fds + 1);
+  CHECK(drain(*source).size() == 2011);
+  CHECK(open_fds() == fds);
+  CHECK(source->flows() > 1000);  // a SYN scan: nearly a flow per packet
+}
+
+TEST_CASE("PcapSource: at a line rate packet i enters after the bits of packets before it") {
+  TempDir dir;
+  const std::string path = dir.file("sizes.pcap");
+  write_file(path, classic_pcap(false, false, DLT_EN10MB, mixed_records(1200)));
+  const SimTime start = 7;
+  const bool read_ahead = GENERATE(true, false);
+  // 3 Gbit/s: 8/3 ns a byte, so the ceiling matters; 1 bit/s: seconds per byte.
+  const std::uint64_t rate = GENERATE(3'000'000'000ULL, 1ULL);
+  INFO("read_ahead " << read_ahead << ", rate " << rate);
+  PcapOptions options{PortId{1}, 1.0, true, start};
+  options.line_rate_bps = rate;
+  options.read_ahead = read_ahead;
+  auto source = open_ok(path, options);
+  const auto got = drain(*source);
+  REQUIRE(got.size() == 1200);
+  std::uint64_t bytes_before = 0;
+  bool rounded = false;
+  for (const SourcePacket& p : got) {
+    INFO("after " << bytes_before << " bytes");
+    const std::uint64_t bits_ns = 8 * bytes_before * 1'000'000'000ULL;
+    CHECK(p.at == start + static_cast<SimTime>((bits_ns + rate - 1) / rate));
+    rounded = rounded || bits_ns % rate != 0;
+    bytes_before += p.wire_bytes;  // truncated records count their original length
+  }
+  CHECK(rounded == (rate != 1));
+  CHECK(bytes_before == source->bytes());
+  CHECK(source->reordered() == 1200 / 13);  // counted, though topspeed ignores timestamps
+}
+
+TEST_CASE("PcapSource: keep_payload=false keeps payload_len and drops the bytes, both ways") {
+  TempDir dir;
+  const std::string path = dir.file("payloads.pcap");
+  const auto records = mixed_records(700);
+  write_file(path, classic_pcap(false, false, DLT_EN10MB, records));
+  const bool read_ahead = GENERATE(true, false);
+  INFO("read_ahead " << read_ahead);
+  PcapOptions options{PortId{1}};
+  options.read_ahead = read_ahead;
+  options.keep_payload = false;
+  auto source = open_ok(path, options);
+  const auto got = drain(*source);
+  REQUIRE(got.size() == records.size());
+  std::size_t with_payload = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    INFO("record " << i + 1);
+    CHECK(got[i].packet.payload.empty());
+    if (got[i].malformed) continue;
+    auto full = parse_frame(records[i].frame);
+    REQUIRE(full.ok());
+    CHECK(got[i].packet.payload_len == full->payload.size());
+    with_payload += !full->payload.empty();
+    Packet stripped = *full;
+    stripped.payload.clear();
+    CHECK(got[i].packet == stripped);
+  }
+  CHECK(with_payload > 500);
 }
