@@ -3,8 +3,6 @@
 
 #include <catch2/catch.hpp>
 
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/cli/commands.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using hivesim::cli::check_command;
@@ -22,35 +21,9 @@ using hivesim::cli::trace_command;
 
 namespace {
 
+using hivesim::testing::TempDir;
+
 const std::string kDemo = HIVESIM_SOURCE_DIR "/scenarios/demo.yaml";
-
-/// A fresh private directory, removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "hivesim-cli-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  /// Writes `text` to NAME in the directory and returns its path.
-  std::string write(const std::string& name, const std::string& text) const {
-    const fs::path file = path_ / name;
-    std::ofstream out(file);
-    out << text;
-    REQUIRE(out.good());
-    return file.string();
-  }
-
- private:
-  fs::path path_;
-};
 
 struct Run {
   int code = -1;

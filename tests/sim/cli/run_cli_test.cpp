@@ -4,7 +4,6 @@
 #include <catch2/catch.hpp>
 
 #include <sqlite3.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -17,53 +16,17 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/cli/commands.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using hivesim::cli::run_command;
 
 namespace {
 
+using hivesim::testing::TempDir;
+
 const std::string kLbFip = HIVESIM_SOURCE_DIR "/scenarios/lb-fip.yaml";
 const std::string kSgChange = HIVESIM_SOURCE_DIR "/scenarios/sg-change.yaml";
-
-/// A fresh private directory, removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "hivesim-run-test-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string path(const std::string& name) const { return (path_ / name).string(); }
-
-  /// Writes `text` to NAME in the directory and returns its path.
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream out(path_ / name);
-    out << text;
-    REQUIRE(out.good());
-    return path(name);
-  }
-
-  /// Every file in the directory (names), sorted.
-  std::vector<std::string> files() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(path_)) {
-      names.push_back(e.path().filename().string());
-    }
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
- private:
-  fs::path path_;
-};
 
 struct Run {
   int code = -1;
@@ -164,10 +127,10 @@ TEST_CASE("Run CLI: a failed expectation exits 1 and each failure is printed") {
 
 TEST_CASE("Run CLI: bad input exits 2 with a message and writes nothing") {
   TempDir dir;
-  const std::string out_dir = dir.path("out");
+  const std::string out_dir = dir.file("out");
 
   SECTION("a missing scenario file") {
-    const std::string missing = dir.path("no-such.yaml");
+    const std::string missing = dir.file("no-such.yaml");
     const Run r = run({missing, "--out", out_dir});
     CHECK(r.code == 2);
     CHECK(contains(r.err, missing));
@@ -316,9 +279,9 @@ TEST_CASE("Run CLI: two runs are byte-identical; --seed and --until change the r
 
 TEST_CASE("Run CLI: --out, --junit and --db write their artefacts") {
   TempDir dir;
-  const std::string out_dir = dir.path("out");
-  const std::string junit = dir.path("junit.xml");
-  const std::string db = dir.path("history.sqlite");
+  const std::string out_dir = dir.file("out");
+  const std::string junit = dir.file("junit.xml");
+  const std::string db = dir.file("history.sqlite");
 
   const Run r =
       run({kSgChange, "--format", "json", "--out", out_dir, "--junit", junit, "--db", db});

@@ -4,9 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <pcap/pcap.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -19,34 +17,14 @@
 #include "sim/io/pcap_sink.hpp"
 #include "sim/io/pcap_source.hpp"
 #include "sim/packet/codec.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace hivesim;
 namespace fs = std::filesystem;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("hivesim-pcap-sink-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const fs::path& path() const { return path_; }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
+using hivesim::testing::TempDir;
 
 std::set<std::string> listing(const fs::path& dir) {
   std::set<std::string> out;

@@ -7,9 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <pcap/pcap.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -23,11 +21,14 @@
 
 #include "sim/io/pcap_source.hpp"
 #include "sim/packet/codec.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace hivesim;
 namespace fs = std::filesystem;
 
 namespace {
+
+using hivesim::testing::TempDir;
 
 std::string shared_pcap(const std::string& name) {
   return std::string(HIVESIM_SHARED_DIR) + "/pcaps/" + name;
@@ -36,29 +37,6 @@ std::string shared_pcap(const std::string& name) {
 std::string test_pcap(const std::string& name) {
   return std::string(HIVESIM_TEST_DATA) + "/pcaps/" + name;
 }
-
-/// A fresh folder under the system temp dir, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("hivesim-pcap-source-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
 
 void write_file(const std::string& path, const std::vector<std::uint8_t>& bytes) {
   std::ofstream out(path, std::ios::binary);

@@ -6,41 +6,20 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <string>
 
 #include "sim/io/sqlite_history.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace hivesim;
 namespace fs = std::filesystem;
 
 namespace {
 
-/// A fresh folder under the system temp dir, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("hivesim-sqlite-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
+using hivesim::testing::TempDir;
 
 /// A read-only view of a history for checks.
 class Reader {
