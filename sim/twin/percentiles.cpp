@@ -1,6 +1,7 @@
 #include "sim/twin/percentiles.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <utility>
 
@@ -12,16 +13,17 @@ namespace hivesim {
 std::vector<SimTime> nearest_rank_percentiles(std::span<const SimTime> values,
                                               std::initializer_list<double> qs) {
   if (values.empty()) return std::vector<SimTime>(qs.size(), 0);
-  constexpr int kBucketBits = 16;
+  // About one bucket per value, up to 2^16: a short row costs no more than its own size.
+  const int bucket_bits = std::min<int>(16, std::bit_width(values.size()));
   const auto [min, max] = std::minmax_element(values.begin(), values.end());
   const SimTime base = *min;
   int shift = 0;
-  while ((static_cast<std::uint64_t>(*max - base) >> shift) >> kBucketBits != 0)
+  while ((static_cast<std::uint64_t>(*max - base) >> shift) >> bucket_bits != 0)
     ++shift;
   const auto bucket = [base, shift](SimTime v) {
     return static_cast<std::size_t>(static_cast<std::uint64_t>(v - base) >> shift);
   };
-  std::vector<std::uint64_t> below(std::size_t{1} << kBucketBits, 0);  // then: values before
+  std::vector<std::uint64_t> below(std::size_t{1} << bucket_bits, 0);  // then: values before
   for (SimTime v : values)
     ++below[bucket(v)];
   std::uint64_t sum = 0;
