@@ -109,6 +109,18 @@ Flow flow_of(const Packet& p) {
   return {p.eth_src.bits, p.eth_dst.bits, p.ethertype};
 }
 
+/// How many records ahead each side fetches the slot lines it will touch (the first three: see
+/// Slot), which the other core wrote or read last.
+constexpr std::size_t kPrefetchAhead = 8;
+
+template <int kWrite>
+void prefetch_hot_lines(const void* slot) {
+  const char* p = static_cast<const char*>(slot);
+  __builtin_prefetch(p, kWrite);
+  __builtin_prefetch(p + 64, kWrite);
+  __builtin_prefetch(p + 128, kWrite);
+}
+
 }  // namespace
 
 Result<std::uint32_t> pcap_link_type(const std::string& path) {
@@ -135,10 +147,12 @@ Result<std::unique_ptr<PcapSource>> PcapSource::open(const std::string& path, Pc
 
 /// A record as the reader leaves it for next(): the record, and the facts count() needs that
 /// the caller may change or that only the reader knows.
-struct PcapSource::Slot {
-  SourcePacket record;
+struct alignas(64) PcapSource::Slot {
+  // Cache-line aligned: the reader writes, and the twin reads, the first three lines of a slot
+  // (these fields and the record's up to its packet's PacketFields), the rest only when used.
   SimTime ts = 0;         // capture timestamp, ns
   bool new_flow = false;  // parsed, and the first record of its flow in file order
+  SourcePacket record;
 };
 
 /// Consecutive records of the file. The last batch has `end` set (and `error` when the file
@@ -180,9 +194,15 @@ class PcapSource::Reader {
     if (done != nullptr) {
       head_ = (head_ + 1) % ring_.size();
       --ready_;
-      freed_.notify_one();
+      // Waking the thread costs more than a batch takes to hand out: it is woken only once
+      // kRefill batches are free, and then fills them in one go.
+      if (reader_waits_ && ready_ + kRefill <= ring_.size()) freed_.notify_one();
     }
-    filled_.wait(lock, [this] { return ready_ > 0; });
+    if (ready_ == 0) {
+      caller_waits_ = true;
+      filled_.wait(lock, [this] { return ready_ > 0; });
+      caller_waits_ = false;
+    }
     return &ring_[head_];
   }
 
@@ -196,19 +216,26 @@ class PcapSource::Reader {
     for (std::size_t tail = 0;; tail = (tail + 1) % ring_.size()) {
       {
         std::unique_lock lock(mutex_);
-        // The wait returns true on a stop if a batch is free, hence the second test.
-        if (!freed_.wait(lock, stop, [this] { return ready_ < ring_.size(); }) ||
-            stop.stop_requested()) {
-          return;
+        if (ready_ == ring_.size()) {
+          // Full: wait for kRefill free batches (see exchange()). The wait returns true on a
+          // stop if they are free, hence the second test.
+          reader_waits_ = true;
+          const bool freed =
+              freed_.wait(lock, stop, [this] { return ready_ + kRefill <= ring_.size(); });
+          reader_waits_ = false;
+          if (!freed || stop.stop_requested()) return;
         }
+        if (stop.stop_requested()) return;
       }
       Batch& batch = ring_[tail];  // (head_ + ready_) % size: neither ready nor held
       fill(batch);
+      bool wake = false;
       {
         std::lock_guard lock(mutex_);
         ++ready_;
+        wake = caller_waits_;
       }
-      filled_.notify_one();
+      if (wake) filled_.notify_one();
       if (batch.end) return;
     }
   }
@@ -230,6 +257,11 @@ class PcapSource::Reader {
         batch.end = true;
         handle_.reset();
         break;
+      }
+      // The slots were last read by the twin's thread, on the other core: ask for them a few
+      // records ahead, so that their lines are here when take() writes them.
+      if (batch.size + kPrefetchAhead < batch.slots.size()) {
+        prefetch_hot_lines<1>(&batch.slots[batch.size + kPrefetchAhead]);
       }
       take(*header, data, batch.slots[batch.size++]);
     }
@@ -304,9 +336,11 @@ class PcapSource::Reader {
   std::mutex mutex_;
   std::condition_variable_any filled_;  // ready_ went up
   std::condition_variable_any freed_;   // ready_ went down
-  std::size_t ready_ = 0;  // batches filled and not given back yet, from head_ on (mutex_)
-  std::size_t head_ = 0;   // the batch next() holds or takes next (next()'s side only)
-  std::jthread thread_;    // last: stopped and joined before the members it uses go
+  std::size_t ready_ = 0;      // batches filled and not given back yet, from head_ on (mutex_)
+  bool reader_waits_ = false;  // the thread waits on freed_ (mutex_)
+  bool caller_waits_ = false;  // next() waits on filled_ (mutex_)
+  std::size_t head_ = 0;       // the batch next() holds or takes next (next()'s side only)
+  std::jthread thread_;        // last: stopped and joined before the members it uses go
 };
 
 PcapSource::PcapSource(std::string path, std::unique_ptr<Reader> reader)
@@ -324,6 +358,9 @@ SourcePacket* PcapSource::next() {
     }
     batch_ = reader_->exchange(batch_);
     next_slot_ = 0;
+  }
+  if (next_slot_ + kPrefetchAhead < batch_->size) {
+    prefetch_hot_lines<0>(&batch_->slots[next_slot_ + kPrefetchAhead]);
   }
   Slot& slot = batch_->slots[next_slot_++];
   count(slot);

@@ -12,8 +12,9 @@
 //
 // Threads: by default a reader thread reads, parses and classifies (flow, timing) the records
 // ahead of next(), in batches of kBatchRecords in a ring of kBatches, handed over under a mutex
-// once per batch; next() is then a step to the next slot of its batch. The caller's thread
-// does nothing else, and libpcap and the parser run beside the twin. The thread is joined
+// once per batch (a full ring's thread sleeps until kRefill batches are free, as waking it
+// costs more than a batch does); next() is then a step to the next slot of its batch. The caller's
+// thread does nothing else, and libpcap and the parser run beside the twin. The thread is joined
 // when the file ends or breaks, or when the source is destroyed (it stops within a batch).
 // Cost: one libpcap handle, kBatches * kBatchRecords records (under 1 MB), and one flow key
 // per distinct flow; one parse_frame per packet, nothing else retained.
@@ -88,8 +89,9 @@ class PcapSource final : public TrafficSource {
   SimTime last_timestamp() const { return last_ts_; }
   const std::string& path() const { return path_; }
 
-  static constexpr std::size_t kBatches = 4;
-  static constexpr std::size_t kBatchRecords = 512;
+  static constexpr std::size_t kBatches = 8;
+  static constexpr std::size_t kBatchRecords = 256;
+  static constexpr std::size_t kRefill = kBatches / 2;  // free batches that wake the thread
 
  private:
   struct Slot;

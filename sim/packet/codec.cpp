@@ -40,6 +40,20 @@ Error truncated(const char* what, std::size_t have, std::size_t need) {
   return malformed("%s truncated: %zu of %zu bytes", what, have, need);
 }
 
+/// `p = Packet{}`, but the payload keeps its buffer, and the rarer fields are written only when
+/// set: a reader parsing frame after frame into one Packet rewrites its first two cache lines.
+void reset_keeping_buffer(Packet& p) {
+  const bool options = p.ip_options_len != 0;  // (bytes past ip_options_len are zero)
+  static_cast<PacketFields&>(p) = PacketFields{};
+  p.payload.clear();
+  if ((p.arp_sha.bits | p.arp_tha.bits | p.arp_spa.bits | p.arp_tpa.bits) != 0) {
+    p.arp_sha = p.arp_tha = Mac{};
+    p.arp_spa = p.arp_tpa = Ipv4{};
+  }
+  if (options) p.ip_options = {};
+  p.quoted.reset();
+}
+
 /// Unfolded one's-complement sum of the TCP/UDP pseudo header.
 std::uint32_t pseudo_header_sum(Ipv4 src, Ipv4 dst, std::uint8_t proto, std::size_t l4_len) {
   return (src.bits >> 16) + (src.bits & 0xffff) + (dst.bits >> 16) + (dst.bits & 0xffff) + proto +
@@ -448,10 +462,7 @@ std::vector<std::uint8_t> serialize(const Packet& p) {
 
 Status parse_frame_into(std::span<const std::uint8_t> frame, Packet& p, ParseOptions options) {
   const bool keep = options.keep_payload;
-  std::vector<std::uint8_t> buffer = std::move(p.payload);
-  p = Packet{};
-  buffer.clear();
-  p.payload = std::move(buffer);
+  reset_keeping_buffer(p);
   ByteReader r(frame);
   if (r.remaining() < kEthHeader) return truncated("ethernet header", r.remaining(), kEthHeader);
   p.eth_dst = r.mac();

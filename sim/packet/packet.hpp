@@ -85,7 +85,10 @@ struct QuotedHeader {
   friend bool operator==(const QuotedHeader&, const QuotedHeader&) = default;
 };
 
-struct Packet {
+/// The fields every packet sets, kept together at the front of a Packet (its first two cache
+/// lines, with the payload's vector): parsing a frame into a reused Packet rewrites these, and
+/// the rarer ones (ARP addresses, IP option bytes, a quoted header) only when they were set.
+struct PacketFields {
   // Ethernet and VLAN tags (outermost first).
   Mac eth_src;
   Mac eth_dst;
@@ -94,13 +97,7 @@ struct Packet {
   std::array<std::uint8_t, 2> vlan_pcp{};       // priority bits, kept for round trips
   std::uint16_t outer_tpid = ethertype::kVlan;  // 0x8100 or 0x88a8 for the outer tag
   std::uint16_t ethertype = ethertype::kIpv4;   // after the tags
-
-  // ARP (ethertype kArp).
-  std::uint16_t arp_op = 0;
-  Mac arp_sha;
-  Mac arp_tha;
-  Ipv4 arp_spa;
-  Ipv4 arp_tpa;
+  std::uint16_t arp_op = 0;                     // ARP (ethertype kArp); addresses in Packet
 
   // IPv4 (ethertype kIpv4).
   Ipv4 src;
@@ -114,8 +111,7 @@ struct Packet {
   std::uint16_t frag_offset = 0;  // in 8-byte units
   /// The MF bit of a kLater fragment (a middle one); kFirst always has MF, kNone never.
   bool more_fragments = false;
-  std::uint8_t ip_options_len = 0;  // bytes, multiple of 4, <= 40
-  std::array<std::uint8_t, 40> ip_options{};
+  std::uint8_t ip_options_len = 0;  // bytes, multiple of 4, <= 40 (the bytes: Packet)
 
   // L4: TCP/UDP ports; ICMP type/code/id/seq. Absent for later fragments.
   std::uint16_t sport = 0;
@@ -130,12 +126,24 @@ struct Packet {
   // header" bytes (e.g. the next-hop MTU of 3/4 in icmp_seq), so that round trips are exact.
   std::uint16_t icmp_id = 0;
   std::uint16_t icmp_seq = 0;
-  std::optional<QuotedHeader> quoted;  // ICMP errors
 
+  std::uint32_t payload_len = 0;  // see Packet::payload
+
+  friend bool operator==(const PacketFields&, const PacketFields&) = default;
+};
+
+struct Packet : PacketFields {
   // Payload after the last parsed header. For an opaque ethertype (IPv6, ...) this is all of
   // the L3 bytes. `payload` may be empty while payload_len > 0: the bytes are then zeros.
-  std::uint32_t payload_len = 0;
   std::vector<std::uint8_t> payload;
+
+  // The rarer fields.
+  Mac arp_sha;  // ARP
+  Mac arp_tha;
+  Ipv4 arp_spa;
+  Ipv4 arp_tpa;
+  std::array<std::uint8_t, 40> ip_options{};  // IPv4 options, ip_options_len of them
+  std::optional<QuotedHeader> quoted;         // ICMP errors
 
   bool is_ipv4() const { return ethertype == ethertype::kIpv4; }
   bool is_arp() const { return ethertype == ethertype::kArp; }

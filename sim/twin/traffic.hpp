@@ -16,13 +16,14 @@
 namespace hivesim {
 
 struct SourcePacket {
+  // (What the twin reads of every packet comes first, in the record's first cache lines.)
   SimTime at = 0;
   PortId port;
-  Packet packet;
+  std::uint32_t wire_bytes = 0;  // the frame's length on the wire (0: compute from `packet`)
   /// Set when the frame could not be parsed (a capture's truncated or broken packet): the twin
   /// counts it injected and dropped `malformed` at the port, with this as the detail.
   std::optional<std::string> malformed;
-  std::uint32_t wire_bytes = 0;  // the frame's length on the wire (0: compute from `packet`)
+  Packet packet;
 };
 
 class TrafficSource {

@@ -126,18 +126,26 @@ struct Landing {
   }
 };
 
-/// A frame in the underlay, from its ingress host's datapath to the egress host. Small (32
+/// A frame in the underlay, from its ingress host's datapath to the egress host. Small (48
 /// bytes): the packet itself is kept (in a slab) only when the egress side needs all of it.
+/// A frame that is the only copy of its packet, which nothing has happened to yet, carries its
+/// journey (the three fields such a journey has) and frees its slot: on a congested link most
+/// packets are on the wire, and they then cost one streamed frame each, not a frame plus a
+/// journey slot met again, out of cache, when the frame lands.
 struct Frame {
   SimTime at = 0;  // when it reaches `to`
   HostId to;
   PortId port;
-  std::uint32_t journey = kNone;
-  std::uint32_t packet = kNone;  // index into the packet slab, or kNone
+  std::uint32_t journey = kNone;  // or kParked: the journey is the fields below
+  std::uint32_t packet = kNone;   // index into the packet slab, or kNone
   Ipv4 dst;
   std::uint16_t dport = 0;
   bool ipv4_tcp = false;
+  bool reply = false;  // kParked: the journey's
+  std::uint32_t source = 0;
+  SimTime injected_at = 0;
 };
+constexpr std::uint32_t kParked = kNone - 1;
 
 struct Agent {
   explicit Agent(const AgentConfig& c)
@@ -222,6 +230,8 @@ class Twin::Impl {
   void inject(std::uint32_t source, PortId port, Packet&& packet, bool reply);
   void inject_malformed(std::uint32_t source, PortId port);
   std::uint32_t new_journey(std::uint32_t source, const Packet& packet, bool reply);
+  /// A journey slot, reset.
+  std::uint32_t alloc_journey();
   /// Whether anything is left to happen: a source with packets, a packet on its way, a write.
   bool busy() const;
 
@@ -238,6 +248,7 @@ class Twin::Impl {
   SimTime fetch(Agent& agent, const std::vector<FlowTag>& tags, SimTime from);
 
   // Underlay.
+  /// Sends a copy of `journey` (already counted in its copies) to `port`.
   void send(std::uint32_t host, PortId port, const Packet& packet, std::uint32_t journey);
   /// How long the host's link takes to send a frame of `bytes` (headers included).
   SimTime transmit_time(std::size_t bytes) const;
@@ -446,16 +457,19 @@ void Twin::Impl::inject_malformed(std::uint32_t source, PortId port) {
   lose(j, intern(DropReason::kMalformed, topo_.ports[port.value].name));
 }
 
-std::uint32_t Twin::Impl::new_journey(std::uint32_t source, const Packet& packet, bool reply) {
-  std::uint32_t j;
+std::uint32_t Twin::Impl::alloc_journey() {
   if (free_journeys_.empty()) {
-    j = static_cast<std::uint32_t>(journeys_.size());
     journeys_.emplace_back();
-  } else {
-    j = free_journeys_.back();
-    free_journeys_.pop_back();
-    journeys_[j] = Journey{};
+    return static_cast<std::uint32_t>(journeys_.size() - 1);
   }
+  const std::uint32_t j = free_journeys_.back();
+  free_journeys_.pop_back();
+  journeys_[j] = Journey{};
+  return j;
+}
+
+std::uint32_t Twin::Impl::new_journey(std::uint32_t source, const Packet& packet, bool reply) {
+  const std::uint32_t j = alloc_journey();
   Journey& jr = journeys_[j];
   jr.injected_at = sched_.now();
   jr.source = source;
@@ -630,19 +644,20 @@ void Twin::Impl::apply(std::uint32_t host, const FlowActions& actions, Packet& p
     return;
   }
   const std::size_t n = actions.outputs.size();
-  journeys_[journey].copies += static_cast<std::uint32_t>(n);
   if (actions.balanced_vip) journeys_[journey].vip = actions.balanced_vip - 1U;
+  if (n == 0) {
+    finish_copy(journey);
+    return;
+  }
+  // One copy per output; the ingress's own goes with the last, which takes the packet itself.
+  journeys_[journey].copies += static_cast<std::uint32_t>(n - 1);
   for (std::size_t i = 0; i + 1 < n; ++i) {
     scratch_ = packet;
     hivesim::apply(actions.outputs[i].rewrite, scratch_);
     send(host, actions.outputs[i].port, scratch_, journey);
   }
-  if (n > 0) {
-    // The last output takes the packet itself.
-    hivesim::apply(actions.outputs[n - 1].rewrite, packet);
-    send(host, actions.outputs[n - 1].port, packet, journey);
-  }
-  finish_copy(journey);
+  hivesim::apply(actions.outputs[n - 1].rewrite, packet);
+  send(host, actions.outputs[n - 1].port, packet, journey);
 }
 
 void Twin::Impl::stop_agent(std::uint32_t host) {
@@ -729,25 +744,37 @@ void Twin::Impl::send(std::uint32_t host, PortId port, const Packet& packet,
     }
   }
   const bool idle = sender.wire.empty();
-
-  sender.wire.push_back(Frame{arrival, HostId{to}, port, journey, kept, packet.dst, packet.dport,
-                              packet.is_ipv4() && packet.proto == ipproto::kTcp});
+  Frame& frame = sender.wire.emplace_back(Frame{arrival, HostId{to}, port, journey, kept,
+                                                packet.dst, packet.dport,
+                                                packet.is_ipv4() && packet.proto == ipproto::kTcp});
+  if (journey != kNone) {
+    const Journey& jr = journeys_[journey];
+    if (jr.copies == 1 && !jr.delivered && !jr.consumed && jr.drop_id == kNone && jr.vip == kNone) {
+      // Its only copy, and nothing has happened to it yet: the frame carries it (see Frame).
+      frame.journey = kParked;
+      frame.reply = jr.reply;
+      frame.source = jr.source;
+      frame.injected_at = jr.injected_at;
+      free_journeys_.push_back(journey);
+    }
+  }
   if (idle) push_due(arrival, host);
 }
 
 void Twin::Impl::arrive(std::uint32_t host) {
   std::deque<Frame>& wire = agents_[host].wire;
-  const Frame frame = wire.front();
+  Frame frame = wire.front();
   wire.pop_front();
+  if (frame.journey == kParked) {
+    frame.journey = alloc_journey();
+    Journey& jr = journeys_[frame.journey];
+    jr.injected_at = frame.injected_at;
+    jr.source = frame.source;
+    jr.reply = frame.reply;
+    jr.copies = 1;
+  }
   // Before delivering: a reply that deliver injects may put frames on this link again.
   reschedule_top(host, wire.empty() ? std::nullopt : std::optional(wire.front().at));
-  if (!wire.empty()) {
-    // Frames and their journeys were last touched when sent, long ago with a full link: fetch
-    // the frame 32 ahead, and the journey of the one 8 ahead (its frame fetched earlier).
-    __builtin_prefetch(&wire[std::min<std::size_t>(32, wire.size() - 1)]);
-    const std::uint32_t ahead = wire[std::min<std::size_t>(8, wire.size() - 1)].journey;
-    if (ahead != kNone) __builtin_prefetch(&journeys_[ahead], 1);
-  }
   if (!agents_[frame.to.value].alive) {
     if (frame.packet != kNone) free_packets_.push_back(frame.packet);
     if (frame.journey != kNone) {
