@@ -248,6 +248,32 @@ TEST_CASE("Codec: every packet kind round trips through serialize and parse") {
   }
 }
 
+TEST_CASE("Codec: parse_frame_into a reused packet equals a fresh parse, whatever it held") {
+  // parse_frame_into rewrites the common fields and resets the rarer ones (ARP addresses, IP
+  // options, a quoted header) only when they were set: every kind after every kind.
+  Packet options = udp_packet();
+  options.ip_options_len = 8;
+  options.ip_options[0] = 0x94;
+  options.ip_options[1] = 4;
+  std::vector<Packet> kinds = {tcp_packet(),
+                               with_payload(udp_packet(), 33),
+                               icmp_error(ipproto::kTcp),
+                               arp_packet(arpop::kReply),
+                               options,
+                               with_payload(echo_packet(), 56)};
+  kinds.back().vlan_count = 1;
+  kinds.back().vlans = {7, 0};
+  for (const Packet& before : kinds) {
+    for (const Packet& after : kinds) {
+      Packet reused = before;
+      REQUIRE_FALSE(parse_frame_into(serialize(after), reused));
+      const auto fresh = parse_frame(serialize(after));
+      REQUIRE(fresh);
+      CHECK(reused == *fresh);
+    }
+  }
+}
+
 TEST_CASE("Codec: generated packets round trip and carry correct checksums") {
   test::PacketGen gen(20240611);
   for (int i = 0; i < 3000; ++i) {
