@@ -262,6 +262,8 @@ class Twin::Impl {
   void lose(std::uint32_t journey, std::uint32_t drop_id);
   void finish_copy(std::uint32_t journey);
   void finalize(std::uint32_t journey);
+  /// A finished journey that reached a port (delivered) or was answered (consumed).
+  void count_arrival(Source& src, bool reply, bool delivered);
   std::uint32_t intern(const DropInfo& drop);
   std::uint32_t intern(DropReason reason, const std::string& device);
   std::int64_t window_at(SimTime t) const;
@@ -765,6 +767,20 @@ void Twin::Impl::arrive(std::uint32_t host) {
   std::deque<Frame>& wire = agents_[host].wire;
   Frame frame = wire.front();
   wire.pop_front();
+  if (frame.journey == kParked && agents_[frame.to.value].alive && !options_.on_egress &&
+      (dead_members_.empty() || !frame.ipv4_tcp) &&
+      (frame.reply || !sources_[frame.source].reply)) {
+    // Most frames: the only copy of a packet nothing happened to, landing where nobody looks
+    // at it or answers it. deliver() and finalize() would come to this: its latency and one
+    // delivery.
+    reschedule_top(host, wire.empty() ? std::nullopt : std::optional(wire.front().at));
+    Source& src = sources_[frame.source];
+    if (!frame.reply) src.latencies.push_back(sched_.now() - frame.injected_at);
+    count_arrival(src, frame.reply, true);
+    --live_journeys_;
+    last_landing_ = sched_.now();
+    return;
+  }
   if (frame.journey == kParked) {
     frame.journey = alloc_journey();
     Journey& jr = journeys_[frame.journey];
@@ -854,16 +870,7 @@ void Twin::Impl::finalize(std::uint32_t j) {
   Source& src = sources_[jr.source];
   const SimTime now = sched_.now();
   if (jr.delivered || jr.consumed) {
-    ++(jr.delivered ? totals_.delivered : totals_.consumed);
-    ++(jr.reply ? src.row.replies_delivered : src.row.delivered);
-    // A delivery after a failure's last loss means the network carries traffic again.
-    if (!unrecovered_.empty()) {
-      std::erase_if(unrecovered_, [this, now](std::uint32_t w) {
-        if (windows_[w].last_loss >= now) return false;
-        windows_[w].recovered_at = now;
-        return true;
-      });
-    }
+    count_arrival(src, jr.reply, jr.delivered);
   } else {
     const std::int64_t window = window_at(now);
     HIVESIM_CHECK(jr.drop_id != kNone, "a dropped packet without a drop reason");
@@ -884,6 +891,20 @@ void Twin::Impl::finalize(std::uint32_t j) {
   free_journeys_.push_back(j);
   --live_journeys_;
   last_landing_ = now;
+}
+
+void Twin::Impl::count_arrival(Source& src, bool reply, bool delivered) {
+  ++(delivered ? totals_.delivered : totals_.consumed);
+  ++(reply ? src.row.replies_delivered : src.row.delivered);
+  // A delivery after a failure's last loss means the network carries traffic again.
+  if (!unrecovered_.empty()) {
+    const SimTime now = sched_.now();
+    std::erase_if(unrecovered_, [this, now](std::uint32_t w) {
+      if (windows_[w].last_loss >= now) return false;
+      windows_[w].recovered_at = now;
+      return true;
+    });
+  }
 }
 
 std::uint32_t Twin::Impl::intern(const DropInfo& drop) {
