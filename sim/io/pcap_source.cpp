@@ -180,7 +180,14 @@ class PcapSource::Reader {
     ring_.reserve(batches);
     for (std::size_t i = 0; i < batches; ++i)
       ring_.emplace_back(records);
-    if (options.read_ahead) thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
+    if (options.read_ahead) {
+      try {
+        thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
+      } catch (const std::system_error&) {
+        // No thread to be had (a process or memory limit): exchange() fills each batch itself,
+        // and the records and counters are the same.
+      }
+    }
   }
 
   /// Gives back `done` (the batch handed out so far; nullptr at first) and returns the next

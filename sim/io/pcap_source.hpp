@@ -16,6 +16,7 @@
 // costs more than a batch does); next() is then a step to the next slot of its batch. The caller's
 // thread does nothing else, and libpcap and the parser run beside the twin. The thread is joined
 // when the file ends or breaks, or when the source is destroyed (it stops within a batch).
+// When no thread can be started, next() fills each batch itself, with the same results.
 // Cost: one libpcap handle, kBatches * kBatchRecords records (under 1 MB), and one flow key
 // per distinct flow; one parse_frame per packet, nothing else retained.
 
