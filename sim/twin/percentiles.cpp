@@ -8,8 +8,8 @@
 namespace hivesim {
 
 // Radix selection: a counting pass over the high bits finds the bucket that holds each rank, and
-// only that bucket's values are selected among: a few sequential passes over millions of
-// latencies instead of a selection each over all of them.
+// only those buckets' values are selected among: three sequential passes over millions of
+// latencies (range, counts, the wanted buckets) instead of a selection each over all of them.
 std::vector<SimTime> nearest_rank_percentiles(std::span<const SimTime> values,
                                               std::initializer_list<double> qs) {
   if (values.empty()) return std::vector<SimTime>(qs.size(), 0);
@@ -29,21 +29,34 @@ std::vector<SimTime> nearest_rank_percentiles(std::span<const SimTime> values,
   std::uint64_t sum = 0;
   for (std::uint64_t& c : below)
     sum += std::exchange(c, sum);
-  std::vector<SimTime> out;
-  std::vector<SimTime> in_bucket;
+  // The bucket holding each rank (the last one with no more values before it than the rank),
+  // then one more pass collects the values of those buckets (a few, often one).
+  std::vector<std::size_t> ranks;
+  std::vector<std::size_t> wanted;  // distinct buckets, in first-seen order
+  std::vector<std::size_t> slot;    // per q: its bucket's index in `wanted`
   for (double q : qs) {
     const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(values.size())));
     const std::size_t i = std::clamp<std::size_t>(rank, 1, values.size()) - 1;
-    // The bucket holding the i-th smallest: the last one with fewer than i + 1 values before.
     const auto b = static_cast<std::size_t>(
         std::upper_bound(below.begin(), below.end(), std::uint64_t{i}) - below.begin() - 1);
-    in_bucket.clear();
-    for (SimTime v : values) {
-      if (bucket(v) == b) in_bucket.push_back(v);
+    ranks.push_back(i);
+    const auto at = std::find(wanted.begin(), wanted.end(), b);
+    slot.push_back(static_cast<std::size_t>(at - wanted.begin()));
+    if (at == wanted.end()) wanted.push_back(b);
+  }
+  std::vector<std::vector<SimTime>> in_bucket(wanted.size());
+  for (SimTime v : values) {
+    const std::size_t b = bucket(v);
+    for (std::size_t w = 0; w < wanted.size(); ++w) {
+      if (wanted[w] == b) in_bucket[w].push_back(v);
     }
-    const auto k = static_cast<std::ptrdiff_t>(i - below[b]);
-    std::nth_element(in_bucket.begin(), in_bucket.begin() + k, in_bucket.end());
-    out.push_back(in_bucket[static_cast<std::size_t>(k)]);
+  }
+  std::vector<SimTime> out;
+  for (std::size_t q = 0; q < ranks.size(); ++q) {
+    std::vector<SimTime>& candidates = in_bucket[slot[q]];
+    const auto k = static_cast<std::ptrdiff_t>(ranks[q] - below[wanted[slot[q]]]);
+    std::nth_element(candidates.begin(), candidates.begin() + k, candidates.end());
+    out.push_back(candidates[static_cast<std::size_t>(k)]);
   }
   return out;
 }
