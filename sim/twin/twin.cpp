@@ -230,13 +230,21 @@ class Twin::Impl {
   void inject(std::uint32_t source, PortId port, Packet&& packet, bool reply);
   void inject_malformed(std::uint32_t source, PortId port);
   std::uint32_t new_journey(std::uint32_t source, const Packet& packet, bool reply);
+  /// The counters of an injected packet (new_journey's, for a packet that needs no slot).
+  void count_injection(std::uint32_t source, bool reply);
   /// A journey slot, reset.
   std::uint32_t alloc_journey();
   /// Whether anything is left to happen: a source with packets, a packet on its way, a write.
   bool busy() const;
 
   // Datapath and agent.
-  void datapath(std::uint32_t host, PortId port, Packet&& packet, std::uint32_t journey);
+  /// The ingress datapath: the flow table answers, or the agent simulates (the packet waits).
+  void datapath(std::uint32_t host, PortId port, Packet&& packet, std::uint32_t source, bool reply);
+  /// A flow-table hit that needs no journey slot: one output, to another host, nothing balanced,
+  /// nobody at the far end who looks at or answers the packet. It goes on the wire as a frame
+  /// carrying its journey (see Frame). False, doing nothing, for any other hit.
+  bool straight_to_wire(std::uint32_t host, const FlowActions& actions, Packet& packet,
+                        std::uint32_t source, bool reply);
   void start_simulation(Agent& agent, std::uint32_t host, const FlowKey& key, InFlight& flight);
   void complete(std::uint32_t completion);
   void emit(std::uint32_t host, const Waiting& w, const SimulationResult& result);
@@ -250,6 +258,22 @@ class Twin::Impl {
   // Underlay.
   /// Sends a copy of `journey` (already counted in its copies) to `port`.
   void send(std::uint32_t host, PortId port, const Packet& packet, std::uint32_t journey);
+  /// The tunnel a frame from `host` to `to` takes now: its header size, or why the frame is lost
+  /// (no tunnel zone joins them or their link is down; the underlay lost it: one draw of the
+  /// underlay's random stream when it has loss).
+  struct Route {
+    enum class Lost : std::uint8_t { kNo, kTunnel, kUnderlay };
+    std::size_t overhead = 0;
+    Lost lost = Lost::kNo;
+  };
+  Route route(std::uint32_t host, std::uint32_t to);
+  /// The drop row (reason tunnel_down) of a frame `route` lost.
+  std::uint32_t route_drop(std::uint32_t host, std::uint32_t to, Route::Lost lost);
+  /// Serialises `bytes` (headers included) on `host`'s link after what it is sending: returns
+  /// when the frame lands at the far end.
+  SimTime serialise(std::uint32_t host, std::size_t bytes);
+  /// Puts `frame` on `host`'s link, behind the frames already on it.
+  void enqueue(std::uint32_t host, const Frame& frame);
   /// How long the host's link takes to send a frame of `bytes` (headers included).
   SimTime transmit_time(std::size_t bytes) const;
   /// Whether the egress side of `journey` reads the whole packet.
@@ -482,38 +506,76 @@ std::uint32_t Twin::Impl::new_journey(std::uint32_t source, const Packet& packet
   jr.dst = packet.dst;
   jr.sport = packet.sport;
   jr.dport = packet.dport;
+  count_injection(source, reply);
+  return j;
+}
+
+void Twin::Impl::count_injection(std::uint32_t source, bool reply) {
   ++totals_.injected;
   TrafficRow& row = sources_[source].row;
   ++(reply ? row.replies_sent : row.sent);
   ++live_journeys_;
-  return j;
 }
 
 void Twin::Impl::inject(std::uint32_t source, PortId port, Packet&& packet, bool reply) {
-  const std::uint32_t j = new_journey(source, packet, reply);
   const std::uint32_t host = port_host_[port.value].value;
   if (!agents_[host].alive) {
-    lose(j, intern(DropReason::kHostDown, topo_.hosts[host].name));
+    lose(new_journey(source, packet, reply), intern(DropReason::kHostDown, topo_.hosts[host].name));
     return;
   }
-  datapath(host, port, std::move(packet), j);
+  datapath(host, port, std::move(packet), source, reply);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Datapath and agent
 
-void Twin::Impl::datapath(std::uint32_t host, PortId port, Packet&& packet, std::uint32_t journey) {
+void Twin::Impl::datapath(std::uint32_t host, PortId port, Packet&& packet, std::uint32_t source,
+                          bool reply) {
   Agent& agent = agents_[host];
   const FlowKey key = flow_key(packet, port);
   if (const FlowActions* actions = agent.table.lookup(key, sched_.now())) {
     ++flow_stats_.cache_hits;
-    apply(host, *actions, packet, journey);
+    if (straight_to_wire(host, *actions, packet, source, reply)) return;
+    apply(host, *actions, packet, new_journey(source, packet, reply));
     return;
   }
   ++flow_stats_.cache_misses;
+  const std::uint32_t journey = new_journey(source, packet, reply);
   auto [it, fresh] = agent.in_flight.try_emplace(key);
   it->second.waiting.push_back(Waiting{port, std::move(packet), journey});
   if (fresh) start_simulation(agent, host, key, it->second);
+}
+
+bool Twin::Impl::straight_to_wire(std::uint32_t host, const FlowActions& actions, Packet& packet,
+                                  std::uint32_t source, bool reply) {
+  if (actions.verdict != Verdict::kDelivered || actions.outputs.size() != 1 ||
+      actions.balanced_vip != 0 || options_.on_egress || (!reply && sources_[source].reply)) {
+    return false;
+  }
+  const FlowOutput& out = actions.outputs.front();
+  const std::uint32_t to = port_host_[out.port.value].value;
+  if (to == host) return false;
+  // What apply() and send() would do with a journey of one copy, which send() then parks.
+  const Route r = route(host, to);
+  if (r.lost != Route::Lost::kNo) {
+    lose(new_journey(source, packet, reply), route_drop(host, to, r.lost));
+    return true;
+  }
+  count_injection(source, reply);
+  hivesim::apply(out.rewrite, packet);
+  Frame frame{serialise(host, wire_length(packet) + r.overhead),
+              HostId{to},
+              out.port,
+              kParked,
+              kNone,
+              packet.dst,
+              packet.dport,
+              packet.is_ipv4() && packet.proto == ipproto::kTcp};
+  frame.reply = reply;
+  frame.source = source;
+  frame.injected_at = sched_.now();
+  enqueue(host, frame);
+  return true;
 }
 
 void Twin::Impl::start_simulation(Agent& agent, std::uint32_t host, const FlowKey& key,
@@ -705,35 +767,11 @@ void Twin::Impl::send(std::uint32_t host, PortId port, const Packet& packet,
     deliver(port, Landing::of(packet), journey);
     return;
   }
-  const Host& a = topo_.hosts[host];
-  const Host& b = topo_.hosts[to];
-  const TunnelZone* zone = nullptr;
-  for (std::uint32_t za : host_zones_[host]) {
-    for (std::uint32_t zb : host_zones_[to]) {
-      if (za == zb) zone = &topo_.tunnel_zones[za];
-    }
-  }
-  if (zone == nullptr || (!links_down_.empty() && links_down_.contains(pair_key(host, to)))) {
-    if (journey != kNone) lose(journey, intern(DropReason::kTunnelDown, a.name + "->" + b.name));
+  const Route r = route(host, to);
+  if (r.lost != Route::Lost::kNo) {
+    if (journey != kNone) lose(journey, route_drop(host, to, r.lost));
     return;
   }
-  if (scenario_.underlay.loss > 0) {
-    // splitmix64: one stream for the whole underlay, drawn in event order.
-    std::uint64_t z = (underlay_rng_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    z ^= z >> 31;
-    if (static_cast<double>(z >> 11) * 0x1.0p-53 < scenario_.underlay.loss) {
-      if (journey != kNone) lose(journey, intern(DropReason::kTunnelDown, "underlay"));
-      return;
-    }
-  }
-  const std::size_t overhead = zone->type == TunnelType::kVxlan ? kVxlanOverhead : kGreOverhead;
-  Agent& sender = agents_[host];
-  sender.tx_free =
-      std::max(sender.tx_free, sched_.now()) + transmit_time(wire_length(packet) + overhead);
-  const SimTime arrival = sender.tx_free + scenario_.underlay.latency;
-
   std::uint32_t kept = kNone;
   if (needs_packet(journey)) {
     if (free_packets_.empty()) {
@@ -745,10 +783,14 @@ void Twin::Impl::send(std::uint32_t host, PortId port, const Packet& packet,
       packets_[kept] = packet;
     }
   }
-  const bool idle = sender.wire.empty();
-  Frame& frame = sender.wire.emplace_back(Frame{arrival, HostId{to}, port, journey, kept,
-                                                packet.dst, packet.dport,
-                                                packet.is_ipv4() && packet.proto == ipproto::kTcp});
+  Frame frame{serialise(host, wire_length(packet) + r.overhead),
+              HostId{to},
+              port,
+              journey,
+              kept,
+              packet.dst,
+              packet.dport,
+              packet.is_ipv4() && packet.proto == ipproto::kTcp};
   if (journey != kNone) {
     const Journey& jr = journeys_[journey];
     if (jr.copies == 1 && !jr.delivered && !jr.consumed && jr.drop_id == kNone && jr.vip == kNone) {
@@ -760,7 +802,50 @@ void Twin::Impl::send(std::uint32_t host, PortId port, const Packet& packet,
       free_journeys_.push_back(journey);
     }
   }
-  if (idle) push_due(arrival, host);
+  enqueue(host, frame);
+}
+
+Twin::Impl::Route Twin::Impl::route(std::uint32_t host, std::uint32_t to) {
+  const TunnelZone* zone = nullptr;
+  for (std::uint32_t za : host_zones_[host]) {
+    for (std::uint32_t zb : host_zones_[to]) {
+      if (za == zb) zone = &topo_.tunnel_zones[za];
+    }
+  }
+  if (zone == nullptr || (!links_down_.empty() && links_down_.contains(pair_key(host, to)))) {
+    return Route{0, Route::Lost::kTunnel};
+  }
+  if (scenario_.underlay.loss > 0) {
+    // splitmix64: one stream for the whole underlay, drawn in event order.
+    std::uint64_t z = (underlay_rng_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    if (static_cast<double>(z >> 11) * 0x1.0p-53 < scenario_.underlay.loss) {
+      return Route{0, Route::Lost::kUnderlay};
+    }
+  }
+  return Route{zone->type == TunnelType::kVxlan ? kVxlanOverhead : kGreOverhead, Route::Lost::kNo};
+}
+
+std::uint32_t Twin::Impl::route_drop(std::uint32_t host, std::uint32_t to, Route::Lost lost) {
+  return intern(DropReason::kTunnelDown,
+                lost == Route::Lost::kUnderlay
+                    ? std::string("underlay")
+                    : topo_.hosts[host].name + "->" + topo_.hosts[to].name);
+}
+
+SimTime Twin::Impl::serialise(std::uint32_t host, std::size_t bytes) {
+  Agent& sender = agents_[host];
+  sender.tx_free = std::max(sender.tx_free, sched_.now()) + transmit_time(bytes);
+  return sender.tx_free + scenario_.underlay.latency;
+}
+
+void Twin::Impl::enqueue(std::uint32_t host, const Frame& frame) {
+  std::deque<Frame>& wire = agents_[host].wire;
+  const bool idle = wire.empty();
+  wire.push_back(frame);
+  if (idle) push_due(frame.at, host);
 }
 
 void Twin::Impl::arrive(std::uint32_t host) {
@@ -1220,17 +1305,18 @@ void Twin::Impl::reschedule_top(std::uint32_t key, std::optional<SimTime> next) 
     due_.pop_back();
     return;
   }
-  // Later than (or as early as) before: sift it down.
-  due_.front().at = *next;
+  // Later than (or as early as) before: sift it down, moving earlier children up into the hole.
+  const Due item{*next, key};
+  Due* const heap = due_.data();
+  const std::size_t n = due_.size();
   std::size_t i = 0;
-  for (;;) {
-    std::size_t child = 2 * i + 1;
-    if (child >= due_.size()) break;
-    if (child + 1 < due_.size() && due_[child] > due_[child + 1]) ++child;
-    if (!(due_[i] > due_[child])) break;
-    std::swap(due_[i], due_[child]);
+  for (std::size_t child = 1; child < n; child = 2 * i + 1) {
+    if (child + 1 < n && heap[child] > heap[child + 1]) ++child;
+    if (!(item > heap[child])) break;
+    heap[i] = heap[child];
     i = child;
   }
+  heap[i] = item;
 }
 
 std::optional<SimTime> Twin::Impl::next_activity() {
