@@ -109,7 +109,7 @@ Flow flow_of(const Packet& p) {
   return {p.eth_src.bits, p.eth_dst.bits, p.ethertype};
 }
 
-/// How many records ahead each side fetches the slot lines it will touch (the first three: see
+/// How many records ahead each side fetches the slot lines it will touch (the first four: see
 /// Slot), which the other core wrote or read last.
 constexpr std::size_t kPrefetchAhead = 8;
 
@@ -119,6 +119,7 @@ void prefetch_hot_lines(const void* slot) {
   __builtin_prefetch(p, kWrite);
   __builtin_prefetch(p + 64, kWrite);
   __builtin_prefetch(p + 128, kWrite);
+  __builtin_prefetch(p + 192, kWrite);
 }
 
 }  // namespace
@@ -148,7 +149,7 @@ Result<std::unique_ptr<PcapSource>> PcapSource::open(const std::string& path, Pc
 /// A record as the reader leaves it for next(): the record, and the facts count() needs that
 /// the caller may change or that only the reader knows.
 struct alignas(64) PcapSource::Slot {
-  // Cache-line aligned: the reader writes, and the twin reads, the first three lines of a slot
+  // Cache-line aligned: the reader writes, and the twin reads, the first four lines of a slot
   // (these fields and the record's up to its packet's PacketFields), the rest only when used.
   SimTime ts = 0;         // capture timestamp, ns
   bool new_flow = false;  // parsed, and the first record of its flow in file order
@@ -315,7 +316,12 @@ class PcapSource::Reader {
     }
     // Nothing half-parsed, and nothing left from an earlier record in this slot, reaches the
     // twin: which record that was depends on the batch size.
-    if (out.malformed) out.packet = Packet{};
+    if (out.malformed) {
+      out.packet = Packet{};
+      out.key.reset();
+    } else {
+      out.key = flow_key(out.packet, options_.port);
+    }
     // The flow's place in the set, for count_flows(): with 10,000s of flows the set is no
     // longer in cache, and a miss per packet would cost as much as the parse.
     if (!out.malformed) flows_.prefetch(flow_of(out.packet));

@@ -20,6 +20,10 @@ struct SourcePacket {
   SimTime at = 0;
   PortId port;
   std::uint32_t wire_bytes = 0;  // the frame's length on the wire (0: compute from `packet`)
+  /// flow_key(packet, port), when the source extracted it as it read the packet (a capture's
+  /// reader thread does, as a NIC does on receive); the twin extracts it otherwise. A caller
+  /// that changes the packet before injecting it must reset it.
+  std::optional<FlowKey> key;
   /// Set when the frame could not be parsed (a capture's truncated or broken packet): the twin
   /// counts it injected and dropped `malformed` at the port, with this as the detail.
   std::optional<std::string> malformed;

@@ -227,7 +227,9 @@ class Twin::Impl {
   void pull(std::uint32_t source);
   /// Injects the source's pending packet and pulls its next one.
   void inject_pending(std::uint32_t source);
-  void inject(std::uint32_t source, PortId port, Packet&& packet, bool reply);
+  /// `key`: the packet's flow key if the source extracted it, else nullptr.
+  void inject(std::uint32_t source, PortId port, Packet&& packet, bool reply,
+              const FlowKey* key = nullptr);
   void inject_malformed(std::uint32_t source, PortId port);
   std::uint32_t new_journey(std::uint32_t source, const Packet& packet, bool reply);
   /// The counters of an injected packet (new_journey's, for a packet that needs no slot).
@@ -239,7 +241,8 @@ class Twin::Impl {
 
   // Datapath and agent.
   /// The ingress datapath: the flow table answers, or the agent simulates (the packet waits).
-  void datapath(std::uint32_t host, PortId port, Packet&& packet, std::uint32_t source, bool reply);
+  void datapath(std::uint32_t host, PortId port, Packet&& packet, std::uint32_t source, bool reply,
+                const FlowKey* key);
   /// A flow-table hit that needs no journey slot: one output, to another host, nothing balanced,
   /// nobody at the far end who looks at or answers the packet. It goes on the wire as a frame
   /// carrying its journey (see Frame). False, doing nothing, for any other hit.
@@ -467,7 +470,7 @@ void Twin::Impl::inject_pending(std::uint32_t index) {
   if (sp.malformed) {
     inject_malformed(index, sp.port);
   } else {
-    inject(index, sp.port, std::move(sp.packet), false);
+    inject(index, sp.port, std::move(sp.packet), false, sp.key ? &*sp.key : nullptr);
   }
   pull(index);
   const SourcePacket* next = sources_[index].pending;
@@ -517,22 +520,24 @@ void Twin::Impl::count_injection(std::uint32_t source, bool reply) {
   ++live_journeys_;
 }
 
-void Twin::Impl::inject(std::uint32_t source, PortId port, Packet&& packet, bool reply) {
+void Twin::Impl::inject(std::uint32_t source, PortId port, Packet&& packet, bool reply,
+                        const FlowKey* key) {
   const std::uint32_t host = port_host_[port.value].value;
   if (!agents_[host].alive) {
     lose(new_journey(source, packet, reply), intern(DropReason::kHostDown, topo_.hosts[host].name));
     return;
   }
-  datapath(host, port, std::move(packet), source, reply);
+  datapath(host, port, std::move(packet), source, reply, key);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Datapath and agent
 
 void Twin::Impl::datapath(std::uint32_t host, PortId port, Packet&& packet, std::uint32_t source,
-                          bool reply) {
+                          bool reply, const FlowKey* known) {
   Agent& agent = agents_[host];
-  const FlowKey key = flow_key(packet, port);
+  std::optional<FlowKey> extracted;
+  const FlowKey& key = known != nullptr ? *known : extracted.emplace(flow_key(packet, port));
   if (const FlowActions* actions = agent.table.lookup(key, sched_.now())) {
     ++flow_stats_.cache_hits;
     if (straight_to_wire(host, *actions, packet, source, reply)) return;

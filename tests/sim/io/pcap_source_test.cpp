@@ -200,13 +200,21 @@ Counters counters(const PcapSource& s) {
           s.duration(), s.first_timestamp(), s.last_timestamp(), s.error()};
 }
 
-/// The same record: time, port, parse result and wire length.
+/// The same record: time, port, parse result, flow key and wire length; and the key is the
+/// packet's (none for a malformed record).
 void check_same(const SourcePacket& a, const SourcePacket& b) {
   CHECK(a.at == b.at);
   CHECK(a.port == b.port);
   CHECK(a.malformed == b.malformed);
   CHECK(a.wire_bytes == b.wire_bytes);
   CHECK(a.packet == b.packet);
+  CHECK(a.key == b.key);
+  if (a.malformed) {
+    CHECK_FALSE(a.key);
+  } else {
+    REQUIRE(a.key);
+    CHECK(*a.key == flow_key(a.packet, a.port));
+  }
 }
 
 /// Distinct flows among parsed records, counted here independently of the source: the IPv4
