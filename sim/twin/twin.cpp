@@ -222,6 +222,7 @@ class Twin::Impl {
   /// The running item (on top of the merge) is done: its stream's next item, due at `next`,
   /// takes its place, or with nullopt the stream leaves the merge.
   void reschedule_top(std::uint32_t key, std::optional<SimTime> next);
+  void pop_top();
 
   // Traffic.
   void pull(std::uint32_t source);
@@ -1303,11 +1304,15 @@ void Twin::Impl::push_due(SimTime at, std::uint32_t key) {
   std::push_heap(due_.begin(), due_.end(), std::greater<>{});
 }
 
-void Twin::Impl::reschedule_top(std::uint32_t key, std::optional<SimTime> next) {
+void Twin::Impl::pop_top() {
+  std::pop_heap(due_.begin(), due_.end(), std::greater<>{});
+  due_.pop_back();
+}
+
+inline void Twin::Impl::reschedule_top(std::uint32_t key, std::optional<SimTime> next) {
   HIVESIM_CHECK(!due_.empty() && due_.front().key == key, "a stream item ran off the top");
   if (!next) {
-    std::pop_heap(due_.begin(), due_.end(), std::greater<>{});
-    due_.pop_back();
+    pop_top();
     return;
   }
   // Later than (or as early as) before: sift it down, moving earlier children up into the hole.
