@@ -1,5 +1,7 @@
 #include "sim/datapath/rewrite.hpp"
 
+#include <algorithm>
+
 #include <cstdio>
 
 namespace hivesim {
@@ -106,6 +108,14 @@ void apply(const PacketRewrite& rw, Packet& p) {
   if (rw.has(RewriteField::kTpSrc)) p.sport = rw.tp_src;
   if (rw.has(RewriteField::kTpDst)) p.dport = rw.tp_dst;
   if (rw.has(RewriteField::kIcmpId)) p.icmp_id = rw.icmp_id;
+}
+
+std::size_t rewritten_length(const PacketRewrite& rewrite, std::size_t length,
+                             std::uint8_t vlan_count) {
+  if (!rewrite.has(RewriteField::kVlans)) return length;
+  constexpr std::size_t kTag = 4;  // wire_length counts at most two tags
+  return length - kTag * std::min<std::size_t>(vlan_count, 2) +
+         kTag * std::min<std::size_t>(rewrite.vlan_count, 2);
 }
 
 std::string to_string(const PacketRewrite& rw) {

@@ -69,6 +69,11 @@ std::optional<PacketRewrite> rewrite_between(const Packet& in, const Packet& out
 /// Writes the set fields of `rewrite` into `packet`.
 void apply(const PacketRewrite& rewrite, Packet& packet);
 
+/// wire_length() of apply(rewrite, p), from wire_length(p) and p.vlan_count, without p: a
+/// rewrite changes the length only by pushing or popping VLAN tags.
+std::size_t rewritten_length(const PacketRewrite& rewrite, std::size_t length,
+                             std::uint8_t vlan_count);
+
 /// "set(eth_src=02:00:00:00:00:01,nw_ttl=63)", fields in RewriteField order; "" when empty.
 /// VLAN stacks read "vlans=none", "vlans=10" or "vlans=10:20", then ",vlan_pcp=3:0" when a
 /// priority is set and ",vlan_tpid=0x88a8" for a non-0x8100 outer tag.

@@ -109,7 +109,7 @@ Flow flow_of(const Packet& p) {
   return {p.eth_src.bits, p.eth_dst.bits, p.ethertype};
 }
 
-/// How many records ahead each side fetches the slot lines it will touch (the first four: see
+/// How many records ahead each side fetches the slot lines the twin reads (the first two: see
 /// Slot), which the other core wrote or read last.
 constexpr std::size_t kPrefetchAhead = 8;
 
@@ -118,8 +118,6 @@ void prefetch_hot_lines(const void* slot) {
   const char* p = static_cast<const char*>(slot);
   __builtin_prefetch(p, kWrite);
   __builtin_prefetch(p + 64, kWrite);
-  __builtin_prefetch(p + 128, kWrite);
-  __builtin_prefetch(p + 192, kWrite);
 }
 
 }  // namespace
@@ -149,10 +147,11 @@ Result<std::unique_ptr<PcapSource>> PcapSource::open(const std::string& path, Pc
 /// A record as the reader leaves it for next(): the record, and the facts count() needs that
 /// the caller may change or that only the reader knows.
 struct alignas(64) PcapSource::Slot {
-  // Cache-line aligned: the reader writes, and the twin reads, the first four lines of a slot
-  // (these fields and the record's up to its packet's PacketFields), the rest only when used.
-  SimTime ts = 0;         // capture timestamp, ns
-  bool new_flow = false;  // parsed, and the first record of its flow in file order
+  // Cache-line aligned: the twin reads the first two lines of a slot (these fields and the
+  // record's up to its extraction) for a packet that hits a flow, the rest only when used.
+  SimTime ts = 0;          // capture timestamp, ns
+  bool malformed = false;  // record.malformed is set
+  bool new_flow = false;   // parsed, and the first record of its flow in file order
   SourcePacket record;
 };
 
@@ -316,15 +315,16 @@ class PcapSource::Reader {
     }
     // Nothing half-parsed, and nothing left from an earlier record in this slot, reaches the
     // twin: which record that was depends on the batch size.
-    if (out.malformed) {
+    slot.malformed = out.malformed.has_value();
+    if (slot.malformed) {
       out.packet = Packet{};
-      out.key.reset();
+      out.extracted.reset();
     } else {
-      out.key = flow_key(out.packet, options_.port);
+      out.extracted = extract(out.packet, options_.port);
     }
     // The flow's place in the set, for count_flows(): with 10,000s of flows the set is no
     // longer in cache, and a miss per packet would cost as much as the parse.
-    if (!out.malformed) flows_.prefetch(flow_of(out.packet));
+    if (!slot.malformed) flows_.prefetch(flow_of(out.packet));
   }
 
   /// Marks each parsed record of `batch` whose flow was not seen before: in file order, so
@@ -332,7 +332,7 @@ class PcapSource::Reader {
   void count_flows(Batch& batch) {
     for (std::size_t i = 0; i < batch.size; ++i) {
       Slot& slot = batch.slots[i];
-      slot.new_flow = !slot.record.malformed && flows_.insert(flow_of(slot.record.packet)).second;
+      slot.new_flow = !slot.malformed && flows_.insert(flow_of(slot.record.packet)).second;
     }
   }
 
@@ -393,7 +393,7 @@ void PcapSource::count(const Slot& slot) {
   }
   ++packets_;
   bytes_ += r.wire_bytes;
-  malformed_ += r.malformed.has_value();
+  malformed_ += slot.malformed;
   flows_ += slot.new_flow;
   last_at_ = r.at;
 }

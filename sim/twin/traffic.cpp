@@ -3,9 +3,15 @@
 #include <cmath>
 #include <utility>
 
+#include "sim/packet/codec.hpp"
 #include "sim/packet/spec.hpp"
 
 namespace hivesim {
+
+Extracted extract(const Packet& packet, PortId port) {
+  return Extracted{flow_key(packet, port), static_cast<std::uint32_t>(wire_length(packet)),
+                   packet.vlan_count};
+}
 
 Result<SyntheticSource> SyntheticSource::make(const Simulator& sim,
                                               const SyntheticTraffic& traffic) {

@@ -15,19 +15,32 @@
 
 namespace hivesim {
 
+/// A packet's flow key and what the underlay needs of it, extracted once.
+struct Extracted {
+  FlowKey key;               // flow_key(packet, port)
+  std::uint32_t length = 0;  // wire_length(packet)
+  std::uint8_t vlan_count = 0;
+  friend bool operator==(const Extracted&, const Extracted&) = default;
+};
+
+/// Extracted for `packet` entering at `port`.
+Extracted extract(const Packet& packet, PortId port);
+
 struct SourcePacket {
-  // (What the twin reads of every packet comes first, in the record's first cache lines.)
+  // (What the twin reads of a packet that hits a flow comes first: up to `extracted`, the
+  // record's first cache lines.)
   SimTime at = 0;
   PortId port;
   std::uint32_t wire_bytes = 0;  // the frame's length on the wire (0: compute from `packet`)
-  /// flow_key(packet, port), when the source extracted it as it read the packet (a capture's
-  /// reader thread does, as a NIC does on receive); the twin extracts it otherwise. A caller
-  /// that changes the packet before injecting it must reset it.
-  std::optional<FlowKey> key;
+  /// What the datapath reads of `packet` on receive, when the source extracted it as it read
+  /// the packet (a capture's reader thread does, as a NIC does); the twin extracts it otherwise.
+  /// Only ever set for a parsed packet. A caller that changes the packet before injecting it
+  /// must reset it.
+  std::optional<Extracted> extracted;
+  Packet packet;
   /// Set when the frame could not be parsed (a capture's truncated or broken packet): the twin
   /// counts it injected and dropped `malformed` at the port, with this as the detail.
   std::optional<std::string> malformed;
-  Packet packet;
 };
 
 class TrafficSource {

@@ -138,7 +138,7 @@ struct Frame {
   PortId port;
   std::uint32_t journey = kNone;  // or kParked: the journey is the fields below
   std::uint32_t packet = kNone;   // index into the packet slab, or kNone
-  Ipv4 dst;
+  Ipv4 dst;                       // with ipv4_tcp: the TCP destination (a backend may be dead)
   std::uint16_t dport = 0;
   bool ipv4_tcp = false;
   bool reply = false;  // kParked: the journey's
@@ -228,9 +228,9 @@ class Twin::Impl {
   void pull(std::uint32_t source);
   /// Injects the source's pending packet and pulls its next one.
   void inject_pending(std::uint32_t source);
-  /// `key`: the packet's flow key if the source extracted it, else nullptr.
+  /// `extracted`: the packet's, if the source extracted it; else nullptr.
   void inject(std::uint32_t source, PortId port, Packet&& packet, bool reply,
-              const FlowKey* key = nullptr);
+              const Extracted* extracted = nullptr);
   void inject_malformed(std::uint32_t source, PortId port);
   std::uint32_t new_journey(std::uint32_t source, const Packet& packet, bool reply);
   /// The counters of an injected packet (new_journey's, for a packet that needs no slot).
@@ -243,12 +243,15 @@ class Twin::Impl {
   // Datapath and agent.
   /// The ingress datapath: the flow table answers, or the agent simulates (the packet waits).
   void datapath(std::uint32_t host, PortId port, Packet&& packet, std::uint32_t source, bool reply,
-                const FlowKey* key);
+                const Extracted* extracted);
   /// A flow-table hit that needs no journey slot: one output, to another host, nothing balanced,
   /// nobody at the far end who looks at or answers the packet. It goes on the wire as a frame
   /// carrying its journey (see Frame). False, doing nothing, for any other hit.
-  bool straight_to_wire(std::uint32_t host, const FlowActions& actions, Packet& packet,
-                        std::uint32_t source, bool reply);
+  /// The frame is made from `key` and the rewrite, without reading or writing the packet beyond
+  /// its length (in `extracted`, when given): a capture's packet stays in its reader's cache.
+  bool straight_to_wire(std::uint32_t host, const FlowActions& actions, const Packet& packet,
+                        const FlowKey& key, const Extracted* extracted, std::uint32_t source,
+                        bool reply);
   void start_simulation(Agent& agent, std::uint32_t host, const FlowKey& key, InFlight& flight);
   void complete(std::uint32_t completion);
   void emit(std::uint32_t host, const Waiting& w, const SimulationResult& result);
@@ -468,10 +471,12 @@ void Twin::Impl::pull(std::uint32_t index) {
 void Twin::Impl::inject_pending(std::uint32_t index) {
   // Injected from where it waits (pull() replaces it next): no copy of the packet.
   SourcePacket& sp = *sources_[index].pending;
-  if (sp.malformed) {
+  if (sp.extracted) {  // parsed, and extracted ahead: the record's other lines are not read
+    inject(index, sp.port, std::move(sp.packet), false, &*sp.extracted);
+  } else if (sp.malformed) {
     inject_malformed(index, sp.port);
   } else {
-    inject(index, sp.port, std::move(sp.packet), false, sp.key ? &*sp.key : nullptr);
+    inject(index, sp.port, std::move(sp.packet), false);
   }
   pull(index);
   const SourcePacket* next = sources_[index].pending;
@@ -522,26 +527,27 @@ void Twin::Impl::count_injection(std::uint32_t source, bool reply) {
 }
 
 void Twin::Impl::inject(std::uint32_t source, PortId port, Packet&& packet, bool reply,
-                        const FlowKey* key) {
+                        const Extracted* extracted) {
   const std::uint32_t host = port_host_[port.value].value;
   if (!agents_[host].alive) {
     lose(new_journey(source, packet, reply), intern(DropReason::kHostDown, topo_.hosts[host].name));
     return;
   }
-  datapath(host, port, std::move(packet), source, reply, key);
+  datapath(host, port, std::move(packet), source, reply, extracted);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Datapath and agent
 
 void Twin::Impl::datapath(std::uint32_t host, PortId port, Packet&& packet, std::uint32_t source,
-                          bool reply, const FlowKey* known) {
+                          bool reply, const Extracted* extracted) {
   Agent& agent = agents_[host];
-  std::optional<FlowKey> extracted;
-  const FlowKey& key = known != nullptr ? *known : extracted.emplace(flow_key(packet, port));
+  std::optional<FlowKey> computed;
+  const FlowKey& key =
+      extracted != nullptr ? extracted->key : computed.emplace(flow_key(packet, port));
   if (const FlowActions* actions = agent.table.lookup(key, sched_.now())) {
     ++flow_stats_.cache_hits;
-    if (straight_to_wire(host, *actions, packet, source, reply)) return;
+    if (straight_to_wire(host, *actions, packet, key, extracted, source, reply)) return;
     apply(host, *actions, packet, new_journey(source, packet, reply));
     return;
   }
@@ -552,8 +558,9 @@ void Twin::Impl::datapath(std::uint32_t host, PortId port, Packet&& packet, std:
   if (fresh) start_simulation(agent, host, key, it->second);
 }
 
-bool Twin::Impl::straight_to_wire(std::uint32_t host, const FlowActions& actions, Packet& packet,
-                                  std::uint32_t source, bool reply) {
+bool Twin::Impl::straight_to_wire(std::uint32_t host, const FlowActions& actions,
+                                  const Packet& packet, const FlowKey& key,
+                                  const Extracted* extracted, std::uint32_t source, bool reply) {
   if (actions.verdict != Verdict::kDelivered || actions.outputs.size() != 1 ||
       actions.balanced_vip != 0 || options_.on_egress || (!reply && sources_[source].reply)) {
     return false;
@@ -568,15 +575,19 @@ bool Twin::Impl::straight_to_wire(std::uint32_t host, const FlowActions& actions
     return true;
   }
   count_injection(source, reply);
-  hivesim::apply(out.rewrite, packet);
-  Frame frame{serialise(host, wire_length(packet) + r.overhead),
+  // The rewritten packet's length, and the TCP destination a dead backend is looked up by.
+  const PacketRewrite& rw = out.rewrite;
+  const std::size_t length = extracted != nullptr
+                                 ? rewritten_length(rw, extracted->length, extracted->vlan_count)
+                                 : rewritten_length(rw, wire_length(packet), packet.vlan_count);
+  Frame frame{serialise(host, length + r.overhead),
               HostId{to},
               out.port,
               kParked,
               kNone,
-              packet.dst,
-              packet.dport,
-              packet.is_ipv4() && packet.proto == ipproto::kTcp};
+              rw.has(RewriteField::kNwDst) ? rw.nw_dst : key.nw_dst,
+              rw.has(RewriteField::kTpDst) ? rw.tp_dst : key.tp_dst,
+              key.ethertype == ethertype::kIpv4 && key.nw_proto == ipproto::kTcp};
   frame.reply = reply;
   frame.source = source;
   frame.injected_at = sched_.now();

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/packet/codec.hpp"
 #include "tests/sim/packet/packet_gen.hpp"
 
 namespace hivesim {
@@ -200,6 +201,8 @@ TEST_CASE("PacketRewrite: generated pairs round trip, and other changes are refu
     Packet applied = in;
     apply(*rw, applied);
     REQUIRE(applied == out);
+    // The length the underlay sends, known without rewriting the packet.
+    CHECK(rewritten_length(*rw, wire_length(in), in.vlan_count) == wire_length(out));
     CHECK(to_string(*rw).empty() == (expect == 0));
     ++expressible;
 

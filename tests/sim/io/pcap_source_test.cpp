@@ -200,20 +200,20 @@ Counters counters(const PcapSource& s) {
           s.duration(), s.first_timestamp(), s.last_timestamp(), s.error()};
 }
 
-/// The same record: time, port, parse result, flow key and wire length; and the key is the
-/// packet's (none for a malformed record).
+/// The same record: time, port, parse result, extraction and wire length; and the extraction is
+/// the packet's (none for a malformed record).
 void check_same(const SourcePacket& a, const SourcePacket& b) {
   CHECK(a.at == b.at);
   CHECK(a.port == b.port);
   CHECK(a.malformed == b.malformed);
   CHECK(a.wire_bytes == b.wire_bytes);
   CHECK(a.packet == b.packet);
-  CHECK(a.key == b.key);
+  CHECK(a.extracted == b.extracted);
   if (a.malformed) {
-    CHECK_FALSE(a.key);
+    CHECK_FALSE(a.extracted);
   } else {
-    REQUIRE(a.key);
-    CHECK(*a.key == flow_key(a.packet, a.port));
+    REQUIRE(a.extracted);
+    CHECK(*a.extracted == extract(a.packet, a.port));
   }
 }
 
