@@ -16,6 +16,22 @@
 
 namespace hivesim {
 
+// Big-endian loads from bytes the caller has checked are there (a header it took whole).
+inline std::uint16_t load_u16(const std::uint8_t* b) {
+  return static_cast<std::uint16_t>((b[0] << 8) | b[1]);
+}
+inline std::uint32_t load_u32(const std::uint8_t* b) {
+  return (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) |
+         b[3];
+}
+/// Mac::from_bytes in one load: the six bytes big-endian in the low 48 bits.
+inline Mac load_mac(const std::uint8_t* b) {
+  std::uint64_t bits = 0;
+  std::memcpy(&bits, b, 6);
+  if constexpr (std::endian::native == std::endian::little) bits = __builtin_bswap64(bits);
+  return Mac{bits >> 16};
+}
+
 class ByteReader {
  public:
   explicit ByteReader(std::span<const std::uint8_t> bytes) : bytes_(bytes) {}
@@ -28,23 +44,9 @@ class ByteReader {
     return bytes_[pos_];
   }
   std::uint8_t u8() { return *advance(1); }
-  std::uint16_t u16() {
-    const std::uint8_t* b = advance(2);
-    return static_cast<std::uint16_t>((b[0] << 8) | b[1]);
-  }
-  std::uint32_t u32() {
-    const std::uint8_t* b = advance(4);
-    return (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) |
-           b[3];
-  }
-  Mac mac() {
-    const std::uint8_t* b = advance(6);
-    // Mac::from_bytes in one load: the six bytes big-endian in the low 48 bits.
-    std::uint64_t bits = 0;
-    std::memcpy(&bits, b, 6);
-    if constexpr (std::endian::native == std::endian::little) bits = __builtin_bswap64(bits);
-    return Mac{bits >> 16};
-  }
+  std::uint16_t u16() { return load_u16(advance(2)); }
+  std::uint32_t u32() { return load_u32(advance(4)); }
+  Mac mac() { return load_mac(advance(6)); }
   Ipv4 ipv4() { return Ipv4{u32()}; }
   void skip(std::size_t n) { advance(n); }
   /// The next `n` bytes, consumed.

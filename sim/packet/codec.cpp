@@ -90,14 +90,14 @@ Status parse_arp(ByteReader& r, Packet& p) {
 
 Status parse_tcp(ByteReader& r, Packet& p, bool keep) {
   if (r.remaining() < kTcpHeader) return truncated("tcp header", r.remaining(), kTcpHeader);
-  p.sport = r.u16();
-  p.dport = r.u16();
-  p.tcp_seq = r.u32();
-  p.tcp_ack = r.u32();
-  const std::uint8_t offset_words = r.u8() >> 4;
-  p.tcp_flags = r.u8();
-  p.tcp_window = r.u16();
-  r.skip(4);  // checksum, urgent pointer
+  const std::uint8_t* h = r.take(kTcpHeader).data();  // checksum, urgent pointer: not read
+  p.sport = load_u16(h);
+  p.dport = load_u16(h + 2);
+  p.tcp_seq = load_u32(h + 4);
+  p.tcp_ack = load_u32(h + 8);
+  const std::uint8_t offset_words = h[12] >> 4;
+  p.tcp_flags = h[13];
+  p.tcp_window = load_u16(h + 14);
   if (offset_words < 5) return malformed("tcp data offset %u is below 5", offset_words);
   const std::size_t options = offset_words * 4U - kTcpHeader;
   if (options > r.remaining()) {
@@ -111,10 +111,10 @@ Status parse_tcp(ByteReader& r, Packet& p, bool keep) {
 
 Status parse_udp(ByteReader& r, Packet& p, bool keep) {
   if (r.remaining() < kUdpHeader) return truncated("udp header", r.remaining(), kUdpHeader);
-  p.sport = r.u16();
-  p.dport = r.u16();
-  const std::uint16_t length = r.u16();
-  r.skip(2);  // checksum
+  const std::uint8_t* h = r.take(kUdpHeader).data();  // checksum: not read
+  p.sport = load_u16(h);
+  p.dport = load_u16(h + 2);
+  const std::uint16_t length = load_u16(h + 4);
   if (p.frag == FragKind::kFirst) {
     // The length covers the whole datagram, most of it in later fragments.
     set_payload(p, r.rest(), keep);
@@ -192,22 +192,23 @@ Status parse_icmp(ByteReader& r, Packet& p, bool keep) {
 Status parse_ipv4(ByteReader& r, Packet& p, bool keep) {
   const std::size_t captured = r.remaining();
   if (captured < kIpv4Header) return truncated("ipv4 header", captured, kIpv4Header);
-  const std::uint8_t version_ihl = r.u8();
+  // The fixed header at once. The checksum is not verified: captures often carry offloaded ones.
+  const std::uint8_t* h = r.take(kIpv4Header).data();
+  const std::uint8_t version_ihl = h[0];
   if ((version_ihl >> 4) != 4) {
     return malformed("ip version %u in an ipv4 (0x0800) frame", version_ihl >> 4);
   }
   const std::size_t ihl = (version_ihl & 0xfU) * 4U;
   if (ihl < kIpv4Header) return malformed("ipv4 ihl %zu is below 5", ihl / 4);
   if (captured < ihl) return truncated("ipv4 header", captured, ihl);
-  p.tos = r.u8();
-  const std::uint16_t total_len = r.u16();
-  p.ip_id = r.u16();
-  const std::uint16_t flags_offset = r.u16();
-  p.ttl = r.u8();
-  p.proto = r.u8();
-  r.skip(2);  // checksum: not verified, captures often carry offloaded ones
-  p.src = r.ipv4();
-  p.dst = r.ipv4();
+  p.tos = h[1];
+  const std::uint16_t total_len = load_u16(h + 2);
+  p.ip_id = load_u16(h + 4);
+  const std::uint16_t flags_offset = load_u16(h + 6);
+  p.ttl = h[8];
+  p.proto = h[9];
+  p.src = Ipv4{load_u32(h + 12)};
+  p.dst = Ipv4{load_u32(h + 16)};
   if (total_len < ihl) {
     return malformed("ipv4 total length %u is less than its header length %zu", total_len, ihl);
   }
@@ -465,9 +466,10 @@ Status parse_frame_into(std::span<const std::uint8_t> frame, Packet& p, ParseOpt
   reset_keeping_buffer(p);
   ByteReader r(frame);
   if (r.remaining() < kEthHeader) return truncated("ethernet header", r.remaining(), kEthHeader);
-  p.eth_dst = r.mac();
-  p.eth_src = r.mac();
-  std::uint16_t type = r.u16();
+  const std::uint8_t* h = r.take(kEthHeader).data();
+  p.eth_dst = load_mac(h);
+  p.eth_src = load_mac(h + 6);
+  std::uint16_t type = load_u16(h + 12);
 
   // Up to two tags: 802.1Q, or QinQ with an outer 0x88a8 (or 0x8100) and an inner 0x8100.
   if (type == ethertype::kVlan || type == ethertype::kQinQ) {
