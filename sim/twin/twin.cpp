@@ -283,7 +283,10 @@ class Twin::Impl {
   void enqueue(std::uint32_t host, const Frame& frame);
   /// How long the host's link takes to send a frame of `bytes` (headers included).
   SimTime transmit_time(std::size_t bytes) const;
-  /// Whether the egress side of `journey` reads the whole packet.
+  /// Whether the egress side reads the whole packet of a journey from `source`: an egress
+  /// capture does, and so does a source that answers what it sent (not its answers).
+  bool watched(std::uint32_t source, bool reply) const;
+  /// watched() for `journey`, and for every generated packet (kNone) under an egress capture.
   bool needs_packet(std::uint32_t journey) const;
   /// The front frame on `host`'s link reaches its destination.
   void arrive(std::uint32_t host);
@@ -562,7 +565,7 @@ bool Twin::Impl::straight_to_wire(std::uint32_t host, const FlowActions& actions
                                   const Packet& packet, const FlowKey& key,
                                   const Extracted* extracted, std::uint32_t source, bool reply) {
   if (actions.verdict != Verdict::kDelivered || actions.outputs.size() != 1 ||
-      actions.balanced_vip != 0 || options_.on_egress || (!reply && sources_[source].reply)) {
+      actions.balanced_vip != 0 || watched(source, reply)) {
     return false;
   }
   const FlowOutput& out = actions.outputs.front();
@@ -770,11 +773,13 @@ SimTime Twin::Impl::transmit_time(std::size_t bytes) const {
                               bandwidth);
 }
 
+bool Twin::Impl::watched(std::uint32_t source, bool reply) const {
+  return options_.on_egress || (!reply && sources_[source].reply);
+}
+
 bool Twin::Impl::needs_packet(std::uint32_t journey) const {
-  if (options_.on_egress) return true;
-  if (journey == kNone) return false;
-  const Journey& jr = journeys_[journey];
-  return !jr.reply && sources_[jr.source].reply;
+  if (journey == kNone) return static_cast<bool>(options_.on_egress);
+  return watched(journeys_[journey].source, journeys_[journey].reply);
 }
 
 void Twin::Impl::send(std::uint32_t host, PortId port, const Packet& packet,
@@ -869,9 +874,8 @@ void Twin::Impl::arrive(std::uint32_t host) {
   std::deque<Frame>& wire = agents_[host].wire;
   Frame frame = wire.front();
   wire.pop_front();
-  if (frame.journey == kParked && agents_[frame.to.value].alive && !options_.on_egress &&
-      (dead_members_.empty() || !frame.ipv4_tcp) &&
-      (frame.reply || !sources_[frame.source].reply)) {
+  if (frame.journey == kParked && agents_[frame.to.value].alive &&
+      !watched(frame.source, frame.reply) && (dead_members_.empty() || !frame.ipv4_tcp)) {
     // Most frames: the only copy of a packet nothing happened to, landing where nobody looks
     // at it or answers it. deliver() and finalize() would come to this: its latency and one
     // delivery.
