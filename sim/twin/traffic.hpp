@@ -31,7 +31,9 @@ struct SourcePacket {
   // record's first cache lines.)
   SimTime at = 0;
   PortId port;
-  std::uint32_t wire_bytes = 0;  // the frame's length on the wire (0: compute from `packet`)
+  /// The frame's length as the source saw it on the wire (a capture's original length, padding
+  /// included; 0 from a generator): the replay's byte count. The underlay sends wire_length().
+  std::uint32_t wire_bytes = 0;
   /// What the datapath reads of `packet` on receive, when the source extracted it as it read
   /// the packet (a capture's reader thread does, as a NIC does); the twin extracts it otherwise.
   /// Only ever set for a parsed packet. A caller that changes the packet before injecting it
