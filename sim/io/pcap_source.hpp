@@ -10,15 +10,16 @@
 // The counters count only the records next() has handed out, whatever was read ahead, so they
 // do not depend on thread timing: a consumer that stops early sees those of its first k records.
 //
-// Threads: by default a reader thread reads, parses and classifies (flow, timing) the records
-// ahead of next(), in batches of kBatchRecords in a ring of kBatches, handed over under a mutex
-// once per batch (a full ring's thread sleeps until kRefill batches are free, as waking it
-// costs more than a batch does); next() is then a step to the next slot of its batch. The caller's
-// thread does nothing else, and libpcap and the parser run beside the twin. The thread is joined
-// when the file ends or breaks, or when the source is destroyed (it stops within a batch).
-// When no thread can be started, next() fills each batch itself, with the same results.
-// Cost: one libpcap handle, kBatches * kBatchRecords records (under 1 MB), and one flow key
-// per distinct flow; one parse_frame per packet, nothing else retained.
+// Threads: by default a reader thread reads, parses, extracts (SourcePacket::extracted) and
+// classifies (flow, timing) the records ahead of next(), in batches of kBatchRecords in a ring of
+// kBatches, handed over under a mutex once per batch (a full ring's thread sleeps until kRefill
+// batches are free, as waking it costs more than a batch does); next() is then a step to the next
+// slot of its batch. The caller's thread does nothing else, and libpcap and the parser run beside
+// the twin. The thread is joined when the file ends or breaks, or when the source is destroyed (it
+// stops within a batch). When no thread can be started, next() fills each batch itself, with the
+// same results. Cost: one libpcap handle reading through a 1 MiB stream buffer, kBatches *
+// kBatchRecords records (under 1 MB), and one flow key per distinct flow; one parse_frame per
+// packet, nothing else retained.
 
 #include <cstddef>
 #include <cstdint>
