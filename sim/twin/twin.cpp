@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <tuple>
@@ -10,6 +11,7 @@
 
 #include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
+#include <absl/numeric/int128.h>
 
 #include "sim/datapath/flow_table.hpp"
 #include "sim/datapath/rewrite.hpp"
@@ -160,6 +162,9 @@ struct Agent {
   absl::flat_hash_map<FlowKey, InFlight, ExactKeyHash> in_flight;
   SimTime busy_until = 0;  // the agent simulates one flow at a time
   SimTime tx_free = 0;     // the host's underlay link is busy until then
+  // When the last frame that takes more than a sweep interval to send and land (longer than
+  // at_send_bytes_) lands: see lands_as_sent.
+  SimTime long_lands = -1;
   // Frames sent on the host's link, in arrival order (the link is FIFO and the latency the same
   // for all): the front one is in the twin's merge (Due).
   std::deque<Frame> wire;
@@ -238,7 +243,17 @@ class Twin::Impl {
   /// A journey slot, reset.
   std::uint32_t alloc_journey();
   /// Whether anything is left to happen: a source with packets, a packet on its way, a write.
+  /// Frames counted when sent (lands_as_sent()) are not in it: see landing_pending().
   bool busy() const;
+  /// Whether a frame counted when sent has yet to land: one landing now or later (a scheduler
+  /// event at the same time runs first, as it would before the frame's arrival).
+  bool landing_pending() const { return landed_.at >= sched_.now(); }
+  /// Whether something due comes before the last frame counted when sent would have landed (a
+  /// scheduler event at its time or earlier, a frame due before it in the merge's order): the
+  /// run goes on to it even when nothing is busy, as it would if that frame were on the wire.
+  bool landing_ahead() const {
+    return (next_event_ && *next_event_ <= landed_.at) || (!due_.empty() && landed_ > due_.front());
+  }
 
   // Datapath and agent.
   /// The ingress datapath: the flow table answers, or the agent simulates (the packet waits).
@@ -281,8 +296,23 @@ class Twin::Impl {
   SimTime serialise(std::uint32_t host, std::size_t bytes);
   /// Puts `frame` on `host`'s link, behind the frames already on it.
   void enqueue(std::uint32_t host, const Frame& frame);
+  /// Whether the frame serialise() has just put on `host`'s link, landing `at`, lands exactly
+  /// as sent whatever happens meanwhile, so that its landing can be counted now instead of on
+  /// arrival (land_as_sent). Only during run() (trace's advance() stops part-way), and only for
+  /// frames that land by the end of the run and before the first failure: until then no host
+  /// dies, no link goes down, no backend is dead and no failure waits for a delivery.
+  /// Only when neither it nor a frame ahead of it on the link takes more than a sweep interval
+  /// to send and land (serialise() keeps when the last such long frame lands): then the
+  /// earliest frame on a link lands within a sweep interval (it is sent by now, or the one
+  /// ahead of it has landed), as the sweep's skip over quiet stretches needs (sweep()).
+  bool lands_as_sent(std::uint32_t host, SimTime at) const;
+  /// Counts, now, the landing at `at` of a frame that lands_as_sent(): what arrive() would
+  /// count then (one event, the latency, one delivery).
+  void land_as_sent(std::uint32_t host, std::uint32_t source, bool reply, SimTime at);
   /// How long the host's link takes to send a frame of `bytes` (headers included).
   SimTime transmit_time(std::size_t bytes) const;
+  /// The longest frame the link sends within `budget` (0 when the budget is negative).
+  std::size_t bytes_within(SimTime budget) const;
   /// Whether the egress side reads the whole packet of a journey from `source`: an egress
   /// capture does, and so does a source that answers what it sent (not its answers).
   bool watched(std::uint32_t source, bool reply) const;
@@ -333,6 +363,12 @@ class Twin::Impl {
   std::optional<SimTime> next_event_;
   std::size_t next_size_ = SIZE_MAX;
   SimTime last_landing_ = 0;
+  // Landing as sent (lands_as_sent): frames landing before `at_send_until_` may, if at most
+  // `at_send_bytes_` long; the last landing counted so, as the merge would order it (at -1:
+  // none).
+  SimTime at_send_until_ = -1;
+  std::size_t at_send_bytes_ = 0;
+  Due landed_{-1, 0};
   Scheduler sched_;
   Topology topo_;  // the latest published topology
   std::shared_ptr<const Simulator> current_;
@@ -583,7 +619,13 @@ bool Twin::Impl::straight_to_wire(std::uint32_t host, const FlowActions& actions
   const std::size_t length = extracted != nullptr
                                  ? rewritten_length(rw, extracted->length, extracted->vlan_count)
                                  : rewritten_length(rw, wire_length(packet), packet.vlan_count);
-  Frame frame{serialise(host, length + r.overhead),
+  const std::size_t bytes = length + r.overhead;
+  const SimTime at = serialise(host, bytes);
+  if (lands_as_sent(host, at)) {
+    land_as_sent(host, source, reply, at);
+    return true;
+  }
+  Frame frame{at,
               HostId{to},
               out.port,
               kParked,
@@ -773,6 +815,14 @@ SimTime Twin::Impl::transmit_time(std::size_t bytes) const {
                               bandwidth);
 }
 
+std::size_t Twin::Impl::bytes_within(SimTime budget) const {
+  // ceil(8e9 * bytes / bandwidth) <= budget exactly when 8e9 * bytes <= budget * bandwidth.
+  if (budget < 0) return 0;
+  const absl::uint128 most = absl::uint128(static_cast<std::uint64_t>(budget)) *
+                             scenario_.underlay.bandwidth_bps / 8'000'000'000U;
+  return most > SIZE_MAX ? SIZE_MAX : static_cast<std::size_t>(most);
+}
+
 bool Twin::Impl::watched(std::uint32_t source, bool reply) const {
   return options_.on_egress || (!reply && sources_[source].reply);
 }
@@ -860,7 +910,9 @@ std::uint32_t Twin::Impl::route_drop(std::uint32_t host, std::uint32_t to, Route
 SimTime Twin::Impl::serialise(std::uint32_t host, std::size_t bytes) {
   Agent& sender = agents_[host];
   sender.tx_free = std::max(sender.tx_free, sched_.now()) + transmit_time(bytes);
-  return sender.tx_free + scenario_.underlay.latency;
+  const SimTime lands = sender.tx_free + scenario_.underlay.latency;
+  if (bytes > at_send_bytes_) sender.long_lands = lands;
+  return lands;
 }
 
 void Twin::Impl::enqueue(std::uint32_t host, const Frame& frame) {
@@ -868,6 +920,20 @@ void Twin::Impl::enqueue(std::uint32_t host, const Frame& frame) {
   const bool idle = wire.empty();
   wire.push_back(frame);
   if (idle) push_due(frame.at, host);
+}
+
+bool Twin::Impl::lands_as_sent(std::uint32_t host, SimTime at) const {
+  return at < at_send_until_ && agents_[host].long_lands < sched_.now();
+}
+
+void Twin::Impl::land_as_sent(std::uint32_t host, std::uint32_t source, bool reply, SimTime at) {
+  Source& src = sources_[source];
+  if (!reply) src.latencies.push_back(at - sched_.now());
+  count_arrival(src, reply, true);  // no failure yet: nothing waits to recover
+  --live_journeys_;                 // count_injection's: landing_pending() stands for it
+  ++stream_events_;
+  if (const Due landing{at, host}; landing > landed_) landed_ = landing;
+  last_landing_ = std::max(last_landing_, at);
 }
 
 void Twin::Impl::arrive(std::uint32_t host) {
@@ -884,7 +950,7 @@ void Twin::Impl::arrive(std::uint32_t host) {
     if (!frame.reply) src.latencies.push_back(sched_.now() - frame.injected_at);
     count_arrival(src, frame.reply, true);
     --live_journeys_;
-    last_landing_ = sched_.now();
+    last_landing_ = std::max(last_landing_, sched_.now());
     return;
   }
   if (frame.journey == kParked) {
@@ -996,7 +1062,7 @@ void Twin::Impl::finalize(std::uint32_t j) {
   }
   free_journeys_.push_back(j);
   --live_journeys_;
-  last_landing_ = now;
+  last_landing_ = std::max(last_landing_, now);
 }
 
 void Twin::Impl::count_arrival(Source& src, bool reply, bool delivered) {
@@ -1302,10 +1368,14 @@ void Twin::Impl::sweep() {
   state_.conntrack.expire(sched_.now());
   state_.nat.expire(sched_.now());
   // Nothing can go idle while nothing happens: across a quiet stretch (a capture with a gap of
-  // days) the next sweep waits for the next event instead of ticking through it.
+  // days) the next sweep waits for the next event instead of ticking through it. A frame
+  // counted when sent and not landed yet is no such stretch: the earliest frame on its link
+  // lands within a sweep interval (lands_as_sent()).
   SimTime next = sched_.now() + kSweepInterval;
-  if (const auto event = next_activity(); event && *event > next) next = *event;
-  if (next <= end_ && (!options_.until_idle || busy())) {
+  if (const auto event = next_activity(); event && *event > next && !landing_pending()) {
+    next = *event;
+  }
+  if (next <= end_ && (!options_.until_idle || busy() || landing_pending())) {
     sched_.schedule_at(next, [this] { sweep(); });
   }
 }
@@ -1352,13 +1422,14 @@ std::optional<SimTime> Twin::Impl::next_activity() {
 
 void Twin::Impl::run_until(SimTime limit, bool until_idle) {
   for (;;) {
-    if (until_idle && !busy()) return;
     // The scheduler's next time changes only when an event runs (the cache is dropped then)
     // or is scheduled (its size grows: the twin cancels nothing).
     if (sched_.size() != next_size_) {
       next_event_ = sched_.next_time();
       next_size_ = sched_.size();
     }
+    // Idle once nothing is busy and the frames counted when sent have landed.
+    if (until_idle && !busy() && !landing_ahead()) return;
     if (!due_.empty() && due_.front().at <= limit &&
         (!next_event_ || due_.front().at < *next_event_)) {
       // The item stays on top while it runs (whatever it schedules is later); its handler
@@ -1388,6 +1459,13 @@ void Twin::Impl::advance(SimTime t) {
 
 RunReport Twin::Impl::run() {
   start();
+  // Run to its end: a frame that lands before the end and before the first failure may be
+  // counted when sent (lands_as_sent).
+  at_send_until_ = end_ + 1;
+  for (std::uint32_t i : failure_order_) {
+    at_send_until_ = std::min(at_send_until_, scenario_.failures[i].at);
+  }
+  at_send_bytes_ = bytes_within(kSweepInterval - scenario_.underlay.latency);
   if (options_.until_idle) {
     // Events left once nothing is busy are housekeeping and failures after the traffic.
     run_until(end_, true);

@@ -206,3 +206,54 @@ TEST_CASE("Replay CLI: the README example delivers the bundled capture to the ei
     CHECK(fs::exists(dir / "out" / ("srv" + std::to_string(i) + ".pcap")));
   fs::remove_all(dir);
 }
+
+// A frame nobody looks at, which nothing can stop on its way (no failure before it lands), is
+// counted when it is sent; under --pcap-out every frame is watched and counted on arrival. The
+// two must give the same report:
+// - on the replay scenario as it is;
+// - on a slow link with a long latency, where the 110-byte frames of the capture are sent and
+//   land within a sweep interval (1 s) and the 122-byte ones do not, so both kinds share it;
+// - on a link so slow that the 110-byte frames take most of a second each and the 122-byte ones
+//   more (they are not counted when sent, nor are the frames behind them on the link): the
+//   sweeps skip ahead to the next frame landing when it is more than a second away;
+// - on a slow link that all frames are counted on when sent, landing for 20 s after the capture
+//   ends (sweeps run meanwhile, and the run ends at the last one), with a failure due later
+//   (the sweeps must not skip ahead to it);
+// - with hv2 down for part of the capture while 2 ms worth of frames are on their way.
+// Each at the capture's own pace and at top speed.
+TEST_CASE("Replay CLI: the report is the same with and without --pcap-out") {
+  std::ifstream in(kScenario);
+  const std::string base{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  REQUIRE(base.find("\nhosts:") != std::string::npos);
+  const std::vector<std::pair<std::string, std::string>> variants = {
+      {"as is", ""},
+      {"slow link", "underlay: {latency: 988500us, bandwidth: 80kbps}\n"},
+      {"very slow link", "underlay: {latency: 0us, bandwidth: 900bps}\n"},
+      {"slow link, late failure",
+       "underlay: {latency: 500ms, bandwidth: 80kbps}\nfailures:\n  - {at: 60s, host_down: hv3}\n"},
+      {"hv2 down",
+       "underlay: {latency: 2ms}\nfailures:\n  - {at: 5ms, host_down: hv2}\n"
+       "  - {at: 12ms, host_up: hv2}\n"},
+  };
+  for (const auto& [name, extra] : variants) {
+    const fs::path dir = temp_dir();
+    const fs::path scenario = dir / "scenario.yaml";
+    std::ofstream(scenario) << base << "\n" << extra;
+    for (const bool topspeed : {false, true}) {
+      INFO(name << (topspeed ? ", top speed" : ", capture pace"));
+      std::vector<std::string> args = {
+          scenario.string(), "--pcap", HIVESIM_SOURCE_DIR "/pcaps/clients.pcap", "--port", "tap",
+          "--format",        "json"};
+      if (topspeed) args.push_back("--topspeed");
+      const Outcome quiet = replay(args);
+      args.insert(args.end(), {"--pcap-out", (dir / "out").string()});
+      const Outcome watched = replay(args);
+      REQUIRE(quiet.code == 0);
+      REQUIRE(watched.code == 0);
+      CHECK(quiet.out == watched.out);
+      check_counts_add_up(nlohmann::json::parse(quiet.out));
+      fs::remove_all(dir / "out");
+    }
+    fs::remove_all(dir);
+  }
+}

@@ -798,9 +798,12 @@ TEST_CASE("Twin: without a quorum an agent that never loaded the topology forwar
 namespace hivesim {
 
 // Packets nobody looks at take shortcuts (a hit goes straight onto the wire as a frame that
-// carries its journey; its arrival is counted from the frame): the report must be the same as
-// when an egress capture watches every packet and they take the general path. Every scenario
-// here and in scenarios/, on a lossless and on a lossy underlay.
+// carries its journey; its arrival is counted from the frame, or when it is sent if nothing can
+// happen to it on the way): the report must be the same as when an egress capture watches
+// every packet and they take the general path. Every scenario here and in scenarios/, on a
+// lossless and on a lossy underlay, and on a slow one with a long latency: frames of up to 100
+// bytes are sent and land within a sweep interval (1 s), longer ones do not, and many are still
+// on their way at the end. Each to its end and stopped half-way.
 TEST_CASE("Twin: the report is the same whether or not egress is watched") {
   std::vector<std::string> paths;
   for (const char* dir : {HIVESIM_TEST_DATA "/scenarios/twin", HIVESIM_SOURCE_DIR "/scenarios"}) {
@@ -812,15 +815,26 @@ TEST_CASE("Twin: the report is the same whether or not egress is watched") {
   REQUIRE(paths.size() > 10);
   for (const std::string& path : paths) {
     for (const double loss : {0.0, 0.02}) {
-      LoadResult loaded = load_scenario(path);
-      REQUIRE(loaded.scenario);
-      Scenario s = std::move(*loaded.scenario);
-      s.underlay.loss = loss;
-      auto quiet = Twin::make(s, TwinOptions{});
-      REQUIRE(quiet);
-      const std::string unwatched = run_report_json((*quiet)->run()).dump();
-      INFO(path << ", underlay loss " << loss);
-      CHECK(unwatched == run_report_json(run(s).report).dump());
+      for (const bool slow : {false, true}) {
+        for (const bool halfway : {false, true}) {
+          LoadResult loaded = load_scenario(path);
+          REQUIRE(loaded.scenario);
+          Scenario s = std::move(*loaded.scenario);
+          s.underlay.loss = loss;
+          if (slow) {
+            s.underlay.bandwidth_bps = 80'000;  // 100 bytes in 10 ms
+            s.underlay.latency = 990 * kMillisecond;
+          }
+          TwinOptions options;
+          if (halfway) options.until = s.duration / 2;
+          auto quiet = Twin::make(s, options);
+          REQUIRE(quiet);
+          const std::string unwatched = run_report_json((*quiet)->run()).dump();
+          INFO(path << ", underlay loss " << loss << (slow ? ", slow" : "")
+                    << (halfway ? ", half-way" : ""));
+          CHECK(unwatched == run_report_json(run(s, options.until).report).dump());
+        }
+      }
     }
   }
 }
