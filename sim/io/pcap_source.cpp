@@ -1,6 +1,7 @@
 #include "sim/io/pcap_source.hpp"
 
 #include <pcap/pcap.h>
+#include <stdio_ext.h>
 
 #include <absl/container/flat_hash_set.h>
 
@@ -87,6 +88,9 @@ Result<Capture> open_capture(const std::string& path, std::size_t buffer_size = 
   if (file == nullptr) {
     return Error{path + ": cannot open capture: " + std::generic_category().message(errno)};
   }
+  // One thread at a time reads the stream (the reader thread, or next() when there is none; the
+  // ring's mutex orders the handovers), so stdio need not lock it for every fread.
+  __fsetlocking(file, FSETLOCKING_BYCALLER);
   Capture capture;
   if (buffer_size != 0) {
     capture.buffer = std::make_unique<char[]>(buffer_size);
@@ -299,9 +303,13 @@ class PcapSource::Reader {
     if (!options_.topspeed && !first) {
       at = saturating_add(options_.start, scaled(saturating_sub(ts, first_ts_), options_.speed));
     } else if (options_.topspeed && options_.line_rate_bps != 0) {
-      // Back to back at line rate: after the bits of every packet before this one.
-      const U128 ns =
-          (U128{line_bits_} * 1'000'000'000U + options_.line_rate_bps - 1) / options_.line_rate_bps;
+      // Back to back at line rate: after the bits of every packet before this one (in 64 bits
+      // while they fit, 2 GB into the capture).
+      constexpr std::uint64_t kNs = 1'000'000'000U;
+      const std::uint64_t rate = options_.line_rate_bps;
+      const U128 ns = line_bits_ <= (std::numeric_limits<std::uint64_t>::max() - rate) / kNs
+                          ? (line_bits_ * kNs + rate - 1) / rate
+                          : (U128{line_bits_} * kNs + rate - 1) / rate;
       at = ns >= static_cast<U128>(kMaxTime)
                ? kMaxTime
                : saturating_add(options_.start, static_cast<SimTime>(ns));
