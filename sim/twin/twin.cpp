@@ -223,6 +223,11 @@ class Twin::Impl {
   void run_until(SimTime limit, bool until_idle);
   /// When the next thing of any kind is due (nullopt: nothing is).
   std::optional<SimTime> next_activity();
+  /// Reads the scheduler's next time into next_event_ if it may have changed.
+  void refresh_next_event();
+  /// Whether `item`, on top of the merge, would run next: no scheduler event at its time or
+  /// before, no other stream earlier in the merge's order, and not past `limit`.
+  bool runs_next(const Due& item, SimTime limit);
   void push_due(SimTime at, std::uint32_t key);
   /// The running item (on top of the merge) is done: its stream's next item, due at `next`,
   /// takes its place, or with nullopt the stream leaves the merge.
@@ -231,8 +236,10 @@ class Twin::Impl {
 
   // Traffic.
   void pull(std::uint32_t source);
-  /// Injects the source's pending packet and pulls its next one.
-  void inject_pending(std::uint32_t source);
+  /// Injects the source's pending packet and pulls its next one; and again while that one is
+  /// the next thing to run (up to `limit`), as run_until would, without a round through the
+  /// merge per packet.
+  void inject_pending(std::uint32_t source, SimTime limit);
   /// `extracted`: the packet's, if the source extracted it; else nullptr.
   void inject(std::uint32_t source, PortId port, Packet&& packet, bool reply,
               const Extracted* extracted = nullptr);
@@ -507,20 +514,31 @@ void Twin::Impl::pull(std::uint32_t index) {
   pending_sources_ += (s.pending != nullptr) - had;
 }
 
-void Twin::Impl::inject_pending(std::uint32_t index) {
-  // Injected from where it waits (pull() replaces it next): no copy of the packet.
-  SourcePacket& sp = *sources_[index].pending;
-  if (sp.extracted) {  // parsed, and extracted ahead: the record's other lines are not read
-    inject(index, sp.port, std::move(sp.packet), false, &*sp.extracted);
-  } else if (sp.malformed) {
-    inject_malformed(index, sp.port);
-  } else {
-    inject(index, sp.port, std::move(sp.packet), false);
+void Twin::Impl::inject_pending(std::uint32_t index, SimTime limit) {
+  for (;;) {
+    // Injected from where it waits (pull() replaces it next): no copy of the packet.
+    SourcePacket& sp = *sources_[index].pending;
+    if (sp.extracted) {  // parsed, and extracted ahead: the record's other lines are not read
+      inject(index, sp.port, std::move(sp.packet), false, &*sp.extracted);
+    } else if (sp.malformed) {
+      inject_malformed(index, sp.port);
+    } else {
+      inject(index, sp.port, std::move(sp.packet), false);
+    }
+    pull(index);
+    const SourcePacket* next = sources_[index].pending;
+    if (next == nullptr) {
+      reschedule_top(kSourceKey | index, std::nullopt);
+      return;
+    }
+    const Due item{std::max(next->at, sched_.now()), kSourceKey | index};
+    if (!runs_next(item, limit)) {
+      reschedule_top(item.key, item.at);
+      return;
+    }
+    sched_.advance_to(item.at);
+    ++stream_events_;
   }
-  pull(index);
-  const SourcePacket* next = sources_[index].pending;
-  reschedule_top(kSourceKey | index,
-                 next != nullptr ? std::optional(std::max(next->at, sched_.now())) : std::nullopt);
 }
 
 void Twin::Impl::inject_malformed(std::uint32_t source, PortId port) {
@@ -1420,14 +1438,29 @@ std::optional<SimTime> Twin::Impl::next_activity() {
   return next;
 }
 
+void Twin::Impl::refresh_next_event() {
+  // The scheduler's next time changes only when an event runs (the cache is dropped then) or is
+  // scheduled (its size grows: the twin cancels nothing).
+  if (sched_.size() != next_size_) {
+    next_event_ = sched_.next_time();
+    next_size_ = sched_.size();
+  }
+}
+
+bool Twin::Impl::runs_next(const Due& item, SimTime limit) {
+  if (item.at > limit) return false;
+  refresh_next_event();
+  if (next_event_ && *next_event_ <= item.at) return false;
+  // The other streams: the top's children hold the earliest of them.
+  for (std::size_t child = 1; child <= 2 && child < due_.size(); ++child) {
+    if (item > due_[child]) return false;
+  }
+  return true;
+}
+
 void Twin::Impl::run_until(SimTime limit, bool until_idle) {
   for (;;) {
-    // The scheduler's next time changes only when an event runs (the cache is dropped then)
-    // or is scheduled (its size grows: the twin cancels nothing).
-    if (sched_.size() != next_size_) {
-      next_event_ = sched_.next_time();
-      next_size_ = sched_.size();
-    }
+    refresh_next_event();
     // Idle once nothing is busy and the frames counted when sent have landed.
     if (until_idle && !busy() && !landing_ahead()) return;
     if (!due_.empty() && due_.front().at <= limit &&
@@ -1438,7 +1471,7 @@ void Twin::Impl::run_until(SimTime limit, bool until_idle) {
       sched_.advance_to(d.at);  // nothing is due before it
       ++stream_events_;
       if ((d.key & kSourceKey) != 0) {
-        inject_pending(d.key & ~kSourceKey);
+        inject_pending(d.key & ~kSourceKey, limit);
       } else {
         arrive(d.key);
       }
