@@ -34,6 +34,7 @@ constexpr SimTime kSweepInterval = kSecond;
 constexpr int kProgressSteps = 100;
 // The end of a run that stops when idle: far beyond any capture, far from overflowing.
 constexpr SimTime kForever = SimTime{1} << 62;
+constexpr std::size_t kTransmitTimes = 2048;  // frame sizes whose transmit time is remembered
 
 std::uint64_t tag_key(FlowTag t) {
   return (static_cast<std::uint64_t>(t.kind) << 32) | t.id;
@@ -318,6 +319,9 @@ class Twin::Impl {
   void land_as_sent(std::uint32_t host, std::uint32_t source, bool reply, SimTime at);
   /// How long the host's link takes to send a frame of `bytes` (headers included).
   SimTime transmit_time(std::size_t bytes) const;
+  /// transmit_time(), remembered for frames up to kTransmitTimes bytes (a division per frame
+  /// is a good part of what a frame costs).
+  SimTime transmit_time_of(std::size_t bytes);
   /// The longest frame the link sends within `budget` (0 when the budget is negative).
   std::size_t bytes_within(SimTime budget) const;
   /// Whether the egress side reads the whole packet of a journey from `source`: an egress
@@ -375,6 +379,7 @@ class Twin::Impl {
   // none).
   SimTime at_send_until_ = -1;
   std::size_t at_send_bytes_ = 0;
+  std::vector<SimTime> transmit_times_;  // transmit_time_of(): by size, -1 until computed
   Due landed_{-1, 0};
   Scheduler sched_;
   Topology topo_;  // the latest published topology
@@ -841,6 +846,14 @@ std::size_t Twin::Impl::bytes_within(SimTime budget) const {
   return most > SIZE_MAX ? SIZE_MAX : static_cast<std::size_t>(most);
 }
 
+SimTime Twin::Impl::transmit_time_of(std::size_t bytes) {
+  if (bytes >= kTransmitTimes) return transmit_time(bytes);
+  if (transmit_times_.empty()) transmit_times_.assign(kTransmitTimes, -1);
+  SimTime& t = transmit_times_[bytes];
+  if (t < 0) t = transmit_time(bytes);
+  return t;
+}
+
 bool Twin::Impl::watched(std::uint32_t source, bool reply) const {
   return options_.on_egress || (!reply && sources_[source].reply);
 }
@@ -927,7 +940,7 @@ std::uint32_t Twin::Impl::route_drop(std::uint32_t host, std::uint32_t to, Route
 
 SimTime Twin::Impl::serialise(std::uint32_t host, std::size_t bytes) {
   Agent& sender = agents_[host];
-  sender.tx_free = std::max(sender.tx_free, sched_.now()) + transmit_time(bytes);
+  sender.tx_free = std::max(sender.tx_free, sched_.now()) + transmit_time_of(bytes);
   const SimTime lands = sender.tx_free + scenario_.underlay.latency;
   if (bytes > at_send_bytes_) sender.long_lands = lands;
   return lands;
