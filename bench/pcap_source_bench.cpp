@@ -71,8 +71,9 @@ bool drain(const std::string& path, bool read_ahead, int rounds) {
   // Read what the twin reads of each record, so its cache lines move to this thread.
   std::uint64_t check = 0;
   while (hivesim::SourcePacket* p = (*source)->next())
-    check =
-        work(check + static_cast<std::uint64_t>(p->at) + p->packet.sport + p->wire_bytes, rounds);
+    check = work(check + static_cast<std::uint64_t>(p->at) +
+                     (p->extracted ? p->extracted->key.tp_src : 0U) + p->wire_bytes,
+                 rounds);
   const double thread_cpu = cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - thread_start;
   const double process_cpu = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - process_start;
   const double wall =

@@ -126,6 +126,12 @@ Flow flow_of(const Packet& p) {
   return {p.eth_src.bits, p.eth_dst.bits, p.ethertype};
 }
 
+/// flow_of() for a TCP or UDP packet, from its flow key.
+Flow flow_of(const FlowKey& k) {
+  return {(std::uint64_t{k.nw_src.bits} << 32) | k.nw_dst.bits,
+          (std::uint64_t{k.tp_src} << 16) | k.tp_dst, 0x10000U | k.nw_proto};
+}
+
 /// How many records ahead each side fetches the slot lines the twin reads (the first two: see
 /// Slot), which the other core wrote or read last.
 constexpr std::size_t kPrefetchAhead = 8;
@@ -172,6 +178,8 @@ struct alignas(64) PcapSource::Slot {
   bool malformed = false;  // record.malformed is set
   bool new_flow = false;   // parsed, and the first record of its flow in file order
   SourcePacket record;
+  Flow flow;                        // the record's, unless malformed (for count_flows)
+  std::vector<std::uint8_t> frame;  // an unparsed record's bytes (record.unparsed)
 };
 
 /// Consecutive records of the file. The last batch has `end` set (and `error` when the file
@@ -328,13 +336,28 @@ class PcapSource::Reader {
     out.at = at;
     out.port = options_.port;
     out.wire_bytes = header.len;
+    out.unparsed = {};
+    const std::span<const std::uint8_t> bytes(data, header.caplen);
     auto frame = [this] { return "frame " + std::to_string(read_) + ": "; };
+    FlowKey key;
+    std::size_t length = 0;
     if (header.caplen < header.len) {
       out.malformed = frame() + "truncated: " + std::to_string(header.caplen) + " of " +
                       std::to_string(header.len) + " bytes captured";
-    } else if (Status err = parse_frame_into(std::span<const std::uint8_t>(data, header.caplen),
-                                             out.packet, ParseOptions{options_.keep_payload})) {
+    } else if (frame_flow_key(bytes, options_.port, key, length)) {
+      // Most frames: their key now, their parse only if the twin reads the packet (a flow
+      // miss, an egress capture), from a copy of the bytes.
+      slot.frame.assign(bytes.begin(), bytes.end());
+      out.unparsed = slot.frame;
+      out.keep_payload = options_.keep_payload;
+      out.extracted = Extracted{key, static_cast<std::uint32_t>(length), 0};
+      slot.flow = flow_of(key);
+    } else if (Status err =
+                   parse_frame_into(bytes, out.packet, ParseOptions{options_.keep_payload})) {
       out.malformed = frame() + err->message;
+    } else {
+      out.extracted = extract(out.packet, options_.port);
+      slot.flow = flow_of(out.packet);
     }
     // Nothing half-parsed, and nothing left from an earlier record in this slot, reaches the
     // twin: which record that was depends on the batch size.
@@ -342,12 +365,11 @@ class PcapSource::Reader {
     if (slot.malformed) {
       out.packet = Packet{};
       out.extracted.reset();
-    } else {
-      out.extracted = extract(out.packet, options_.port);
+      return;
     }
     // The flow's place in the set, for count_flows(): with 10,000s of flows the set is no
     // longer in cache, and a miss per packet would cost as much as the parse.
-    if (!slot.malformed) flows_.prefetch(flow_of(out.packet));
+    flows_.prefetch(slot.flow);
   }
 
   /// Marks each parsed record of `batch` whose flow was not seen before: in file order, so
@@ -355,7 +377,7 @@ class PcapSource::Reader {
   void count_flows(Batch& batch) {
     for (std::size_t i = 0; i < batch.size; ++i) {
       Slot& slot = batch.slots[i];
-      slot.new_flow = !slot.malformed && flows_.insert(flow_of(slot.record.packet)).second;
+      slot.new_flow = !slot.malformed && flows_.insert(slot.flow).second;
     }
   }
 

@@ -496,6 +496,56 @@ Status parse_frame_into(std::span<const std::uint8_t> frame, Packet& p, ParseOpt
   return err;
 }
 
+bool frame_flow_key(std::span<const std::uint8_t> frame, PortId in_port, FlowKey& key,
+                    std::size_t& length) {
+  // parse_frame_into's checks for these shapes, on the same fields; anything else declines.
+  constexpr std::size_t kHeaders = kEthHeader + kIpv4Header;
+  if (frame.size() < kHeaders) return false;
+  const std::uint8_t* eth = frame.data();
+  const std::uint8_t* ip = eth + kEthHeader;
+  if (load_u16(eth + 12) != ethertype::kIpv4 || ip[0] != 0x45) return false;  // v4, no options
+  const std::uint16_t total_len = load_u16(ip + 2);
+  if (total_len < kIpv4Header || total_len > frame.size() - kEthHeader) return false;
+  if ((load_u16(ip + 6) & (kIpMoreFragments | kIpOffsetMask)) != 0) return false;
+  const std::uint8_t proto = ip[9];
+  const std::uint8_t* l4 = ip + kIpv4Header;
+  const std::size_t body = total_len - kIpv4Header;
+  std::size_t l4_length = 0;  // the header and payload the packet keeps
+  if (proto == ipproto::kTcp) {
+    if (body < kTcpHeader) return false;
+    const std::size_t offset = (l4[12] >> 4) * 4U;
+    if (offset < kTcpHeader || offset > body) return false;
+    l4_length = kTcpHeader + (body - offset);  // options are skipped
+    key.tcp_flags = l4[13];
+  } else if (proto == ipproto::kUdp) {
+    if (body < kUdpHeader) return false;
+    const std::uint16_t udp_length = load_u16(l4 + 4);
+    if (udp_length < kUdpHeader || udp_length > body) return false;
+    l4_length = udp_length;
+    key.tcp_flags = 0;
+  } else {
+    return false;
+  }
+  key.in_port = in_port;
+  key.eth_dst = load_mac(eth);
+  key.eth_src = load_mac(eth + 6);
+  key.vlan = 0;
+  key.ethertype = ethertype::kIpv4;
+  key.nw_src = Ipv4{load_u32(ip + 12)};
+  key.nw_dst = Ipv4{load_u32(ip + 16)};
+  key.nw_proto = proto;
+  key.nw_tos = ip[1];
+  key.nw_ttl = ip[8];
+  key.nw_frag = FragKind::kNone;
+  key.tp_src = load_u16(l4);
+  key.tp_dst = load_u16(l4 + 2);
+  key.icmp_id = 0;
+  key.arp_op = 0;
+  key.arp_sha = Mac{};
+  length = kHeaders + l4_length;
+  return true;
+}
+
 Result<Packet> parse_frame(std::span<const std::uint8_t> frame, ParseOptions options) {
   Packet p;
   if (Status err = parse_frame_into(frame, p, options)) return std::move(*err);

@@ -46,6 +46,14 @@ Result<Packet> parse_frame(std::span<const std::uint8_t> frame, ParseOptions opt
 Status parse_frame_into(std::span<const std::uint8_t> frame, Packet& out,
                         ParseOptions options = {});
 
+/// flow_key() and wire_length() of `frame` parsed, read straight from its bytes, for the frames
+/// most traffic is made of: untagged Ethernet, IPv4 without options and not fragmented, TCP or
+/// UDP, all of it as parse_frame() accepts. False, leaving `key` and `length` unspecified, for
+/// every other frame: parse it then. A frame this accepts parses (with the same key and length),
+/// so a reader may take its key now and parse it later, or never.
+bool frame_flow_key(std::span<const std::uint8_t> frame, PortId in_port, FlowKey& key,
+                    std::size_t& length);
+
 /// RFC 1071 Internet checksum over `data` (folded, complemented).
 std::uint16_t internet_checksum(std::span<const std::uint8_t> data, std::uint32_t initial = 0);
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "sim/flow/simulator.hpp"
@@ -36,13 +37,21 @@ struct SourcePacket {
   std::uint32_t wire_bytes = 0;
   /// What the datapath reads of `packet` on receive, when the source extracted it as it read
   /// the packet (a capture's reader thread does, as a NIC does); the twin extracts it otherwise.
-  /// Only ever set for a parsed packet. A caller that changes the packet before injecting it
-  /// must reset it.
+  /// Only ever set for a packet that parses. A caller that changes the packet before injecting
+  /// it must parse() it first and reset this.
   std::optional<Extracted> extracted;
+  /// Set when the source extracted the packet without parsing it (frame_flow_key): the frame's
+  /// bytes, held by the source until the next record. `packet` is not filled then: whatever
+  /// reads it calls parse() first. A flow-table hit needs only `extracted`.
+  std::span<const std::uint8_t> unparsed;
+  bool keep_payload = true;  // for parse()
   Packet packet;
   /// Set when the frame could not be parsed (a capture's truncated or broken packet): the twin
   /// counts it injected and dropped `malformed` at the port, with this as the detail.
   std::optional<std::string> malformed;
+
+  /// Fills `packet` from `unparsed`, if the source left it unparsed.
+  void parse();
 };
 
 class TrafficSource {

@@ -241,9 +241,10 @@ class Twin::Impl {
   /// the next thing to run (up to `limit`), as run_until would, without a round through the
   /// merge per packet.
   void inject_pending(std::uint32_t source, SimTime limit);
-  /// `extracted`: the packet's, if the source extracted it; else nullptr.
+  /// `record`: the source's record that holds `packet`, when the source extracted it (it may
+  /// have left the packet unparsed: SourcePacket::parse() before reading it); else nullptr.
   void inject(std::uint32_t source, PortId port, Packet&& packet, bool reply,
-              const Extracted* extracted = nullptr);
+              SourcePacket* record = nullptr);
   void inject_malformed(std::uint32_t source, PortId port);
   std::uint32_t new_journey(std::uint32_t source, const Packet& packet, bool reply);
   /// The counters of an injected packet (new_journey's, for a packet that needs no slot).
@@ -266,15 +267,15 @@ class Twin::Impl {
   // Datapath and agent.
   /// The ingress datapath: the flow table answers, or the agent simulates (the packet waits).
   void datapath(std::uint32_t host, PortId port, Packet&& packet, std::uint32_t source, bool reply,
-                const Extracted* extracted);
+                SourcePacket* record);
   /// A flow-table hit that needs no journey slot: one output, to another host, nothing balanced,
   /// nobody at the far end who looks at or answers the packet. It goes on the wire as a frame
   /// carrying its journey (see Frame). False, doing nothing, for any other hit.
   /// The frame is made from `key` and the rewrite, without reading or writing the packet beyond
-  /// its length (in `extracted`, when given): a capture's packet stays in its reader's cache.
-  bool straight_to_wire(std::uint32_t host, const FlowActions& actions, const Packet& packet,
-                        const FlowKey& key, const Extracted* extracted, std::uint32_t source,
-                        bool reply);
+  /// its length (in the record's extraction, when given): a capture's packet stays in its
+  /// reader's cache, or unparsed.
+  bool straight_to_wire(std::uint32_t host, const FlowActions& actions, Packet& packet,
+                        const FlowKey& key, SourcePacket* record, std::uint32_t source, bool reply);
   void start_simulation(Agent& agent, std::uint32_t host, const FlowKey& key, InFlight& flight);
   void complete(std::uint32_t completion);
   void emit(std::uint32_t host, const Waiting& w, const SimulationResult& result);
@@ -523,8 +524,8 @@ void Twin::Impl::inject_pending(std::uint32_t index, SimTime limit) {
   for (;;) {
     // Injected from where it waits (pull() replaces it next): no copy of the packet.
     SourcePacket& sp = *sources_[index].pending;
-    if (sp.extracted) {  // parsed, and extracted ahead: the record's other lines are not read
-      inject(index, sp.port, std::move(sp.packet), false, &*sp.extracted);
+    if (sp.extracted) {  // extracted ahead: the record's other lines are read only if needed
+      inject(index, sp.port, std::move(sp.packet), false, &sp);
     } else if (sp.malformed) {
       inject_malformed(index, sp.port);
     } else {
@@ -589,30 +590,33 @@ void Twin::Impl::count_injection(std::uint32_t source, bool reply) {
 }
 
 void Twin::Impl::inject(std::uint32_t source, PortId port, Packet&& packet, bool reply,
-                        const Extracted* extracted) {
+                        SourcePacket* record) {
   const std::uint32_t host = port_host_[port.value].value;
   if (!agents_[host].alive) {
+    if (record != nullptr) record->parse();
     lose(new_journey(source, packet, reply), intern(DropReason::kHostDown, topo_.hosts[host].name));
     return;
   }
-  datapath(host, port, std::move(packet), source, reply, extracted);
+  datapath(host, port, std::move(packet), source, reply, record);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Datapath and agent
 
 void Twin::Impl::datapath(std::uint32_t host, PortId port, Packet&& packet, std::uint32_t source,
-                          bool reply, const Extracted* extracted) {
+                          bool reply, SourcePacket* record) {
   Agent& agent = agents_[host];
   std::optional<FlowKey> computed;
   const FlowKey& key =
-      extracted != nullptr ? extracted->key : computed.emplace(flow_key(packet, port));
+      record != nullptr ? record->extracted->key : computed.emplace(flow_key(packet, port));
   if (const FlowActions* actions = agent.table.lookup(key, sched_.now())) {
     ++flow_stats_.cache_hits;
-    if (straight_to_wire(host, *actions, packet, key, extracted, source, reply)) return;
+    if (straight_to_wire(host, *actions, packet, key, record, source, reply)) return;
+    if (record != nullptr) record->parse();
     apply(host, *actions, packet, new_journey(source, packet, reply));
     return;
   }
+  if (record != nullptr) record->parse();
   ++flow_stats_.cache_misses;
   const std::uint32_t journey = new_journey(source, packet, reply);
   auto [it, fresh] = agent.in_flight.try_emplace(key);
@@ -620,9 +624,9 @@ void Twin::Impl::datapath(std::uint32_t host, PortId port, Packet&& packet, std:
   if (fresh) start_simulation(agent, host, key, it->second);
 }
 
-bool Twin::Impl::straight_to_wire(std::uint32_t host, const FlowActions& actions,
-                                  const Packet& packet, const FlowKey& key,
-                                  const Extracted* extracted, std::uint32_t source, bool reply) {
+bool Twin::Impl::straight_to_wire(std::uint32_t host, const FlowActions& actions, Packet& packet,
+                                  const FlowKey& key, SourcePacket* record, std::uint32_t source,
+                                  bool reply) {
   if (actions.verdict != Verdict::kDelivered || actions.outputs.size() != 1 ||
       actions.balanced_vip != 0 || watched(source, reply)) {
     return false;
@@ -633,12 +637,14 @@ bool Twin::Impl::straight_to_wire(std::uint32_t host, const FlowActions& actions
   // What apply() and send() would do with a journey of one copy, which send() then parks.
   const Route r = route(host, to);
   if (r.lost != Route::Lost::kNo) {
+    if (record != nullptr) record->parse();
     lose(new_journey(source, packet, reply), route_drop(host, to, r.lost));
     return true;
   }
   count_injection(source, reply);
   // The rewritten packet's length, and the TCP destination a dead backend is looked up by.
   const PacketRewrite& rw = out.rewrite;
+  const Extracted* extracted = record != nullptr ? &*record->extracted : nullptr;
   const std::size_t length = extracted != nullptr
                                  ? rewritten_length(rw, extracted->length, extracted->vlan_count)
                                  : rewritten_length(rw, wire_length(packet), packet.vlan_count);

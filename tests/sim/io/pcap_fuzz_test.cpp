@@ -73,6 +73,7 @@ Outcome replay(const std::string& path, bool topspeed, bool read_ahead) {
     CHECK(p->port == PortId{1});
     malformed += p->malformed.has_value();
     bytes += p->wire_bytes;
+    p->parse();
     outcome.records.push_back(std::move(*p));
   }
   CHECK_FALSE(s.next());

@@ -129,6 +129,7 @@ TEST_CASE("PcapSink: written files replay through PcapSource") {
   for (std::uint16_t i = 0; i < 50; ++i) {
     auto p = (*source)->next();
     REQUIRE(p);
+    p->parse();
     CHECK_FALSE(p->malformed);
     CHECK(p->at == i * 10);
     CHECK(p->packet == packet(i, i % 3 == 0 ? 5 : 0));

@@ -167,10 +167,13 @@ std::unique_ptr<PcapSource> open_ok(const std::string& path, PcapOptions options
   return std::move(source).value();
 }
 
+/// Every record, parsed (as the twin parses a record it reads the packet of).
 std::vector<SourcePacket> drain(PcapSource& source) {
   std::vector<SourcePacket> out;
-  while (auto p = source.next())
+  while (auto p = source.next()) {
+    p->parse();
     out.push_back(std::move(*p));
+  }
   return out;
 }
 
@@ -375,6 +378,30 @@ TEST_CASE("PcapSource: an empty capture yields nothing") {
   CHECK_FALSE(source->error());
   CHECK(source->packets() == 0);
   CHECK(source->bytes() == 0);
+}
+
+TEST_CASE("PcapSource: TCP and UDP frames come extracted, and parsed only when asked") {
+  // A flow-table hit reads only the extraction; the packet is parsed from the record's copy of
+  // the frame when something reads it, and is then what parse_frame makes of those bytes.
+  for (const bool read_ahead : {true, false}) {
+    PcapOptions options{PortId{2}};
+    options.read_ahead = read_ahead;
+    auto source = open_ok(shared_pcap("http.pcap"), options);
+    std::size_t unparsed = 0;
+    while (SourcePacket* p = source->next()) {
+      REQUIRE_FALSE(p->malformed);
+      REQUIRE(p->extracted);
+      if (p->unparsed.empty()) continue;
+      ++unparsed;
+      const auto reference = parse_frame(p->unparsed);
+      REQUIRE(reference);
+      p->parse();
+      CHECK(p->unparsed.empty());
+      CHECK(p->packet == *reference);
+      CHECK(*p->extracted == extract(p->packet, PortId{2}));
+    }
+    CHECK(unparsed == 43);  // every frame of http.pcap is IPv4 TCP
+  }
 }
 
 TEST_CASE("PcapSource: a TCP header past the captured length is malformed, not a crash") {
@@ -767,6 +794,8 @@ TEST_CASE("PcapSource: stopping early reports the records handed out, not those 
       SourcePacket* b = in_line->next();
       REQUIRE(a != nullptr);
       REQUIRE(b != nullptr);
+      a->parse();
+      b->parse();
       check_same(*a, all[i]);
       check_same(*b, all[i]);
       bytes += all[i].wire_bytes;

@@ -421,4 +421,59 @@ TEST_CASE("Codec: every prefix and every single-byte corruption parses or fails 
 }
 
 }  // namespace
+
+namespace {
+
+/// When frame_flow_key() takes `frame`, parse_frame() takes it too, with the same key and
+/// length. Returns whether frame_flow_key() took it.
+bool check_flow_key_agrees(std::span<const std::uint8_t> frame) {
+  const PortId port{3};
+  FlowKey key;
+  std::size_t length = 0;
+  const auto copy = std::make_unique<std::uint8_t[]>(frame.size() + 1);  // exact size, for ASan
+  std::copy(frame.begin(), frame.end(), copy.get());
+  if (!frame_flow_key(std::span<const std::uint8_t>(copy.get(), frame.size()), port, key, length)) {
+    return false;
+  }
+  const auto parsed = parse_frame(frame);
+  REQUIRE(parsed);
+  CHECK(key == flow_key(*parsed, port));
+  CHECK(length == wire_length(*parsed));
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("Codec: frame_flow_key reads what a parse would, or declines") {
+  // Generated packets of every kind, each whole, cut short at every length, and with each of
+  // its first 64 bytes set to values that break or change a header field.
+  test::PacketGen gen(20261121);
+  std::size_t taken = 0;
+  std::size_t common = 0;  // untagged, option-less, unfragmented IPv4 TCP and UDP
+  for (int i = 0; i < 1500; ++i) {
+    const Packet p = gen.wire_packet();
+    const std::vector<std::uint8_t> frame = serialize(p);
+    const bool is_common = p.is_ipv4() && p.vlan_count == 0 && p.ip_options_len == 0 &&
+                           p.frag == FragKind::kNone &&
+                           (p.proto == ipproto::kTcp || p.proto == ipproto::kUdp);
+    INFO(format_packet(p));
+    const bool took = check_flow_key_agrees(frame);
+    CHECK(took == is_common);  // and it declines nothing common
+    common += is_common;
+    taken += took;
+    for (std::size_t cut = 0; cut < frame.size(); ++cut)
+      check_flow_key_agrees(std::span(frame).first(cut));
+    for (std::size_t at = 0; at < std::min<std::size_t>(frame.size(), 64); ++at) {
+      for (const std::uint8_t value :
+           {0x00, 0x01, 0x05, 0x08, 0x11, 0x20, 0x45, 0x46, 0x81, 0xff}) {
+        std::vector<std::uint8_t> changed = frame;
+        changed[at] = value;
+        check_flow_key_agrees(changed);
+      }
+    }
+  }
+  CHECK(common > 30);
+  CHECK(taken == common);
+}
+
 }  // namespace hivesim
