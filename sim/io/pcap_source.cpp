@@ -169,8 +169,8 @@ Result<std::unique_ptr<PcapSource>> PcapSource::open(const std::string& path, Pc
       new PcapSource(path, std::make_unique<Reader>(path, options, std::move(capture).value())));
 }
 
-/// A record as the reader leaves it for next(): the record, and the facts count() needs that
-/// the caller may change or that only the reader knows.
+/// A record as the reader leaves it for next(): the record, and the facts Actuals::count() needs
+/// that the caller may change or that only the reader knows.
 struct alignas(64) PcapSource::Slot {
   // Cache-line aligned: the twin reads the first two lines of a slot (these fields and the
   // record's up to its extraction) for a packet that hits a flow, the rest only when used.
@@ -178,8 +178,9 @@ struct alignas(64) PcapSource::Slot {
   bool malformed = false;  // record.malformed is set
   bool new_flow = false;   // parsed, and the first record of its flow in file order
   SourcePacket record;
-  Flow flow;                        // the record's, unless malformed (for count_flows)
+  Flow flow;                        // the record's, unless malformed (for tally)
   std::vector<std::uint8_t> frame;  // an unparsed record's bytes (record.unparsed)
+  Actuals actuals;                  // over the file's records up to this one
 };
 
 /// Consecutive records of the file. The last batch has `end` set (and `error` when the file
@@ -299,7 +300,7 @@ class PcapSource::Reader {
       }
       take(*header, data, batch.slots[batch.size++]);
     }
-    count_flows(batch);
+    tally(batch);
   }
 
   /// The record after the ones read so far: its time, its parse, whether its flow is new.
@@ -326,7 +327,7 @@ class PcapSource::Reader {
       }
     }
     // A timestamp earlier than one before it plays at the previous packet's time, since
-    // simulated time never goes back (count() sees it as reordered).
+    // simulated time never goes back (Actuals::count() sees it as reordered).
     at = std::max(at, previous_at_);
     previous_at_ = at;
 
@@ -367,17 +368,19 @@ class PcapSource::Reader {
       out.extracted.reset();
       return;
     }
-    // The flow's place in the set, for count_flows(): with 10,000s of flows the set is no
+    // The flow's place in the set, for tally(): with 10,000s of flows the set is no
     // longer in cache, and a miss per packet would cost as much as the parse.
     flows_.prefetch(slot.flow);
   }
 
-  /// Marks each parsed record of `batch` whose flow was not seen before: in file order, so
-  /// which record first shows a flow does not depend on the consumer.
-  void count_flows(Batch& batch) {
+  /// Marks each parsed record of `batch` whose flow was not seen before, and gives each record
+  /// the actuals up to it: in file order, so neither depends on the consumer.
+  void tally(Batch& batch) {
     for (std::size_t i = 0; i < batch.size; ++i) {
       Slot& slot = batch.slots[i];
       slot.new_flow = !slot.malformed && flows_.insert(slot.flow).second;
+      running_.count(slot);
+      slot.actuals = running_;
     }
   }
 
@@ -389,6 +392,7 @@ class PcapSource::Reader {
   SimTime previous_at_;
   std::uint64_t line_bits_ = 0;  // topspeed with a line rate: bits sent before this packet
   absl::flat_hash_set<Flow> flows_;
+  Actuals running_;  // over the records read so far
 
   std::vector<Batch> ring_;
   std::mutex mutex_;
@@ -409,6 +413,10 @@ PcapSource::~PcapSource() = default;
 
 SourcePacket* PcapSource::next() {
   while (batch_ == nullptr || next_slot_ == batch_->size) {
+    if (actuals_ != &handed_) {  // the batch goes back: keep its last record's actuals
+      handed_ = *actuals_;
+      actuals_ = &handed_;
+    }
     if (batch_ != nullptr && batch_->end) {
       error_ = batch_->error;
       reader_->finish();
@@ -421,26 +429,26 @@ SourcePacket* PcapSource::next() {
     prefetch_hot_lines<0>(&batch_->slots[next_slot_ + kPrefetchAhead]);
   }
   Slot& slot = batch_->slots[next_slot_++];
-  count(slot);
+  actuals_ = &slot.actuals;
   return &slot.record;
 }
 
-void PcapSource::count(const Slot& slot) {
+void PcapSource::Actuals::count(const Slot& slot) {
   const SourcePacket& r = slot.record;
-  if (packets_ == 0) {
-    first_ts_ = slot.ts;
-    last_ts_ = slot.ts;
-    first_at_ = r.at;
-  } else if (slot.ts < last_ts_) {
-    ++reordered_;  // earlier than a record before it, so clamped forward
+  if (packets == 0) {
+    first_ts = slot.ts;
+    last_ts = slot.ts;
+    first_at = r.at;
+  } else if (slot.ts < last_ts) {
+    ++reordered;  // earlier than a record before it, so clamped forward
   } else {
-    last_ts_ = slot.ts;
+    last_ts = slot.ts;
   }
-  ++packets_;
-  bytes_ += r.wire_bytes;
-  malformed_ += slot.malformed;
-  flows_ += slot.new_flow;
-  last_at_ = r.at;
+  ++packets;
+  bytes += r.wire_bytes;
+  malformed += slot.malformed;
+  flows += slot.new_flow;
+  last_at = r.at;
 }
 
 }  // namespace hivesim

@@ -76,19 +76,19 @@ class PcapSource final : public TrafficSource {
   std::optional<std::string> error() const override { return error_; }
 
   // Actuals for the replay report, over the records next() has handed out.
-  std::uint64_t packets() const { return packets_; }      // records yielded
-  std::uint64_t malformed() const { return malformed_; }  // of which malformed
-  std::uint64_t bytes() const { return bytes_; }          // sum of original (wire) lengths
-  std::uint64_t reordered() const { return reordered_; }  // times clamped forward
+  std::uint64_t packets() const { return actuals_->packets; }      // records yielded
+  std::uint64_t malformed() const { return actuals_->malformed; }  // of which malformed
+  std::uint64_t bytes() const { return actuals_->bytes; }          // sum of original (wire) lengths
+  std::uint64_t reordered() const { return actuals_->reordered; }  // times clamped forward
   /// Distinct flows of the parsed records, as tcpreplay counts them: the IPv4 5-tuple, else
   /// the Ethernet source, destination and type.
-  std::uint64_t flows() const { return flows_; }
+  std::uint64_t flows() const { return actuals_->flows; }
   /// Simulated time from the first record yielded to the last one, ns; 0 before two records.
-  SimTime duration() const { return last_at_ - first_at_; }
+  SimTime duration() const { return actuals_->last_at - actuals_->first_at; }
   /// Capture timestamps (ns since the epoch) of the first packet and the latest one yielded;
   /// 0 before the first packet.
-  SimTime first_timestamp() const { return first_ts_; }
-  SimTime last_timestamp() const { return last_ts_; }
+  SimTime first_timestamp() const { return actuals_->first_ts; }
+  SimTime last_timestamp() const { return actuals_->last_ts; }
   const std::string& path() const { return path_; }
 
   static constexpr std::size_t kBatches = 8;
@@ -100,24 +100,33 @@ class PcapSource final : public TrafficSource {
   struct Batch;
   class Reader;  // the file side: libpcap handle, timing and flow state, the ring, the thread
 
+  /// The accessors' counts, over the records of the file up to one (the reader keeps them for
+  /// every record, so that handing one out costs nothing: see Slot).
+  struct Actuals {
+    std::uint64_t packets = 0;
+    std::uint64_t malformed = 0;
+    std::uint64_t bytes = 0;
+    std::uint64_t reordered = 0;
+    std::uint64_t flows = 0;
+    SimTime first_ts = 0;
+    SimTime last_ts = 0;
+    SimTime first_at = 0;
+    SimTime last_at = 0;
+    /// Adds `slot`'s record, the next in the file.
+    void count(const Slot& slot);
+  };
+
   PcapSource(std::string path, std::unique_ptr<Reader> reader);
-  /// Counts a record as it is handed out.
-  void count(const Slot& slot);
 
   std::string path_;
   std::unique_ptr<Reader> reader_;
   Batch* batch_ = nullptr;  // the batch next() hands out from (nullptr before the first)
   std::size_t next_slot_ = 0;
   std::optional<std::string> error_;
-  std::uint64_t packets_ = 0;
-  std::uint64_t malformed_ = 0;
-  std::uint64_t bytes_ = 0;
-  std::uint64_t reordered_ = 0;
-  std::uint64_t flows_ = 0;
-  SimTime first_ts_ = 0;
-  SimTime last_ts_ = 0;
-  SimTime first_at_ = 0;
-  SimTime last_at_ = 0;
+  // The actuals up to the last record handed out: its slot's, or (once its batch has gone back
+  // to the reader, and before the first record) a copy.
+  Actuals handed_;
+  const Actuals* actuals_ = &handed_;
 };
 
 }  // namespace hivesim
