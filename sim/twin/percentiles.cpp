@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstdint>
 #include <utility>
+
+#include "topology/check.hpp"
 
 namespace hivesim {
 
@@ -13,6 +16,7 @@ namespace hivesim {
 std::vector<SimTime> nearest_rank_percentiles(std::span<const SimTime> values,
                                               std::initializer_list<double> qs) {
   if (values.empty()) return std::vector<SimTime>(qs.size(), 0);
+  HIVESIM_CHECK(qs.size() < 256, "too many percentiles at once");
   // About one bucket per value, up to 2^16: a short row costs no more than its own size.
   const int bucket_bits = std::min<int>(16, std::bit_width(values.size()));
   const auto [min, max] = std::minmax_element(values.begin(), values.end());
@@ -45,11 +49,11 @@ std::vector<SimTime> nearest_rank_percentiles(std::span<const SimTime> values,
     if (at == wanted.end()) wanted.push_back(b);
   }
   std::vector<std::vector<SimTime>> in_bucket(wanted.size());
+  std::vector<std::uint8_t> wanted_at(below.size(), 0);  // per bucket: 1 + its index in `wanted`
+  for (std::size_t w = 0; w < wanted.size(); ++w)
+    wanted_at[wanted[w]] = static_cast<std::uint8_t>(w + 1);
   for (SimTime v : values) {
-    const std::size_t b = bucket(v);
-    for (std::size_t w = 0; w < wanted.size(); ++w) {
-      if (wanted[w] == b) in_bucket[w].push_back(v);
-    }
+    if (const std::uint8_t w = wanted_at[bucket(v)]; w != 0) in_bucket[w - 1U].push_back(v);
   }
   std::vector<SimTime> out;
   for (std::size_t q = 0; q < ranks.size(); ++q) {
