@@ -390,6 +390,8 @@ class Twin::Impl {
   std::vector<HostId> port_host_;                // exterior ports: their host
   std::vector<std::vector<PortId>> host_ports_;  // per host: its exterior ports
   std::vector<std::vector<std::uint32_t>> host_zones_;
+  std::vector<std::uint32_t>
+      sole_zone_;  // per host: its tunnel zone if it has one only, else kNone
   absl::flat_hash_set<std::uint64_t> links_down_;
   std::uint64_t underlay_rng_ = 0;
 
@@ -461,6 +463,8 @@ Twin::Impl::Impl(const Scenario& scenario, TwinOptions options)
     for (HostId h : topo_.tunnel_zones[z].hosts)
       host_zones_[h.value].push_back(z);
   }
+  for (const std::vector<std::uint32_t>& zones : host_zones_)
+    sole_zone_.push_back(zones.size() == 1 ? zones.front() : kNone);
   member_generation_.resize(topo_.pools.size());
   for (std::uint32_t p = 0; p < topo_.pools.size(); ++p) {
     member_generation_[p].resize(topo_.pools[p].members.size());
@@ -916,9 +920,13 @@ void Twin::Impl::send(std::uint32_t host, PortId port, const Packet& packet,
 
 Twin::Impl::Route Twin::Impl::route(std::uint32_t host, std::uint32_t to) {
   const TunnelZone* zone = nullptr;
-  for (std::uint32_t za : host_zones_[host]) {
-    for (std::uint32_t zb : host_zones_[to]) {
-      if (za == zb) zone = &topo_.tunnel_zones[za];
+  if (const std::uint32_t z = sole_zone_[host]; z != kNone && z == sole_zone_[to]) {
+    zone = &topo_.tunnel_zones[z];  // most hosts are in one zone
+  } else {
+    for (std::uint32_t za : host_zones_[host]) {  // else the last zone they share
+      for (std::uint32_t zb : host_zones_[to]) {
+        if (za == zb) zone = &topo_.tunnel_zones[za];
+      }
     }
   }
   if (zone == nullptr || (!links_down_.empty() && links_down_.contains(pair_key(host, to)))) {

@@ -664,6 +664,33 @@ TEST_CASE("Twin: a change made without an NSDB quorum takes effect when the quor
 // ---------------------------------------------------------------------------------------------
 // 8. Underlay link
 
+TEST_CASE("Twin: frames take the last tunnel zone two hosts share, and none when they share none") {
+  Scenario s = load("link-down.yaml");
+  s.failures.clear();
+  const HostId hv1{0}, hv2{1}, hv3{2};
+  const auto with_zones = [&s](std::vector<TunnelZone> zones) {
+    Scenario z = s;
+    z.topology.tunnel_zones = std::move(zones);
+    return run_report_json(run(z).report).dump();
+  };
+  const TunnelZone vxlan{"vx", TunnelType::kVxlan, {hv1, hv2, hv3}, {}};
+  const TunnelZone gre{"gre", TunnelType::kGre, {hv1, hv2, hv3}, {}};
+  // The two encapsulations differ in size, so in latency: hosts in both take the later zone.
+  CHECK(with_zones({vxlan}) != with_zones({gre}));
+  CHECK(with_zones({vxlan, gre}) == with_zones({gre}));
+  CHECK(with_zones({gre, vxlan}) == with_zones({vxlan}));
+  // hv2 in a zone of its own: nothing reaches it, every packet to it is a tunnel_down drop.
+  Scenario apart = s;
+  apart.topology.tunnel_zones = {TunnelZone{"a", TunnelType::kVxlan, {hv1, hv3}, {}},
+                                 TunnelZone{"b", TunnelType::kVxlan, {hv2}, {}}};
+  const RunReport r = run(apart).report;
+  REQUIRE(r.drops.size() == 1);
+  CHECK(r.drops[0].reason == DropReason::kTunnelDown);
+  CHECK(r.drops[0].device == "hv1->hv2");
+  CHECK(r.traffic[0].delivered == 0);
+  CHECK(r.traffic[1].dropped == 0);
+}
+
 TEST_CASE("Twin: a cut underlay link drops only the tunnels between its two hosts") {
   const Scenario s = load("link-down.yaml");
   const SyntheticTraffic& to2 = synthetic(s, 0);
