@@ -4,6 +4,7 @@
 #include <stdio_ext.h>
 
 #include <absl/container/flat_hash_set.h>
+#include <absl/hash/hash.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -132,6 +133,17 @@ Flow flow_of(const FlowKey& k) {
           (std::uint64_t{k.tp_src} << 16) | k.tp_dst, 0x10000U | k.nw_proto};
 }
 
+/// A flow with its hash, computed once for both the prefetch and the insert.
+struct HashedFlow {
+  Flow flow;
+  std::size_t hash = 0;
+  explicit HashedFlow(const Flow& f = {}) : flow(f), hash(absl::HashOf(f)) {}
+  friend bool operator==(const HashedFlow& a, const HashedFlow& b) { return a.flow == b.flow; }
+};
+struct HashedFlowHash {
+  std::size_t operator()(const HashedFlow& f) const { return f.hash; }
+};
+
 /// How many records ahead each side fetches the slot lines the twin reads (the first two: see
 /// Slot), which the other core wrote or read last.
 constexpr std::size_t kPrefetchAhead = 8;
@@ -178,7 +190,7 @@ struct alignas(64) PcapSource::Slot {
   bool malformed = false;  // record.malformed is set
   bool new_flow = false;   // parsed, and the first record of its flow in file order
   SourcePacket record;
-  Flow flow;                        // the record's, unless malformed (for tally)
+  HashedFlow flow;                  // the record's, unless malformed (for tally)
   std::vector<std::uint8_t> frame;  // an unparsed record's bytes (record.unparsed)
   Actuals actuals;                  // over the file's records up to this one
 };
@@ -352,13 +364,13 @@ class PcapSource::Reader {
       out.unparsed = slot.frame;
       out.keep_payload = options_.keep_payload;
       out.extracted = Extracted{key, static_cast<std::uint32_t>(length), 0};
-      slot.flow = flow_of(key);
+      slot.flow = HashedFlow(flow_of(key));
     } else if (Status err =
                    parse_frame_into(bytes, out.packet, ParseOptions{options_.keep_payload})) {
       out.malformed = frame() + err->message;
     } else {
       out.extracted = extract(out.packet, options_.port);
-      slot.flow = flow_of(out.packet);
+      slot.flow = HashedFlow(flow_of(out.packet));
     }
     // Nothing half-parsed, and nothing left from an earlier record in this slot, reaches the
     // twin: which record that was depends on the batch size.
@@ -391,7 +403,7 @@ class PcapSource::Reader {
   SimTime first_ts_ = 0;
   SimTime previous_at_;
   std::uint64_t line_bits_ = 0;  // topspeed with a line rate: bits sent before this packet
-  absl::flat_hash_set<Flow> flows_;
+  absl::flat_hash_set<HashedFlow, HashedFlowHash> flows_;
   Actuals running_;  // over the records read so far
 
   std::vector<Batch> ring_;
