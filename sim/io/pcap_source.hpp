@@ -1,25 +1,28 @@
 #pragma once
 // Capture replay (`hivesim replay --pcap FILE`, scenario `traffic: {pcap: ...}`): a TrafficSource
-// that reads a pcap or pcapng file with libpcap and yields its Ethernet frames, parsed, on one
-// exterior port.
+// that reads a pcap or pcapng file with libpcap and yields its Ethernet frames, extracted (flow
+// key, length) and parsed, on one exterior port. Untagged IPv4 TCP and UDP frames are keyed
+// straight from their bytes (frame_flow_key) and come unparsed: SourcePacket::parse() parses such
+// a record's packet when something reads it (the twin does on a flow miss, not on a hit).
 //
 // Invariants: yielded times never go backwards (a capture timestamp earlier than the previous
 // one is clamped to it and counted in reordered()); every record of the file is yielded exactly
-// once, parsed or as `malformed` (truncated capture or parse_frame error), so parsed + malformed
-// == packets(); bad input is a Result/error() message naming the file, never a crash.
-// The counters count only the records next() has handed out, whatever was read ahead, so they
-// do not depend on thread timing: a consumer that stops early sees those of its first k records.
+// once, extracted (and parsed, or parseable) or as `malformed` (truncated capture or parse_frame
+// error), so good + malformed == packets(); bad input is a Result/error() message naming the
+// file, never a crash. The counters count only the records next() has handed out, whatever was
+// read ahead, so they do not depend on thread timing: a consumer that stops early sees those of
+// its first k records (the reader keeps them for every record, in its slot).
 //
-// Threads: by default a reader thread reads, parses, extracts (SourcePacket::extracted) and
-// classifies (flow, timing) the records ahead of next(), in batches of kBatchRecords in a ring of
-// kBatches, handed over under a mutex once per batch (a full ring's thread sleeps until kRefill
-// batches are free, as waking it costs more than a batch does); next() is then a step to the next
-// slot of its batch. The caller's thread does nothing else, and libpcap and the parser run beside
-// the twin. The thread is joined when the file ends or breaks, or when the source is destroyed (it
-// stops within a batch). When no thread can be started, next() fills each batch itself, with the
-// same results. Cost: one libpcap handle reading through a 1 MiB stream buffer, kBatches *
-// kBatchRecords records (under 1 MB), and one flow key per distinct flow; one parse_frame per
-// packet, nothing else retained.
+// Threads: by default a reader thread reads, extracts and classifies (flow, timing, counters)
+// the records ahead of next(), in batches of kBatchRecords in a ring of kBatches, handed over
+// under a mutex once per batch (a full ring's thread sleeps until kRefill batches are free, as
+// waking it costs more than a batch does); next() is then a step to the next slot of its batch.
+// The caller's thread does nothing else, and libpcap and the extraction run beside the twin. The
+// thread is joined when the file ends or breaks, or when the source is destroyed (it stops
+// within a batch). When no thread can be started, next() fills each batch itself, with the same
+// results. Cost: one libpcap handle reading through a 1 MiB stream buffer, kBatches *
+// kBatchRecords records (about 1 MB, with a copy of each unparsed frame), and one flow per
+// distinct flow; per packet one frame_flow_key or one parse_frame, nothing else retained.
 
 #include <cstddef>
 #include <cstdint>
