@@ -390,8 +390,8 @@ class Twin::Impl {
   std::vector<HostId> port_host_;                // exterior ports: their host
   std::vector<std::vector<PortId>> host_ports_;  // per host: its exterior ports
   std::vector<std::vector<std::uint32_t>> host_zones_;
-  std::vector<std::uint32_t>
-      sole_zone_;  // per host: its tunnel zone if it has one only, else kNone
+  // Per host: its tunnel zone when it is in one only, else kNone.
+  std::vector<std::uint32_t> sole_zone_;
   absl::flat_hash_set<std::uint64_t> links_down_;
   std::uint64_t underlay_rng_ = 0;
 
