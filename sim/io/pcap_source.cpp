@@ -185,7 +185,8 @@ Result<std::unique_ptr<PcapSource>> PcapSource::open(const std::string& path, Pc
 /// that the caller may change or that only the reader knows.
 struct alignas(64) PcapSource::Slot {
   // Cache-line aligned: the twin reads the first two lines of a slot (these fields and the
-  // record's up to its extraction) for a packet that hits a flow, the rest only when used.
+  // record's up to its extraction and `unparsed`) for a packet that hits a flow, the rest only
+  // when used.
   SimTime ts = 0;          // capture timestamp, ns
   bool malformed = false;  // record.malformed is set
   bool new_flow = false;   // parsed, and the first record of its flow in file order
@@ -315,7 +316,8 @@ class PcapSource::Reader {
     tally(batch);
   }
 
-  /// The record after the ones read so far: its time, its parse, whether its flow is new.
+  /// The record after the ones read so far: its time, its flow key (and its parse, unless
+  /// frame_flow_key keyed it), its tcpreplay flow.
   void take(const pcap_pkthdr& header, const u_char* data, Slot& slot) {
     const SimTime ts = timestamp_ns(header.ts);
     const bool first = read_++ == 0;
