@@ -292,28 +292,35 @@ class PcapSource::Reader {
   /// closed and the batch marked.
   void fill(Batch& batch) {
     batch.size = 0;
+    filling_ = &batch;
     while (batch.size < batch.slots.size()) {
-      pcap_pkthdr* header = nullptr;
-      const u_char* data = nullptr;
-      const int rc = pcap_next_ex(capture_.handle.get(), &header, &data);
-      if (rc != 1) {
-        // PCAP_ERROR_BREAK is the end of the file; anything else means it broke part-way.
-        if (rc != PCAP_ERROR_BREAK) {
-          batch.error = path_ + ": packet " + std::to_string(read_ + 1) + ": " +
-                        pcap_geterr(capture_.handle.get());
-        }
-        batch.end = true;
-        capture_.handle.reset();
-        break;
+      // libpcap calls on_record() for each record, up to the batch's free slots in one call.
+      const int rc =
+          pcap_dispatch(capture_.handle.get(), static_cast<int>(batch.slots.size() - batch.size),
+                        &Reader::on_record, reinterpret_cast<u_char*>(this));
+      if (rc > 0) continue;
+      // 0 is the end of the file; an error means it broke part-way (after the records taken).
+      if (rc < 0) {
+        batch.error = path_ + ": packet " + std::to_string(read_ + 1) + ": " +
+                      pcap_geterr(capture_.handle.get());
       }
-      // The slots were last read by the twin's thread, on the other core: ask for them a few
-      // records ahead, so that their lines are here when take() writes them.
-      if (batch.size + kPrefetchAhead < batch.slots.size()) {
-        prefetch_hot_lines<1>(&batch.slots[batch.size + kPrefetchAhead]);
-      }
-      take(*header, data, batch.slots[batch.size++]);
+      batch.end = true;
+      capture_.handle.reset();
+      break;
     }
     tally(batch);
+  }
+
+  /// pcap_dispatch's callback: the next record into the batch being filled.
+  static void on_record(u_char* user, const pcap_pkthdr* header, const u_char* data) {
+    Reader& reader = *reinterpret_cast<Reader*>(user);
+    Batch& batch = *reader.filling_;
+    // The slots were last read by the twin's thread, on the other core: ask for them a few
+    // records ahead, so that their lines are here when take() writes them.
+    if (batch.size + kPrefetchAhead < batch.slots.size()) {
+      prefetch_hot_lines<1>(&batch.slots[batch.size + kPrefetchAhead]);
+    }
+    reader.take(*header, data, batch.slots[batch.size++]);
   }
 
   /// The record after the ones read so far: its time, its flow key (and its parse, unless
@@ -406,7 +413,8 @@ class PcapSource::Reader {
   SimTime previous_at_;
   std::uint64_t line_bits_ = 0;  // topspeed with a line rate: bits sent before this packet
   absl::flat_hash_set<HashedFlow, HashedFlowHash> flows_;
-  Actuals running_;  // over the records read so far
+  Actuals running_;           // over the records read so far
+  Batch* filling_ = nullptr;  // the batch fill() is filling (for on_record)
 
   std::vector<Batch> ring_;
   std::mutex mutex_;
