@@ -361,19 +361,19 @@ class PcapSource::Reader {
     out.unparsed = {};
     const std::span<const std::uint8_t> bytes(data, header.caplen);
     auto frame = [this] { return "frame " + std::to_string(read_) + ": "; };
-    FlowKey key;
+    Extracted& extracted = out.extracted.emplace();  // (reset below unless it is filled)
     std::size_t length = 0;
     if (header.caplen < header.len) {
       out.malformed = frame() + "truncated: " + std::to_string(header.caplen) + " of " +
                       std::to_string(header.len) + " bytes captured";
-    } else if (frame_flow_key(bytes, options_.port, key, length)) {
+    } else if (frame_flow_key(bytes, options_.port, extracted.key, length)) {
       // Most frames: their key now, their parse only if the twin reads the packet (a flow
       // miss, an egress capture), from a copy of the bytes.
       slot.frame.assign(bytes.begin(), bytes.end());
       out.unparsed = slot.frame;
       out.keep_payload = options_.keep_payload;
-      out.extracted = Extracted{key, static_cast<std::uint32_t>(length), 0};
-      slot.flow = HashedFlow(flow_of(key));
+      extracted.length = static_cast<std::uint32_t>(length);
+      slot.flow = HashedFlow(flow_of(extracted.key));
     } else if (Status err =
                    parse_frame_into(bytes, out.packet, ParseOptions{options_.keep_payload})) {
       out.malformed = frame() + err->message;
