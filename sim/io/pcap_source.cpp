@@ -434,6 +434,19 @@ PcapSource::PcapSource(std::string path, std::unique_ptr<Reader> reader)
 PcapSource::~PcapSource() = default;
 
 SourcePacket* PcapSource::next() {
+  if (batch_ == nullptr || next_slot_ == batch_->size) [[unlikely]] {
+    if (!next_batch()) return nullptr;
+  }
+  if (next_slot_ + kPrefetchAhead < batch_->size) {
+    prefetch_hot_lines<0>(&batch_->slots[next_slot_ + kPrefetchAhead]);
+  }
+  Slot& slot = batch_->slots[next_slot_++];
+  actuals_ = &slot.actuals;
+  return &slot.record;
+}
+
+// Out of line: next() stays a short leaf, which a call per packet makes worth it.
+[[gnu::noinline]] bool PcapSource::next_batch() {
   while (batch_ == nullptr || next_slot_ == batch_->size) {
     if (actuals_ != &handed_) {  // the batch goes back: keep its last record's actuals
       handed_ = *actuals_;
@@ -442,17 +455,12 @@ SourcePacket* PcapSource::next() {
     if (batch_ != nullptr && batch_->end) {
       error_ = batch_->error;
       reader_->finish();
-      return nullptr;
+      return false;
     }
     batch_ = reader_->exchange(batch_);
     next_slot_ = 0;
   }
-  if (next_slot_ + kPrefetchAhead < batch_->size) {
-    prefetch_hot_lines<0>(&batch_->slots[next_slot_ + kPrefetchAhead]);
-  }
-  Slot& slot = batch_->slots[next_slot_++];
-  actuals_ = &slot.actuals;
-  return &slot.record;
+  return true;
 }
 
 void PcapSource::Actuals::count(const Slot& slot) {

@@ -120,6 +120,8 @@ class PcapSource final : public TrafficSource {
   };
 
   PcapSource(std::string path, std::unique_ptr<Reader> reader);
+  /// Gives the batch handed out back and takes the next one with a record; false at the end.
+  bool next_batch();
 
   std::string path_;
   std::unique_ptr<Reader> reader_;
