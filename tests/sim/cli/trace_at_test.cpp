@@ -9,7 +9,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sim/cli/cli_common.hpp"
 #include "sim/cli/commands.hpp"
+#include "sim/twin/twin.hpp"
+#include "topology/loader.hpp"
 
 namespace {
 
@@ -59,4 +62,43 @@ TEST_CASE("Trace --at: a bad time is bad input") {
   CHECK(hivesim::cli::trace_command({kFailover, "--from", "web1", "--packet",
                                      "tcp dst=203.0.113.9 dport=443", "--at", "soon"},
                                     out, err) == 2);
+}
+
+// The twin runs up to T and no further, even where it injects a source's packets back to back:
+// with a capture as scenario traffic (packets 10 us apart, each client's first one simulated
+// and its MAC learned at once), the MACs learned by advance(T) are those of a run that ends at
+// T, for every T through the first 130 us, and more of them as T grows.
+TEST_CASE("Trace --at: the twin stops at T, with a capture's packets injected back to back") {
+  hivesim::LoadResult loaded = hivesim::load_scenario(HIVESIM_SOURCE_DIR "/scenarios/replay.yaml");
+  REQUIRE(loaded.scenario);
+  hivesim::Scenario s = std::move(*loaded.scenario);
+  hivesim::PcapTraffic capture;
+  capture.path = HIVESIM_SOURCE_DIR "/pcaps/clients.pcap";
+  capture.port = *s.topology.find_port("tap");
+  hivesim::Traffic traffic;
+  traffic.name = "capture";
+  traffic.source = capture;
+  s.traffic = {traffic};
+  const auto learned = [&s](hivesim::SimTime t, bool advance) {
+    hivesim::TwinOptions options;
+    hivesim::cli::open_scenario_pcaps(options);
+    if (!advance) options.until = t;
+    auto twin = hivesim::Twin::make(s, std::move(options));
+    REQUIRE(twin);
+    if (advance) {
+      (*twin)->advance(t);
+    } else {
+      (*twin)->run();
+    }
+    return (*twin)->state().macs.size();
+  };
+  std::size_t previous = 0;
+  for (hivesim::SimTime t = 0; t <= 130 * hivesim::kMicrosecond; t += 5 * hivesim::kMicrosecond) {
+    INFO("T = " << t << " ns");
+    const std::size_t at_t = learned(t, true);
+    CHECK(at_t == learned(t, false));
+    CHECK(at_t >= previous);
+    previous = at_t;
+  }
+  CHECK(previous >= 8);  // the eight clients, by 120 us
 }
