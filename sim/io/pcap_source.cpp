@@ -144,17 +144,6 @@ struct HashedFlowHash {
   std::size_t operator()(const HashedFlow& f) const { return f.hash; }
 };
 
-/// How many records ahead each side fetches the slot lines the twin reads (the first two: see
-/// Slot), which the other core wrote or read last.
-constexpr std::size_t kPrefetchAhead = 8;
-
-template <int kWrite>
-void prefetch_hot_lines(const void* slot) {
-  const char* p = static_cast<const char*>(slot);
-  __builtin_prefetch(p, kWrite);
-  __builtin_prefetch(p + 64, kWrite);
-}
-
 }  // namespace
 
 Result<std::uint32_t> pcap_link_type(const std::string& path) {
@@ -177,31 +166,39 @@ Result<std::unique_ptr<PcapSource>> PcapSource::open(const std::string& path, Pc
     return Error{path + ": link type " + link_type_name(dlt) +
                  " is not Ethernet (EN10MB); only Ethernet captures can be replayed"};
   }
-  return std::unique_ptr<PcapSource>(
-      new PcapSource(path, std::make_unique<Reader>(path, options, std::move(capture).value())));
+  return std::unique_ptr<PcapSource>(new PcapSource(
+      path, options, std::make_unique<Reader>(path, options, std::move(capture).value())));
 }
 
-/// A record as the reader leaves it for next(): the record, and the facts Actuals::count() needs
-/// that the caller may change or that only the reader knows.
-struct alignas(64) PcapSource::Slot {
-  // Cache-line aligned: the twin reads the first two lines of a slot (these fields and the
-  // record's up to its extraction and `unparsed`) for a packet that hits a flow, the rest only
-  // when used.
-  SimTime ts = 0;          // capture timestamp, ns
-  bool malformed = false;  // record.malformed is set
-  bool new_flow = false;   // parsed, and the first record of its flow in file order
-  SourcePacket record;
-  HashedFlow flow;                  // the record's, unless malformed (for tally)
-  std::vector<std::uint8_t> frame;  // an unparsed record's bytes (record.unparsed)
-  Actuals actuals;                  // over the file's records up to this one
+/// A record as the reader leaves it for next(): compact, as the reader writes one per packet
+/// and the caller's core reads it back.
+struct PcapSource::Record {
+  enum class Kind : std::uint8_t {
+    kUnparsed,   // keyed by frame_flow_key: the frame is batch.bytes[frame, frame + caplen)
+    kParsed,     // parsed by the reader: the packet is batch.packets[frame]
+    kMalformed,  // the detail is batch.messages[frame]
+  };
+  Extracted extracted;  // unless kMalformed
+  SimTime at = 0;
+  SimTime ts = 0;  // capture timestamp, ns
+  std::uint32_t wire_bytes = 0;
+  std::uint32_t frame = 0;  // see Kind
+  std::uint32_t caplen = 0;
+  Kind kind = Kind::kUnparsed;
+  bool new_flow = false;  // not malformed, and the first record of its flow in file order
 };
 
 /// Consecutive records of the file. The last batch has `end` set (and `error` when the file
 /// broke part-way); the reader has closed the file and returned by the time next() sees it.
+/// Only `size` records, `bytes`, and the first packets and messages the records name are the
+/// batch's: the rest is capacity kept from earlier fills.
 struct PcapSource::Batch {
-  explicit Batch(std::size_t capacity) : slots(capacity) {}
-  std::vector<Slot> slots;  // filled up to `size`
+  std::vector<Record> records = std::vector<Record>(kBatchRecords);
   std::size_t size = 0;
+  std::vector<std::uint8_t> bytes;
+  std::vector<Packet> packets;
+  std::size_t packets_used = 0;
+  std::vector<std::string> messages;
   bool end = false;
   std::optional<std::string> error;
 };
@@ -215,12 +212,10 @@ class PcapSource::Reader {
       : path_(std::move(path)),
         options_(options),
         capture_(std::move(capture)),
-        previous_at_(options.start) {
-    const std::size_t batches = options.read_ahead ? kBatches : 1;
-    const std::size_t records = options.read_ahead ? kBatchRecords : 1;
-    ring_.reserve(batches);
-    for (std::size_t i = 0; i < batches; ++i)
-      ring_.emplace_back(records);
+        previous_at_(options.start),
+        batch_records_(options.read_ahead ? kBatchRecords : 1) {
+    ring_.resize(options.read_ahead ? kBatches : 1);
+    flows_of_batch_.resize(kBatchRecords);
     if (options.read_ahead) {
       try {
         thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
@@ -288,16 +283,21 @@ class PcapSource::Reader {
     }
   }
 
-  /// Reads records into `batch` until it is full or the file ends; at the end the file is
-  /// closed and the batch marked.
+  /// Reads records into `batch` until it is full (batch_records_ records, or kBatchBytes of
+  /// frames) or the file ends; at the end the file is closed and the batch marked.
   void fill(Batch& batch) {
     batch.size = 0;
+    batch.bytes.clear();
+    batch.packets_used = 0;
+    batch.messages.clear();
     filling_ = &batch;
-    while (batch.size < batch.slots.size()) {
-      // libpcap calls on_record() for each record, up to the batch's free slots in one call.
-      const int rc =
-          pcap_dispatch(capture_.handle.get(), static_cast<int>(batch.slots.size() - batch.size),
-                        &Reader::on_record, reinterpret_cast<u_char*>(this));
+    while (batch.size < batch_records_ && batch.bytes.size() < kBatchBytes) {
+      // libpcap calls on_record() for each record, a few at a time so that the byte bound holds
+      // within kDispatch frames.
+      constexpr std::size_t kDispatch = 32;
+      const std::size_t count = std::min(batch_records_ - batch.size, kDispatch);
+      const int rc = pcap_dispatch(capture_.handle.get(), static_cast<int>(count),
+                                   &Reader::on_record, reinterpret_cast<u_char*>(this));
       if (rc > 0) continue;
       // 0 is the end of the file; an error means it broke part-way (after the records taken).
       if (rc < 0) {
@@ -314,18 +314,14 @@ class PcapSource::Reader {
   /// pcap_dispatch's callback: the next record into the batch being filled.
   static void on_record(u_char* user, const pcap_pkthdr* header, const u_char* data) {
     Reader& reader = *reinterpret_cast<Reader*>(user);
-    Batch& batch = *reader.filling_;
-    // The slots were last read by the twin's thread, on the other core: ask for them a few
-    // records ahead, so that their lines are here when take() writes them.
-    if (batch.size + kPrefetchAhead < batch.slots.size()) {
-      prefetch_hot_lines<1>(&batch.slots[batch.size + kPrefetchAhead]);
-    }
-    reader.take(*header, data, batch.slots[batch.size++]);
+    reader.take(*header, data, *reader.filling_);
   }
 
   /// The record after the ones read so far: its time, its flow key (and its parse, unless
   /// frame_flow_key keyed it), its tcpreplay flow.
-  void take(const pcap_pkthdr& header, const u_char* data, Slot& slot) {
+  void take(const pcap_pkthdr& header, const u_char* data, Batch& batch) {
+    const std::size_t index = batch.size++;
+    Record& r = batch.records[index];
     const SimTime ts = timestamp_ns(header.ts);
     const bool first = read_++ == 0;
     if (first) first_ts_ = ts;
@@ -351,57 +347,59 @@ class PcapSource::Reader {
     // simulated time never goes back (Actuals::count() sees it as reordered).
     at = std::max(at, previous_at_);
     previous_at_ = at;
+    r.at = at;
+    r.ts = ts;
+    r.wire_bytes = header.len;
+    r.new_flow = false;
 
-    slot.ts = ts;
-    SourcePacket& out = slot.record;
-    out.malformed.reset();
-    out.at = at;
-    out.port = options_.port;
-    out.wire_bytes = header.len;
-    out.unparsed = {};
     const std::span<const std::uint8_t> bytes(data, header.caplen);
-    auto frame = [this] { return "frame " + std::to_string(read_) + ": "; };
-    Extracted& extracted = out.extracted.emplace();  // (reset below unless it is filled)
     std::size_t length = 0;
     if (header.caplen < header.len) {
-      out.malformed = frame() + "truncated: " + std::to_string(header.caplen) + " of " +
-                      std::to_string(header.len) + " bytes captured";
-    } else if (frame_flow_key(bytes, options_.port, extracted.key, length)) {
+      malformed(batch, r,
+                "truncated: " + std::to_string(header.caplen) + " of " +
+                    std::to_string(header.len) + " bytes captured");
+      return;
+    }
+    if (frame_flow_key(bytes, options_.port, r.extracted.key, length)) {
       // Most frames: their key now, their parse only if the twin reads the packet (a flow
       // miss, an egress capture), from a copy of the bytes.
-      slot.frame.assign(bytes.begin(), bytes.end());
-      out.unparsed = slot.frame;
-      out.keep_payload = options_.keep_payload;
-      extracted.length = static_cast<std::uint32_t>(length);
-      slot.flow = HashedFlow(flow_of(extracted.key));
-    } else if (Status err =
-                   parse_frame_into(bytes, out.packet, ParseOptions{options_.keep_payload})) {
-      out.malformed = frame() + err->message;
+      r.kind = Record::Kind::kUnparsed;
+      r.extracted.length = static_cast<std::uint32_t>(length);
+      r.extracted.vlan_count = 0;
+      r.frame = static_cast<std::uint32_t>(batch.bytes.size());
+      r.caplen = header.caplen;
+      batch.bytes.insert(batch.bytes.end(), bytes.begin(), bytes.end());
+      flows_of_batch_[index] = HashedFlow(flow_of(r.extracted.key));
     } else {
-      out.extracted = extract(out.packet, options_.port);
-      slot.flow = HashedFlow(flow_of(out.packet));
-    }
-    // Nothing half-parsed, and nothing left from an earlier record in this slot, reaches the
-    // twin: which record that was depends on the batch size.
-    slot.malformed = out.malformed.has_value();
-    if (slot.malformed) {
-      out.packet = Packet{};
-      out.extracted.reset();
-      return;
+      if (batch.packets_used == batch.packets.size()) batch.packets.emplace_back();
+      Packet& packet = batch.packets[batch.packets_used];
+      if (Status err = parse_frame_into(bytes, packet, ParseOptions{options_.keep_payload})) {
+        malformed(batch, r, err->message);
+        return;
+      }
+      r.kind = Record::Kind::kParsed;
+      r.frame = static_cast<std::uint32_t>(batch.packets_used++);
+      r.extracted = extract(packet, options_.port);
+      flows_of_batch_[index] = HashedFlow(flow_of(packet));
     }
     // The flow's place in the set, for tally(): with 10,000s of flows the set is no
     // longer in cache, and a miss per packet would cost as much as the parse.
-    flows_.prefetch(slot.flow);
+    flows_.prefetch(flows_of_batch_[index]);
   }
 
-  /// Marks each parsed record of `batch` whose flow was not seen before, and gives each record
-  /// the actuals up to it: in file order, so neither depends on the consumer.
+  /// Marks `r` (the record being taken) malformed, with `detail`.
+  void malformed(Batch& batch, Record& r, const std::string& detail) {
+    r.kind = Record::Kind::kMalformed;
+    r.frame = static_cast<std::uint32_t>(batch.messages.size());
+    batch.messages.push_back("frame " + std::to_string(read_) + ": " + detail);
+  }
+
+  /// Marks each parsed record of `batch` whose flow was not seen before: in file order, so it
+  /// does not depend on the consumer.
   void tally(Batch& batch) {
     for (std::size_t i = 0; i < batch.size; ++i) {
-      Slot& slot = batch.slots[i];
-      slot.new_flow = !slot.malformed && flows_.insert(slot.flow).second;
-      running_.count(slot);
-      slot.actuals = running_;
+      Record& r = batch.records[i];
+      if (r.kind != Record::Kind::kMalformed) r.new_flow = flows_.insert(flows_of_batch_[i]).second;
     }
   }
 
@@ -413,8 +411,11 @@ class PcapSource::Reader {
   SimTime previous_at_;
   std::uint64_t line_bits_ = 0;  // topspeed with a line rate: bits sent before this packet
   absl::flat_hash_set<HashedFlow, HashedFlowHash> flows_;
-  Actuals running_;           // over the records read so far
-  Batch* filling_ = nullptr;  // the batch fill() is filling (for on_record)
+  std::vector<HashedFlow> flows_of_batch_;  // take() to tally(): each record's flow
+  Batch* filling_ = nullptr;                // the batch fill() is filling (for on_record)
+  // Records per batch: kBatchRecords, or one when next() reads in line (as it reads each
+  // record when asked).
+  const std::size_t batch_records_;
 
   std::vector<Batch> ring_;
   std::mutex mutex_;
@@ -427,57 +428,100 @@ class PcapSource::Reader {
   std::jthread thread_;        // last: stopped and joined before the members it uses go
 };
 
-PcapSource::PcapSource(std::string path, std::unique_ptr<Reader> reader)
-    : path_(std::move(path)), reader_(std::move(reader)) {}
+PcapSource::PcapSource(std::string path, PcapOptions options, std::unique_ptr<Reader> reader)
+    : path_(std::move(path)), reader_(std::move(reader)) {
+  record_.port = options.port;
+  record_.keep_payload = options.keep_payload;
+}
 
 // The reader's jthread asks its thread to stop and joins it: within a batch.
 PcapSource::~PcapSource() = default;
 
 SourcePacket* PcapSource::next() {
-  if (batch_ == nullptr || next_slot_ == batch_->size) [[unlikely]] {
+  if (batch_ == nullptr || next_record_ == batch_->size) [[unlikely]] {
     if (!next_batch()) return nullptr;
   }
-  if (next_slot_ + kPrefetchAhead < batch_->size) {
-    prefetch_hot_lines<0>(&batch_->slots[next_slot_ + kPrefetchAhead]);
-  }
-  Slot& slot = batch_->slots[next_slot_++];
-  actuals_ = &slot.actuals;
-  return &slot.record;
+  const std::size_t index = next_record_++;
+  const Record& r = batch_->records[index];
+  if (r.kind != Record::Kind::kUnparsed || record_.malformed) [[unlikely]]
+    return next_slow(index);
+  record_.at = r.at;
+  record_.wire_bytes = r.wire_bytes;
+  record_.extracted = r.extracted;
+  record_.unparsed = std::span<const std::uint8_t>(batch_->bytes.data() + r.frame, r.caplen);
+  return &record_;
 }
 
-// Out of line: next() stays a short leaf, which a call per packet makes worth it.
+SourcePacket* PcapSource::next_slow(std::size_t index) {
+  const Record& r = batch_->records[index];
+  record_.at = r.at;
+  record_.wire_bytes = r.wire_bytes;
+  record_.malformed.reset();
+  switch (r.kind) {
+    case Record::Kind::kUnparsed:
+      record_.extracted = r.extracted;
+      record_.unparsed = std::span<const std::uint8_t>(batch_->bytes.data() + r.frame, r.caplen);
+      break;
+    case Record::Kind::kParsed:
+      // The batch takes the packet this one replaces, to parse into later.
+      std::swap(record_.packet, batch_->packets[r.frame]);
+      record_.extracted = r.extracted;
+      record_.unparsed = {};
+      break;
+    case Record::Kind::kMalformed:
+      // Nothing half-parsed, and nothing left from an earlier record, reaches the twin.
+      record_.packet = Packet{};
+      record_.extracted.reset();
+      record_.unparsed = {};
+      record_.malformed = batch_->messages[r.frame];
+      break;
+  }
+  return &record_;
+}
+
+// Out of line: next() stays short, which a call per packet makes worth it.
 [[gnu::noinline]] bool PcapSource::next_batch() {
-  while (batch_ == nullptr || next_slot_ == batch_->size) {
-    if (actuals_ != &handed_) {  // the batch goes back: keep its last record's actuals
-      handed_ = *actuals_;
-      actuals_ = &handed_;
-    }
-    if (batch_ != nullptr && batch_->end) {
-      error_ = batch_->error;
-      reader_->finish();
-      return false;
+  while (!ended_ && (batch_ == nullptr || next_record_ == batch_->size)) {
+    if (batch_ != nullptr) {  // all handed out: count it, and give it back
+      for (std::size_t i = 0; i < batch_->size; ++i)
+        handed_.count(batch_->records[i]);
+      if (batch_->end) {
+        error_ = batch_->error;
+        reader_->finish();
+        batch_ = nullptr;
+        ended_ = true;
+        break;
+      }
     }
     batch_ = reader_->exchange(batch_);
-    next_slot_ = 0;
+    next_record_ = 0;
   }
-  return true;
+  return !ended_;
 }
 
-void PcapSource::Actuals::count(const Slot& slot) {
-  const SourcePacket& r = slot.record;
+PcapSource::Actuals PcapSource::actuals() const {
+  Actuals a = handed_;
+  if (batch_ != nullptr) {
+    for (std::size_t i = 0; i < next_record_; ++i)
+      a.count(batch_->records[i]);
+  }
+  return a;
+}
+
+void PcapSource::Actuals::count(const Record& r) {
   if (packets == 0) {
-    first_ts = slot.ts;
-    last_ts = slot.ts;
+    first_ts = r.ts;
+    last_ts = r.ts;
     first_at = r.at;
-  } else if (slot.ts < last_ts) {
+  } else if (r.ts < last_ts) {
     ++reordered;  // earlier than a record before it, so clamped forward
   } else {
-    last_ts = slot.ts;
+    last_ts = r.ts;
   }
   ++packets;
   bytes += r.wire_bytes;
-  malformed += slot.malformed;
-  flows += slot.new_flow;
+  malformed += r.kind == Record::Kind::kMalformed;
+  flows += r.new_flow;
   last_at = r.at;
 }
 

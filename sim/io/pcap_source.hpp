@@ -11,18 +11,23 @@
 // error), so good + malformed == packets(); bad input is a Result/error() message naming the
 // file, never a crash. The counters count only the records next() has handed out, whatever was
 // read ahead, so they do not depend on thread timing: a consumer that stops early sees those of
-// its first k records (the reader keeps them for every record, in its slot).
+// its first k records.
 //
-// Threads: by default a reader thread reads, extracts and classifies (flow, timing, counters)
-// the records ahead of next(), in batches of kBatchRecords in a ring of kBatches, handed over
-// under a mutex once per batch (a full ring's thread sleeps until kRefill batches are free, as
-// waking it costs more than a batch does); next() is then a step to the next slot of its batch.
-// The caller's thread does nothing else, and libpcap and the extraction run beside the twin. The
-// thread is joined when the file ends or breaks, or when the source is destroyed (it stops
-// within a batch). When no thread can be started, next() fills each batch itself, with the same
-// results. Cost: one libpcap handle reading through a 1 MiB stream buffer, kBatches *
-// kBatchRecords records (about 1 MB, with a copy of each unparsed frame), and one flow per
-// distinct flow; per packet one frame_flow_key or one parse_frame, nothing else retained.
+// Threads: by default a reader thread reads, extracts and classifies (flow, timing) the records
+// ahead of next(), in batches of up to kBatchRecords in a ring of kBatches, handed over under a
+// mutex once per batch (a full ring's thread sleeps until kRefill batches are free, as waking it
+// costs more than a batch does). A batch holds compact records (time, wire length, extraction)
+// and the bytes of its unparsed frames side by side; next() copies a record into the source's
+// one SourcePacket, so the twin reads a packet from a hot object and the reader writes about
+// 100 bytes per record plus the frame. The caller's thread does nothing else, and libpcap and
+// the extraction run beside the twin. The thread is joined when the file ends or breaks, or
+// when the source is destroyed (it stops within a batch). When no thread can be started, next()
+// fills each batch itself, with the same results. Cost: one libpcap handle reading through a
+// 1 MiB stream buffer, kBatches batches of kBatchRecords records (about 0.4 MB with 70-byte
+// frames; a batch closes early once its frames pass kBatchBytes), and one flow per distinct
+// flow; per packet one frame_flow_key or one parse_frame, nothing else retained. The actuals
+// are counted by the caller's thread, a batch at a time, when it gives the batch back (and up
+// to the record handed out when asked).
 
 #include <cstddef>
 #include <cstdint>
@@ -78,33 +83,38 @@ class PcapSource final : public TrafficSource {
   /// Set when the file broke part-way: names the file and the 1-based packet number.
   std::optional<std::string> error() const override { return error_; }
 
-  // Actuals for the replay report, over the records next() has handed out.
-  std::uint64_t packets() const { return actuals_->packets; }      // records yielded
-  std::uint64_t malformed() const { return actuals_->malformed; }  // of which malformed
-  std::uint64_t bytes() const { return actuals_->bytes; }          // sum of original (wire) lengths
-  std::uint64_t reordered() const { return actuals_->reordered; }  // times clamped forward
+  // Actuals for the replay report, over the records next() has handed out. Each call counts
+  // the records handed out from the current batch: O(kBatchRecords), meant for the end.
+  std::uint64_t packets() const { return actuals().packets; }      // records yielded
+  std::uint64_t malformed() const { return actuals().malformed; }  // of which malformed
+  std::uint64_t bytes() const { return actuals().bytes; }          // sum of original (wire) lengths
+  std::uint64_t reordered() const { return actuals().reordered; }  // times clamped forward
   /// Distinct flows of the parsed records, as tcpreplay counts them: the IPv4 5-tuple, else
   /// the Ethernet source, destination and type.
-  std::uint64_t flows() const { return actuals_->flows; }
+  std::uint64_t flows() const { return actuals().flows; }
   /// Simulated time from the first record yielded to the last one, ns; 0 before two records.
-  SimTime duration() const { return actuals_->last_at - actuals_->first_at; }
+  SimTime duration() const {
+    const Actuals a = actuals();
+    return a.last_at - a.first_at;
+  }
   /// Capture timestamps (ns since the epoch) of the first packet and the latest one yielded;
   /// 0 before the first packet.
-  SimTime first_timestamp() const { return actuals_->first_ts; }
-  SimTime last_timestamp() const { return actuals_->last_ts; }
+  SimTime first_timestamp() const { return actuals().first_ts; }
+  SimTime last_timestamp() const { return actuals().last_ts; }
   const std::string& path() const { return path_; }
 
   static constexpr std::size_t kBatches = 8;
   static constexpr std::size_t kBatchRecords = 256;
   static constexpr std::size_t kRefill = kBatches / 2;  // free batches that wake the thread
+  /// A batch closes once its unparsed frames hold this many bytes (jumbo frames, large snaplen).
+  static constexpr std::size_t kBatchBytes = std::size_t{1} << 20;
 
  private:
-  struct Slot;
+  struct Record;
   struct Batch;
   class Reader;  // the file side: libpcap handle, timing and flow state, the ring, the thread
 
-  /// The accessors' counts, over the records of the file up to one (the reader keeps them for
-  /// every record, so that handing one out costs nothing: see Slot).
+  /// The accessors' counts, over the records of the file up to one.
   struct Actuals {
     std::uint64_t packets = 0;
     std::uint64_t malformed = 0;
@@ -115,23 +125,26 @@ class PcapSource final : public TrafficSource {
     SimTime last_ts = 0;
     SimTime first_at = 0;
     SimTime last_at = 0;
-    /// Adds `slot`'s record, the next in the file.
-    void count(const Slot& slot);
+    /// Adds `record`, the next in the file.
+    void count(const Record& record);
   };
 
-  PcapSource(std::string path, std::unique_ptr<Reader> reader);
+  PcapSource(std::string path, PcapOptions options, std::unique_ptr<Reader> reader);
   /// Gives the batch handed out back and takes the next one with a record; false at the end.
   bool next_batch();
+  /// next() for a record the reader parsed, or found malformed.
+  SourcePacket* next_slow(std::size_t index);
+  /// The actuals over the records handed out so far.
+  Actuals actuals() const;
 
   std::string path_;
   std::unique_ptr<Reader> reader_;
-  Batch* batch_ = nullptr;  // the batch next() hands out from (nullptr before the first)
-  std::size_t next_slot_ = 0;
+  Batch* batch_ = nullptr;  // the batch next() hands out from (nullptr before and after)
+  std::size_t next_record_ = 0;
+  bool ended_ = false;
   std::optional<std::string> error_;
-  // The actuals up to the last record handed out: its slot's, or (once its batch has gone back
-  // to the reader, and before the first record) a copy.
-  Actuals handed_;
-  const Actuals* actuals_ = &handed_;
+  Actuals handed_;       // over the records of the batches given back
+  SourcePacket record_;  // the record handed out last
 };
 
 }  // namespace hivesim
