@@ -11,6 +11,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <limits>
 #include <memory>
@@ -193,7 +194,7 @@ struct PcapSource::Record {
 /// Only `size` records, `bytes`, and the first packets and messages the records name are the
 /// batch's: the rest is capacity kept from earlier fills.
 struct PcapSource::Batch {
-  std::vector<Record> records = std::vector<Record>(kBatchRecords);
+  std::vector<Record> records;  // kBatchRecords, once filled
   std::size_t size = 0;
   std::vector<std::uint8_t> bytes;
   std::vector<Packet> packets;
@@ -201,11 +202,15 @@ struct PcapSource::Batch {
   std::vector<std::string> messages;
   bool end = false;
   std::optional<std::string> error;
+  Actuals through;            // over the file's records up to this batch's last
+  std::size_t footprint = 0;  // the frame bytes it holds (capacity), counted in the pool's
 };
 
 /// The file side. The libpcap handle and the timing and flow state belong to whoever fills
-/// batches: the thread, or next() inline. A batch belongs to the thread from the time next()
-/// gives it back until the thread counts it in ready_; the mutex orders each handover.
+/// batches: the thread, or next() inline. A batch belongs to the thread while it is free or
+/// being filled, and to next() from the time the thread queues it until next() gives it back;
+/// the mutex orders each handover. Free batches are reused last-freed first, so a capture of
+/// large frames, which the byte bound keeps to few batches, keeps few batches' memory.
 class PcapSource::Reader {
  public:
   Reader(std::string path, PcapOptions options, Capture capture)
@@ -214,7 +219,6 @@ class PcapSource::Reader {
         capture_(std::move(capture)),
         previous_at_(options.start),
         batch_records_(options.read_ahead ? kBatchRecords : 1) {
-    ring_.resize(options.read_ahead ? kBatches : 1);
     flows_of_batch_.resize(kBatchRecords);
     if (options.read_ahead) {
       try {
@@ -224,29 +228,34 @@ class PcapSource::Reader {
         // and the records and counters are the same.
       }
     }
+    if (!thread_.joinable()) batches_.push_back(std::make_unique<Batch>());
   }
 
   /// Gives back `done` (the batch handed out so far; nullptr at first) and returns the next
   /// one, waiting for the thread to fill it.
   Batch* exchange(Batch* done) {
     if (!thread_.joinable()) {
-      fill(ring_[0]);
-      return &ring_[0];
+      Batch& only = *batches_.front();
+      fill(only);
+      return &only;
     }
     std::unique_lock lock(mutex_);
     if (done != nullptr) {
-      head_ = (head_ + 1) % ring_.size();
+      free_.push_back(done);
       --ready_;
+      ready_bytes_ -= done->footprint;
       // Waking the thread costs more than a batch takes to hand out: it is woken only once
-      // kRefill batches are free, and then fills them in one go.
-      if (reader_waits_ && ready_ + kRefill <= ring_.size()) freed_.notify_one();
+      // there is room for kRefill batches, and then fills them in one go.
+      if (reader_waits_ && room_to_refill()) freed_.notify_one();
     }
-    if (ready_ == 0) {
+    if (queue_.empty()) {
       caller_waits_ = true;
-      filled_.wait(lock, [this] { return ready_ > 0; });
+      filled_.wait(lock, [this] { return !queue_.empty(); });
       caller_waits_ = false;
     }
-    return &ring_[head_];
+    Batch* next = queue_.front();
+    queue_.pop_front();
+    return next;
   }
 
   /// After the end batch: the thread has returned; joining it now makes that visible.
@@ -255,47 +264,67 @@ class PcapSource::Reader {
   }
 
  private:
+  /// Whether the pool is full: kBatches batches filled and not given back, or kPoolBytes of
+  /// frames in them (mutex_).
+  bool full() const { return ready_ == kBatches || ready_bytes_ >= kPoolBytes; }
+  /// Whether a full pool has room again: for kRefill batches and half its bytes (mutex_).
+  bool room_to_refill() const {
+    return ready_ + kRefill <= kBatches && ready_bytes_ <= kPoolBytes / 2;
+  }
+
   void run(std::stop_token stop) {
-    for (std::size_t tail = 0;; tail = (tail + 1) % ring_.size()) {
+    for (;;) {
+      Batch* batch = nullptr;
       {
         std::unique_lock lock(mutex_);
-        if (ready_ == ring_.size()) {
-          // Full: wait for kRefill free batches (see exchange()). The wait returns true on a
-          // stop if they are free, hence the second test.
+        if (full()) {
+          // Wait for room (see exchange()). The wait returns true on a stop if there is room,
+          // hence the second test.
           reader_waits_ = true;
-          const bool freed =
-              freed_.wait(lock, stop, [this] { return ready_ + kRefill <= ring_.size(); });
+          const bool room = freed_.wait(lock, stop, [this] { return room_to_refill(); });
           reader_waits_ = false;
-          if (!freed || stop.stop_requested()) return;
+          if (!room || stop.stop_requested()) return;
         }
         if (stop.stop_requested()) return;
+        if (!free_.empty()) {
+          batch = free_.back();
+          free_.pop_back();
+        }
       }
-      Batch& batch = ring_[tail];  // (head_ + ready_) % size: neither ready nor held
-      fill(batch);
+      if (batch == nullptr) {  // none free yet: one more, up to kBatches (the thread's alone)
+        batches_.push_back(std::make_unique<Batch>());
+        batch = batches_.back().get();
+      }
+      fill(*batch);
+      batch->footprint = batch->bytes.capacity();
       bool wake = false;
       {
         std::lock_guard lock(mutex_);
+        queue_.push_back(batch);
         ++ready_;
+        ready_bytes_ += batch->footprint;
         wake = caller_waits_;
       }
       if (wake) filled_.notify_one();
-      if (batch.end) return;
+      if (batch->end) return;
     }
   }
 
   /// Reads records into `batch` until it is full (batch_records_ records, or kBatchBytes of
   /// frames) or the file ends; at the end the file is closed and the batch marked.
   void fill(Batch& batch) {
+    if (batch.records.empty()) batch.records.resize(kBatchRecords);
     batch.size = 0;
     batch.bytes.clear();
     batch.packets_used = 0;
     batch.messages.clear();
     filling_ = &batch;
     while (batch.size < batch_records_ && batch.bytes.size() < kBatchBytes) {
-      // libpcap calls on_record() for each record, a few at a time so that the byte bound holds
-      // within kDispatch frames.
-      constexpr std::size_t kDispatch = 32;
-      const std::size_t count = std::min(batch_records_ - batch.size, kDispatch);
+      // libpcap calls on_record() for each record, up to 32 at a time, and fewer when the
+      // batch's byte bound is near: it then overshoots by a frame at most (the largest seen).
+      const std::size_t fit = (kBatchBytes - batch.bytes.size()) / largest_frame_;
+      const std::size_t count =
+          std::clamp<std::size_t>(fit, 1, std::min<std::size_t>(32, batch_records_ - batch.size));
       const int rc = pcap_dispatch(capture_.handle.get(), static_cast<int>(count),
                                    &Reader::on_record, reinterpret_cast<u_char*>(this));
       if (rc > 0) continue;
@@ -368,6 +397,7 @@ class PcapSource::Reader {
       r.extracted.vlan_count = 0;
       r.frame = static_cast<std::uint32_t>(batch.bytes.size());
       r.caplen = header.caplen;
+      largest_frame_ = std::max<std::size_t>(largest_frame_, header.caplen);
       batch.bytes.insert(batch.bytes.end(), bytes.begin(), bytes.end());
       flows_of_batch_[index] = HashedFlow(flow_of(r.extracted.key));
     } else {
@@ -394,13 +424,15 @@ class PcapSource::Reader {
     batch.messages.push_back("frame " + std::to_string(read_) + ": " + detail);
   }
 
-  /// Marks each parsed record of `batch` whose flow was not seen before: in file order, so it
-  /// does not depend on the consumer.
+  /// Marks each parsed record of `batch` whose flow was not seen before, and counts the
+  /// actuals through the batch: in file order, so neither depends on the consumer.
   void tally(Batch& batch) {
     for (std::size_t i = 0; i < batch.size; ++i) {
       Record& r = batch.records[i];
       if (r.kind != Record::Kind::kMalformed) r.new_flow = flows_.insert(flows_of_batch_[i]).second;
+      running_.count(r);
     }
+    batch.through = running_;
   }
 
   const std::string path_;
@@ -412,20 +444,25 @@ class PcapSource::Reader {
   std::uint64_t line_bits_ = 0;  // topspeed with a line rate: bits sent before this packet
   absl::flat_hash_set<HashedFlow, HashedFlowHash> flows_;
   std::vector<HashedFlow> flows_of_batch_;  // take() to tally(): each record's flow
+  Actuals running_;                         // over the records read so far
   Batch* filling_ = nullptr;                // the batch fill() is filling (for on_record)
+  std::size_t largest_frame_ = 2048;        // the largest unparsed frame yet (at least 2 KiB)
   // Records per batch: kBatchRecords, or one when next() reads in line (as it reads each
   // record when asked).
   const std::size_t batch_records_;
 
-  std::vector<Batch> ring_;
+  // Every batch made so far (by the thread; one, made at the start, when reading in line).
+  std::vector<std::unique_ptr<Batch>> batches_;
   std::mutex mutex_;
-  std::condition_variable_any filled_;  // ready_ went up
-  std::condition_variable_any freed_;   // ready_ went down
-  std::size_t ready_ = 0;      // batches filled and not given back yet, from head_ on (mutex_)
-  bool reader_waits_ = false;  // the thread waits on freed_ (mutex_)
-  bool caller_waits_ = false;  // next() waits on filled_ (mutex_)
-  std::size_t head_ = 0;       // the batch next() holds or takes next (next()'s side only)
-  std::jthread thread_;        // last: stopped and joined before the members it uses go
+  std::condition_variable_any filled_;  // a batch was queued
+  std::condition_variable_any freed_;   // a batch was given back
+  std::deque<Batch*> queue_;            // filled, in file order, for next() (mutex_)
+  std::vector<Batch*> free_;            // given back, last on top (mutex_)
+  std::size_t ready_ = 0;               // batches queued or held by next() (mutex_)
+  std::size_t ready_bytes_ = 0;         // their footprints (mutex_)
+  bool reader_waits_ = false;           // the thread waits on freed_ (mutex_)
+  bool caller_waits_ = false;           // next() waits on filled_ (mutex_)
+  std::jthread thread_;                 // last: stopped and joined before the members it uses go
 };
 
 PcapSource::PcapSource(std::string path, PcapOptions options, std::unique_ptr<Reader> reader)
@@ -482,9 +519,8 @@ SourcePacket* PcapSource::next_slow(std::size_t index) {
 // Out of line: next() stays short, which a call per packet makes worth it.
 [[gnu::noinline]] bool PcapSource::next_batch() {
   while (!ended_ && (batch_ == nullptr || next_record_ == batch_->size)) {
-    if (batch_ != nullptr) {  // all handed out: count it, and give it back
-      for (std::size_t i = 0; i < batch_->size; ++i)
-        handed_.count(batch_->records[i]);
+    if (batch_ != nullptr) {  // all handed out: give it back
+      handed_ = batch_->through;
       if (batch_->end) {
         error_ = batch_->error;
         reader_->finish();

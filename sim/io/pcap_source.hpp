@@ -14,20 +14,26 @@
 // its first k records.
 //
 // Threads: by default a reader thread reads, extracts and classifies (flow, timing) the records
-// ahead of next(), in batches of up to kBatchRecords in a ring of kBatches, handed over under a
-// mutex once per batch (a full ring's thread sleeps until kRefill batches are free, as waking it
-// costs more than a batch does). A batch holds compact records (time, wire length, extraction)
-// and the bytes of its unparsed frames side by side; next() copies a record into the source's
-// one SourcePacket, so the twin reads a packet from a hot object and the reader writes about
-// 100 bytes per record plus the frame. The caller's thread does nothing else, and libpcap and
-// the extraction run beside the twin. The thread is joined when the file ends or breaks, or
-// when the source is destroyed (it stops within a batch). When no thread can be started, next()
-// fills each batch itself, with the same results. Cost: one libpcap handle reading through a
-// 1 MiB stream buffer, kBatches batches of kBatchRecords records (about 0.4 MB with 70-byte
-// frames; a batch closes early once its frames pass kBatchBytes), and one flow per distinct
-// flow; per packet one frame_flow_key or one parse_frame, nothing else retained. The actuals
-// are counted by the caller's thread, a batch at a time, when it gives the batch back (and up
-// to the record handed out when asked).
+// ahead of next(), in batches of up to kBatchRecords, handed over under a mutex once per batch.
+// A batch holds compact records (time, wire length, extraction) and the bytes of its unparsed
+// frames side by side; next() copies a record into the source's one SourcePacket, so the twin
+// reads a packet from a hot object and the reader writes about 100 bytes per record plus the
+// frame. The caller's thread does nothing else, and libpcap and the extraction run beside the
+// twin. The thread reads up to kBatches batches (131,072 records) or kPoolBytes of frames ahead,
+// whichever comes first, and, once there, sleeps until there is room for kRefill batches and
+// half the bytes again (waking it costs more than a batch does). So while the twin is slow (at
+// a replay's start every new flow is simulated) the thread goes on reading, and the twin later
+// finds those records waiting. The thread is joined when the file ends or breaks, or when the
+// source is destroyed (it stops within a batch). When no thread can be started, next() fills
+// each batch itself, with the same results.
+//
+// Cost: one libpcap handle reading through a 1 MiB stream buffer; the batches read ahead (about
+// 170 bytes a record with 70-byte frames, 23 MB when full; with large frames about kPoolBytes,
+// twice that at worst as batches given back keep their buffers, since a batch closes once its
+// frames pass kBatchBytes); one flow per distinct flow;
+// per packet one frame_flow_key or one parse_frame, nothing else retained. The reader counts
+// the actuals through each batch; the accessors add the records handed out from the batch
+// next() is in.
 
 #include <cstddef>
 #include <cstdint>
@@ -103,11 +109,13 @@ class PcapSource final : public TrafficSource {
   SimTime last_timestamp() const { return actuals().last_ts; }
   const std::string& path() const { return path_; }
 
-  static constexpr std::size_t kBatches = 8;
+  static constexpr std::size_t kBatches = 512;  // read ahead, at most
   static constexpr std::size_t kBatchRecords = 256;
-  static constexpr std::size_t kRefill = kBatches / 2;  // free batches that wake the thread
-  /// A batch closes once its unparsed frames hold this many bytes (jumbo frames, large snaplen).
-  static constexpr std::size_t kBatchBytes = std::size_t{1} << 20;
+  static constexpr std::size_t kRefill = kBatches / 2;  // room that wakes the thread
+  /// A batch closes once its unparsed frames hold this many bytes (large frames)...
+  static constexpr std::size_t kBatchBytes = std::size_t{256} << 10;
+  /// ...and the thread waits once the batches filled and not given back hold this many.
+  static constexpr std::size_t kPoolBytes = std::size_t{32} << 20;
 
  private:
   struct Record;

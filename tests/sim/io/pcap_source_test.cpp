@@ -736,6 +736,40 @@ TEST_CASE("PcapSource: read-ahead and inline yield the same records and counters
   CHECK(opened == 3 * 12);
 }
 
+TEST_CASE("PcapSource: large frames close batches early, and both ways agree") {
+  // 60,000-byte frames fill a batch's kBatchBytes in 5 records, so the reader closes batches
+  // early and dispatches a record at a time once it has seen one.
+  static_assert(PcapSource::kBatchBytes < 10 * 60'000);
+  TempDir dir;
+  const std::string path = dir.file("large.pcap");
+  std::vector<Record> records;
+  constexpr std::size_t kSizes[] = {60'000, 9'000, 1'500, 100, 60'000, 60'000};
+  for (std::size_t i = 0; i < 400; ++i) {
+    Packet p = udp_packet(static_cast<std::uint16_t>(1000 + i % 7));
+    p.payload.assign(kSizes[i % std::size(kSizes)], static_cast<std::uint8_t>(i));
+    p.payload_len = static_cast<std::uint32_t>(p.payload.size());
+    records.push_back(Record{1000, static_cast<std::uint32_t>(i), serialize(p), 0});
+  }
+  write_file(path, classic_pcap(false, false, DLT_EN10MB, records));
+  PcapOptions options{PortId{3}};
+  options.read_ahead = true;
+  auto ahead = open_ok(path, options);
+  options.read_ahead = false;
+  auto in_line = open_ok(path, options);
+  const auto a = drain(*ahead);
+  const auto b = drain(*in_line);
+  REQUIRE(a.size() == records.size());
+  REQUIRE(b.size() == records.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    INFO("record " << i + 1);
+    check_same(a[i], b[i]);
+    CHECK(a[i].packet.payload.size() == kSizes[i % std::size(kSizes)]);
+    CHECK(a[i].packet.payload.front() == static_cast<std::uint8_t>(i));
+  }
+  CHECK(counters(*ahead) == counters(*in_line));
+  CHECK(ahead->flows() == 7);
+}
+
 TEST_CASE("PcapSource: the cut capture breaks after its last good record, both ways") {
   TempDir dir;
   const std::string path = dir.file("cut.pcap");
