@@ -184,7 +184,7 @@ struct Source {
   bool reply = false;
   SourcePacket* pending = nullptr;  // the source's record, valid until its next pull
   TrafficRow row;
-  std::vector<SimTime> latencies;
+  LatencyLog latencies;
 };
 
 struct FailureWindow {
@@ -983,7 +983,7 @@ void Twin::Impl::enqueue(std::uint32_t host, const Frame& frame) {
                                                             std::uint32_t source, bool reply,
                                                             SimTime at) {
   Source& src = sources_[source];
-  if (!reply) src.latencies.push_back(at - sched_.now());
+  if (!reply) src.latencies.add(at - sched_.now());
   count_arrival(src, reply, true);  // no failure yet: nothing waits to recover
   --live_journeys_;                 // count_injection's: landing_pending() stands for it
   ++stream_events_;
@@ -1002,7 +1002,7 @@ void Twin::Impl::arrive(std::uint32_t host) {
     // delivery.
     reschedule_top(host, wire.empty() ? std::nullopt : std::optional(wire.front().at));
     Source& src = sources_[frame.source];
-    if (!frame.reply) src.latencies.push_back(sched_.now() - frame.injected_at);
+    if (!frame.reply) src.latencies.add(sched_.now() - frame.injected_at);
     count_arrival(src, frame.reply, true);
     --live_journeys_;
     last_landing_ = std::max(last_landing_, sched_.now());
@@ -1048,7 +1048,7 @@ void Twin::Impl::deliver(PortId port, const Landing& landing, std::uint32_t j) {
     jr.delivered = true;
     Source& src = sources_[jr.source];
     if (!jr.reply) {
-      src.latencies.push_back(sched_.now() - jr.injected_at);
+      src.latencies.add(sched_.now() - jr.injected_at);
       // A connection counts once, for the member its first delivered packet reached.
       if (jr.vip != kNone &&
           connections_seen_.insert(ConnKey{jr.src, jr.dst, jr.sport, jr.dport, jr.proto, jr.vip})
@@ -1626,7 +1626,7 @@ RunReport Twin::Impl::report() {
   for (Source& s : sources_) {
     TrafficRow row = s.row;
     row.in_flight = row.sent - row.delivered - row.dropped;
-    const std::vector<SimTime> p = nearest_rank_percentiles(s.latencies, {0.50, 0.90, 0.99, 1.0});
+    const std::vector<SimTime> p = s.latencies.percentiles({0.50, 0.90, 0.99, 1.0});
     row.latency.p50 = p[0];
     row.latency.p90 = p[1];
     row.latency.p99 = p[2];

@@ -1,6 +1,6 @@
 // nearest_rank_percentiles against the definition (sort, take rank ceil(q * n)) on data shaped
 // to hit the radix selection's edges: one value, all equal, ties across a bucket edge, spans
-// from a few ns to 2^62, and sizes around the bucket count.
+// from a few ns to 2^62, and sizes around the bucket count; and LatencyLog, which feeds it.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -58,6 +58,33 @@ TEST_CASE("nearest_rank_percentiles: matches sorting on random data of every sha
     }
     INFO("round " << round << ", n " << v.size() << ", span 2^" << span_bits);
     CHECK(nearest_rank_percentiles(v, qs) == by_sorting(v, qs));
+  }
+}
+
+TEST_CASE("LatencyLog: percentiles as over a vector, across blocks and with long samples") {
+  CHECK(LatencyLog().percentiles({0.5, 1.0}) == std::vector<SimTime>{0, 0});
+  std::mt19937_64 rng(11);
+  const std::initializer_list<double> qs{0.001, 0.5, 0.9, 0.99, 1.0};
+  // Sizes at and around the block edges (256, 768, 1792, ... samples), and past 256 KiB blocks.
+  for (const std::size_t n :
+       {std::size_t{1}, std::size_t{255}, std::size_t{256}, std::size_t{257}, std::size_t{768},
+        std::size_t{769}, std::size_t{70'000}, std::size_t{300'000}}) {
+    for (const bool with_long : {false, true}) {
+      LatencyLog log;
+      std::vector<SimTime> v;
+      for (std::size_t i = 0; i < n; ++i) {
+        // Now and then a latency of 2^32 ns or more, which the log keeps apart.
+        const bool long_one = with_long && i % 97 == 5;
+        const SimTime x =
+            long_one ? (SimTime{1} << 32) + std::uniform_int_distribution<SimTime>(0, 9)(rng)
+                     : std::uniform_int_distribution<SimTime>(0, 4'294'967'295)(rng);
+        log.add(x);
+        v.push_back(x);
+      }
+      INFO("n " << n << (with_long ? ", with long samples" : ""));
+      CHECK(log.size() == n);
+      CHECK(log.percentiles(qs) == by_sorting(v, qs));
+    }
   }
 }
 
