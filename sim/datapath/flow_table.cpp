@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <limits>
 #include <utility>
@@ -25,23 +26,12 @@ constexpr std::uint32_t kKnownFields = (1U << static_cast<unsigned>(Field::kCoun
 // sweeping on every removal).
 constexpr std::size_t kTagSlack = 64;
 
-/// A FlowKey packed field by field into words (no padding bytes, cheap to mask, hash and
-/// compare). Injective as long as MAC addresses fit in 48 bits, which Mac guarantees.
+/// A FlowKey's bytes as words (it has no padding): cheap to mask, hash and compare.
 using Words = std::array<std::uint64_t, 7>;
+static_assert(sizeof(Words) == sizeof(FlowKey));
 
 Words pack(const FlowKey& k) {
-  const auto u64 = [](auto v) { return static_cast<std::uint64_t>(v); };
-  return Words{
-      (k.eth_src.bits & kMac48) | u64(k.ethertype) << 48,
-      (k.eth_dst.bits & kMac48) | u64(k.arp_op) << 48,
-      (k.arp_sha.bits & kMac48) | u64(k.tp_src) << 48,
-      u64(k.in_port.value) | u64(k.vlan) << 32,
-      u64(k.nw_src.bits) | u64(k.nw_dst.bits) << 32,
-      u64(k.nw_proto) | u64(k.nw_tos) << 8 | u64(k.nw_ttl) << 16 |
-          u64(static_cast<std::uint8_t>(k.nw_frag)) << 24 | u64(k.tp_dst) << 32 |
-          u64(k.icmp_id) << 48,
-      u64(k.tcp_flags),
-  };
+  return std::bit_cast<Words>(k);
 }
 
 Words operator&(const Words& a, const Words& b) {

@@ -25,10 +25,10 @@
 //
 // Cost, with m subtables: lookup O(m) hash probes (plus O(1) per expired flow met on the way);
 // install O(m + tags); invalidate O(flows carrying the tag, including stale pairs); expire
-// O(expired). A key is packed field by field into 7 words once per lookup, then masked, hashed
-// and compared word-wise per subtable. Memory per flow: a 160-byte slab entry (the packed masked
-// key, LRU links, and the actions with one output held inline), 4 bytes plus a control byte in
-// its subtable, 8 bytes per tag in the index; measured (bench/datapath_bench BM_Memory, 3 tags)
+// O(expired). A key is read as 7 words once per lookup (FlowKey has no padding), then masked,
+// hashed and compared word-wise per subtable. Memory per flow: a 160-byte slab entry (the packed
+// masked key, LRU links, and the actions with one output held inline), 4 bytes plus a control byte
+// in its subtable, 8 bytes per tag in the index; measured (bench/datapath_bench BM_Memory, 3 tags)
 // about 200 bytes for one table of 1M flows and 240 for 10,000 tables of 100.
 
 #include <cstddef>

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "topology/address.hpp"
@@ -190,28 +191,33 @@ struct FieldMask {
 };
 
 /// All header fields a flow can match on, flat. ARP addresses reuse nw_src/nw_dst (as OVS).
+/// Laid out without padding (56 bytes, checked below), so that its bytes are its value: a flow
+/// table packs it into words by copying them.
 struct FlowKey {
-  PortId in_port;
   Mac eth_src;
   Mac eth_dst;
+  Mac arp_sha;
+  PortId in_port;
   // outer << 16 | inner; one tag is the outer one (id << 16); 0 = untagged (ids are 1..4094)
   std::uint32_t vlan = 0;
-  std::uint16_t ethertype = 0;
   Ipv4 nw_src;
   Ipv4 nw_dst;
+  std::uint16_t ethertype = 0;
+  std::uint16_t tp_src = 0;
+  std::uint16_t tp_dst = 0;
+  std::uint16_t icmp_id = 0;
+  std::uint16_t arp_op = 0;
   std::uint8_t nw_proto = 0;
   std::uint8_t nw_tos = 0;
   std::uint8_t nw_ttl = 0;
   FragKind nw_frag = FragKind::kNone;
-  std::uint16_t tp_src = 0;
-  std::uint16_t tp_dst = 0;
-  std::uint16_t icmp_id = 0;
   std::uint8_t tcp_flags = 0;
-  std::uint16_t arp_op = 0;
-  Mac arp_sha;
+  std::uint8_t zero = 0;  // the byte that would be padding; always 0
 
   friend bool operator==(const FlowKey&, const FlowKey&) = default;
 };
+static_assert(sizeof(FlowKey) == 56 && std::has_unique_object_representations_v<FlowKey>,
+              "FlowKey must have no padding bytes");
 
 /// The key of `p` entering at `in_port`.
 FlowKey flow_key(const Packet& p, PortId in_port);
