@@ -117,32 +117,76 @@ std::string link_type_name(int dlt) {
   return out + " (" + std::to_string(dlt) + ")";
 }
 
-/// A flow as tcpreplay counts them: the IPv4 5-tuple, else the Ethernet pair and type.
-using Flow = std::tuple<std::uint64_t, std::uint64_t, std::uint32_t>;
+/// A flow as tcpreplay counts them: the IPv4 5-tuple, else the Ethernet pair and type, in two
+/// words. Bit 48 of the second is set only for an Ethernet pair (MACs are 48 bits; the 5-tuple
+/// takes the second word's low 40), so the two kinds never meet.
+using Flow = std::pair<std::uint64_t, std::uint64_t>;
+
+Flow ipv4_flow(Ipv4 src, Ipv4 dst, std::uint16_t sport, std::uint16_t dport, std::uint8_t proto) {
+  return {(std::uint64_t{src.bits} << 32) | dst.bits,
+          (std::uint64_t{sport} << 24) | (std::uint64_t{dport} << 8) | proto};
+}
 
 Flow flow_of(const Packet& p) {
-  if (p.is_ipv4()) {
-    return {(std::uint64_t{p.src.bits} << 32) | p.dst.bits,
-            (std::uint64_t{p.sport} << 16) | p.dport, 0x10000U | p.proto};
-  }
-  return {p.eth_src.bits, p.eth_dst.bits, p.ethertype};
+  if (p.is_ipv4()) return ipv4_flow(p.src, p.dst, p.sport, p.dport, p.proto);
+  return {p.eth_src.bits | (std::uint64_t{p.ethertype} << 48),
+          p.eth_dst.bits | (std::uint64_t{1} << 48)};
 }
 
 /// flow_of() for a TCP or UDP packet, from its flow key.
 Flow flow_of(const FlowKey& k) {
-  return {(std::uint64_t{k.nw_src.bits} << 32) | k.nw_dst.bits,
-          (std::uint64_t{k.tp_src} << 16) | k.tp_dst, 0x10000U | k.nw_proto};
+  return ipv4_flow(k.nw_src, k.nw_dst, k.tp_src, k.tp_dst, k.nw_proto);
 }
 
 /// A flow with its hash, computed once for both the prefetch and the insert.
 struct HashedFlow {
   Flow flow;
   std::size_t hash = 0;
-  explicit HashedFlow(const Flow& f = {}) : flow(f), hash(absl::HashOf(f)) {}
+  explicit HashedFlow(const Flow& f = {}) : flow(f), hash(absl::HashOf(f.first, f.second)) {}
   friend bool operator==(const HashedFlow& a, const HashedFlow& b) { return a.flow == b.flow; }
 };
 struct HashedFlowHash {
   std::size_t operator()(const HashedFlow& f) const { return f.hash; }
+};
+
+/// Sending frames back to back at a line rate, in exact integers: the bits sent so far times
+/// 1e9 is sent_ * rate + remainder_. A frame adds its length's quotient and remainder, from a
+/// table for lengths up to kTable (a division each otherwise), so a packet costs no division.
+class LineClock {
+ public:
+  explicit LineClock(std::uint64_t rate) : rate_(rate) {}
+  /// ceil(bits sent * 1e9 / rate): when the frames so far are out, in ns from the first.
+  std::uint64_t sent_ns() const {
+    return sent_ + (remainder_ != 0 && sent_ != std::numeric_limits<std::uint64_t>::max());
+  }
+  /// One more frame of `bytes` on the wire (sent saturates at 2^64 - 1).
+  void add(std::uint64_t bytes) {
+    if (table_.empty()) [[unlikely]] {
+      for (std::uint64_t len = 0; len < kTable; ++len)
+        table_.push_back(split(len));
+    }
+    auto [q, r] = bytes < kTable ? table_[bytes] : split(bytes);
+    remainder_ += r;
+    if (remainder_ >= rate_) {
+      remainder_ -= rate_;
+      ++q;
+    }
+    if (__builtin_add_overflow(sent_, q, &sent_)) sent_ = std::numeric_limits<std::uint64_t>::max();
+  }
+
+ private:
+  static constexpr std::uint64_t kTable = 2048;
+  /// bytes * 8 * 1e9 as a quotient and remainder of the rate (exact: 2^64 holds 2 GB frames).
+  std::pair<std::uint64_t, std::uint64_t> split(std::uint64_t bytes) const {
+    const U128 numerator = U128{bytes} * 8U * 1'000'000'000U;
+    return {static_cast<std::uint64_t>(numerator / rate_),
+            static_cast<std::uint64_t>(numerator % rate_)};
+  }
+
+  std::uint64_t rate_;
+  std::uint64_t sent_ = 0;       // whole ns
+  std::uint64_t remainder_ = 0;  // < rate_
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> table_;
 };
 
 }  // namespace
@@ -218,6 +262,7 @@ class PcapSource::Reader {
         options_(options),
         capture_(std::move(capture)),
         previous_at_(options.start),
+        line_(options.line_rate_bps),
         batch_records_(options.read_ahead ? kBatchRecords : 1) {
     flows_of_batch_.resize(kBatchRecords);
     if (options.read_ahead) {
@@ -250,7 +295,7 @@ class PcapSource::Reader {
     }
     if (queue_.empty()) {
       caller_waits_ = true;
-      filled_.wait(lock, [this] { return !queue_.empty(); });
+      filled_.wait(lock, [this] { return worth_waking(); });
       caller_waits_ = false;
     }
     Batch* next = queue_.front();
@@ -267,6 +312,11 @@ class PcapSource::Reader {
   /// Whether the pool is full: kBatches batches filled and not given back, or kPoolBytes of
   /// frames in them (mutex_).
   bool full() const { return ready_ == kBatches || ready_bytes_ >= kPoolBytes; }
+  /// Whether next(), waiting for a batch, should be woken: kWake are queued, or the last one, or
+  /// as many as the pool holds (mutex_).
+  bool worth_waking() const {
+    return queue_.size() >= kWake || (!queue_.empty() && (queue_.back()->end || full()));
+  }
   /// Whether a full pool has room again: for kRefill batches and half its bytes (mutex_).
   bool room_to_refill() const {
     return ready_ + kRefill <= kBatches && ready_bytes_ <= kPoolBytes / 2;
@@ -303,7 +353,7 @@ class PcapSource::Reader {
         queue_.push_back(batch);
         ++ready_;
         ready_bytes_ += batch->footprint;
-        wake = caller_waits_;
+        wake = caller_waits_ && worth_waking();
       }
       if (wake) filled_.notify_one();
       if (batch->end) return;
@@ -358,19 +408,12 @@ class PcapSource::Reader {
     if (!options_.topspeed && !first) {
       at = saturating_add(options_.start, scaled(saturating_sub(ts, first_ts_), options_.speed));
     } else if (options_.topspeed && options_.line_rate_bps != 0) {
-      // Back to back at line rate: after the bits of every packet before this one (in 64 bits
-      // while they fit, 2 GB into the capture).
-      constexpr std::uint64_t kNs = 1'000'000'000U;
-      const std::uint64_t rate = options_.line_rate_bps;
-      const U128 ns = line_bits_ <= (std::numeric_limits<std::uint64_t>::max() - rate) / kNs
-                          ? (line_bits_ * kNs + rate - 1) / rate
-                          : (U128{line_bits_} * kNs + rate - 1) / rate;
-      at = ns >= static_cast<U128>(kMaxTime)
+      // Back to back at line rate: after the bits of every packet before this one.
+      const std::uint64_t ns = line_.sent_ns();
+      at = ns >= static_cast<std::uint64_t>(kMaxTime)
                ? kMaxTime
                : saturating_add(options_.start, static_cast<SimTime>(ns));
-      if (__builtin_add_overflow(line_bits_, std::uint64_t{header.len} * 8U, &line_bits_)) {
-        line_bits_ = std::numeric_limits<std::uint64_t>::max();
-      }
+      line_.add(header.len);
     }
     // A timestamp earlier than one before it plays at the previous packet's time, since
     // simulated time never goes back (Actuals::count() sees it as reordered).
@@ -441,7 +484,7 @@ class PcapSource::Reader {
   std::uint64_t read_ = 0;
   SimTime first_ts_ = 0;
   SimTime previous_at_;
-  std::uint64_t line_bits_ = 0;  // topspeed with a line rate: bits sent before this packet
+  LineClock line_;  // topspeed with a line rate: the time the packets so far take to send
   absl::flat_hash_set<HashedFlow, HashedFlowHash> flows_;
   std::vector<HashedFlow> flows_of_batch_;  // take() to tally(): each record's flow
   Actuals running_;                         // over the records read so far

@@ -23,7 +23,10 @@
 // whichever comes first, and, once there, sleeps until there is room for kRefill batches and
 // half the bytes again (waking it costs more than a batch does). So while the twin is slow (at
 // a replay's start every new flow is simulated) the thread goes on reading, and the twin later
-// finds those records waiting. The thread is joined when the file ends or breaks, or when the
+// finds those records waiting. Likewise next(), finding no batch ready, sleeps until kWake are
+// (or the last, or a full pool): woken for every batch, it spent more time being woken, and the
+// thread waking it, than reading (a futex call each; a 2M-packet drain took twice as long as
+// reading in line). The thread is joined when the file ends or breaks, or when the
 // source is destroyed (it stops within a batch). When no thread can be started, next() fills
 // each batch itself, with the same results.
 //
@@ -112,6 +115,7 @@ class PcapSource final : public TrafficSource {
   static constexpr std::size_t kBatches = 512;  // read ahead, at most
   static constexpr std::size_t kBatchRecords = 256;
   static constexpr std::size_t kRefill = kBatches / 2;  // room that wakes the thread
+  static constexpr std::size_t kWake = 64;              // batches ready that wake a waiting next()
   /// A batch closes once its unparsed frames hold this many bytes (large frames)...
   static constexpr std::size_t kBatchBytes = std::size_t{256} << 10;
   /// ...and the thread waits once the batches filled and not given back hold this many.
