@@ -315,9 +315,10 @@ class Twin::Impl {
   /// earliest frame on a link lands within a sweep interval (it is sent by now, or the one
   /// ahead of it has landed), as the sweep's skip over quiet stretches needs (sweep()).
   bool lands_as_sent(std::uint32_t host, SimTime at) const;
-  /// Counts, now, the landing at `at` of a frame that lands_as_sent(): what arrive() would
-  /// count then (one event, the latency, one delivery).
-  void land_as_sent(std::uint32_t host, std::uint32_t source, bool reply, SimTime at);
+  /// Counts, now, the landing at `at` of a frame that lands_as_sent(), of a packet injected at
+  /// `injected_at`: what arrive() would count then (one event, the latency, one delivery).
+  void land_as_sent(std::uint32_t host, std::uint32_t source, bool reply, SimTime injected_at,
+                    SimTime at);
   /// How long the host's link takes to send a frame of `bytes` (headers included).
   SimTime transmit_time(std::size_t bytes) const;
   /// transmit_time(), remembered for frames up to kTransmitTimes bytes (a division per frame
@@ -662,7 +663,7 @@ std::uint32_t Twin::Impl::new_journey(std::uint32_t source, const Packet& packet
   const std::size_t bytes = length + r.overhead;
   const SimTime at = serialise(host, bytes);
   if (lands_as_sent(host, at)) {
-    land_as_sent(host, source, reply, at);
+    land_as_sent(host, source, reply, sched_.now(), at);
     return true;
   }
   Frame frame{at,
@@ -920,6 +921,12 @@ void Twin::Impl::send(std::uint32_t host, PortId port, const Packet& packet,
       frame.source = jr.source;
       frame.injected_at = jr.injected_at;
       free_journeys_.push_back(journey);
+      // Such a frame landing where nobody looks is what arrive() counts at once: counted now
+      // when it lands as sent (a packet that waited for its flow's simulation, most often).
+      if (kept == kNone && !watched(frame.source, frame.reply) && lands_as_sent(host, frame.at)) {
+        land_as_sent(host, frame.source, frame.reply, frame.injected_at, frame.at);
+        return;
+      }
     }
   }
   enqueue(host, frame);
@@ -981,9 +988,9 @@ void Twin::Impl::enqueue(std::uint32_t host, const Frame& frame) {
 
 [[gnu::always_inline]] inline void Twin::Impl::land_as_sent(std::uint32_t host,
                                                             std::uint32_t source, bool reply,
-                                                            SimTime at) {
+                                                            SimTime injected_at, SimTime at) {
   Source& src = sources_[source];
-  if (!reply) src.latencies.add(at - sched_.now());
+  if (!reply) src.latencies.add(at - injected_at);
   count_arrival(src, reply, true);  // no failure yet: nothing waits to recover
   --live_journeys_;                 // count_injection's: landing_pending() stands for it
   ++stream_events_;
