@@ -921,9 +921,10 @@ void Twin::Impl::send(std::uint32_t host, PortId port, const Packet& packet,
       frame.source = jr.source;
       frame.injected_at = jr.injected_at;
       free_journeys_.push_back(journey);
-      // Such a frame landing where nobody looks is what arrive() counts at once: counted now
-      // when it lands as sent (a packet that waited for its flow's simulation, most often).
-      if (kept == kNone && !watched(frame.source, frame.reply) && lands_as_sent(host, frame.at)) {
+      // Such a frame landing where nobody looks (kept nothing: needs_packet) is what arrive()
+      // counts at once: counted now when it lands as sent (a packet that waited for its flow's
+      // simulation, most often).
+      if (kept == kNone && lands_as_sent(host, frame.at)) {
         land_as_sent(host, frame.source, frame.reply, frame.injected_at, frame.at);
         return;
       }
