@@ -842,7 +842,8 @@ TEST_CASE("Twin: the report is the same whether or not egress is watched") {
   REQUIRE(paths.size() > 10);
   for (const std::string& path : paths) {
     for (const double loss : {0.0, 0.02}) {
-      // As given; a slow underlay; a slow agent, so that packets queue behind their flow's
+      // As given; a slow underlay; a slow agent (20 ms a simulation, slower than flows start in
+      // some scenarios), so that packets queue behind their flow's
       // simulation and are sent when it completes.
       for (const int variant : {0, 1, 2}) {
         for (const bool halfway : {false, true}) {
@@ -855,7 +856,7 @@ TEST_CASE("Twin: the report is the same whether or not egress is watched") {
             s.underlay.latency = 990 * kMillisecond;
           } else if (variant == 2) {
             for (Host& h : s.topology.hosts)
-              h.agent.sim_latency = 3 * kMillisecond;
+              h.agent.sim_latency = 20 * kMillisecond;
           }
           TwinOptions options;
           if (halfway) options.until = s.duration / 2;
