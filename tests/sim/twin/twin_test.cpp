@@ -843,8 +843,8 @@ TEST_CASE("Twin: the report is the same whether or not egress is watched") {
   for (const std::string& path : paths) {
     for (const double loss : {0.0, 0.02}) {
       // As given; a slow underlay; a slow agent (20 ms a simulation, slower than flows start in
-      // some scenarios), so that packets queue behind their flow's
-      // simulation and are sent when it completes.
+      // some scenarios), so that packets queue behind their flow's simulation and are sent when
+      // it completes.
       for (const int variant : {0, 1, 2}) {
         for (const bool halfway : {false, true}) {
           LoadResult loaded = load_scenario(path);
