@@ -26,17 +26,16 @@
 // finds those records waiting. Likewise next(), finding no batch ready, sleeps until kWake are
 // (or the last, or a full pool): woken for every batch, it spent more time being woken, and the
 // thread waking it, than reading (a futex call each; a 2M-packet drain took twice as long as
-// reading in line). The thread is joined when the file ends or breaks, or when the
-// source is destroyed (it stops within a batch). When no thread can be started, next() fills
-// each batch itself, with the same results.
+// reading in line). The thread is joined when the file ends or breaks, or when the source is
+// destroyed (it stops within a batch). When no thread can be started, next() fills each batch
+// itself, with the same results.
 //
 // Cost: one libpcap handle reading through a 1 MiB stream buffer; the batches read ahead (about
 // 170 bytes a record with 70-byte frames, 23 MB when full; with large frames about kPoolBytes,
 // twice that at worst as batches given back keep their buffers, since a batch closes once its
-// frames pass kBatchBytes); one flow per distinct flow;
-// per packet one frame_flow_key or one parse_frame, nothing else retained. The reader counts
-// the actuals through each batch; the accessors add the records handed out from the batch
-// next() is in.
+// frames pass kBatchBytes); one flow per distinct flow; per packet one frame_flow_key or one
+// parse_frame, nothing else retained. The reader counts the actuals through each batch; the
+// accessors add the records handed out from the batch next() is in.
 
 #include <cstddef>
 #include <cstdint>
