@@ -149,9 +149,6 @@ struct HashedFlowHash {
   std::size_t operator()(const HashedFlow& f) const { return f.hash; }
 };
 
-/// How many records ahead take() asks for a record's cache lines.
-constexpr std::size_t kWriteAhead = 6;
-
 /// Sending frames back to back at a line rate, in exact integers: the bits sent so far times
 /// 1e9 is sent_ * rate + remainder_. A frame adds its length's quotient and remainder, from a
 /// table for lengths up to kTable (a division each otherwise), so a packet costs no division.
@@ -404,12 +401,6 @@ class PcapSource::Reader {
   void take(const pcap_pkthdr& header, const u_char* data, Batch& batch) {
     const std::size_t index = batch.size++;
     Record& r = batch.records[index];
-    // The records ahead were last read on the twin's core: ask for their lines now, for writing.
-    if (index + kWriteAhead < batch.records.size()) {
-      const char* ahead = reinterpret_cast<const char*>(&batch.records[index + kWriteAhead]);
-      __builtin_prefetch(ahead, 1);
-      __builtin_prefetch(ahead + 64, 1);
-    }
     const SimTime ts = timestamp_ns(header.ts);
     const bool first = read_++ == 0;
     if (first) first_ts_ = ts;
