@@ -752,8 +752,9 @@ std::vector<Record> large_records() {
   return records;
 }
 
-TEST_CASE("PcapSource: large frames close batches early, and both ways agree") {
-  // The reader closes batches early and dispatches a record at a time once it has seen one.
+TEST_CASE("PcapSource: large frames, read ahead and in line, agree record by record") {
+  // The reader closes its batches early (on bytes, not records) and dispatches a record at a
+  // time once it has seen one; nothing outside shows where a batch closed, only the records.
   static_assert(PcapSource::kBatchBytes < 10 * 60'000);
   TempDir dir;
   const std::string path = dir.file("large.pcap");
