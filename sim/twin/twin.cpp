@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -87,10 +88,54 @@ struct Journey {
   std::uint16_t dport = 0;
 };
 
+/// A packet waiting for its flow's simulation, kept in about half a Packet's space: its common
+/// fields and payload. A packet with ARP addresses, IP options or a quoted header set is kept
+/// whole instead. At a replay's start, tens of thousands of packets wait (each packet of a new
+/// flow until the agent has simulated it), and writing them to fresh memory was most of what a
+/// flow miss cost the twin.
 struct Waiting {
   PortId port;
-  Packet packet;
   std::uint32_t journey = kNone;
+  PacketFields fields;
+  std::vector<std::uint8_t> payload;
+  std::unique_ptr<Packet> whole;  // set when the packet has more than fields and payload
+
+  Waiting(PortId at, Packet&& packet, std::uint32_t j) : port(at), journey(j) {
+    if (only_fields_and_payload(packet)) {
+      fields = packet;
+      payload = std::move(packet.payload);
+    } else {
+      whole = std::make_unique<Packet>(std::move(packet));
+    }
+  }
+
+  /// The packet as it was parked, into `out` (which it replaces); once.
+  void unpark(Packet& out) {
+    if (whole) {
+      out = std::move(*whole);
+      return;
+    }
+    static_cast<PacketFields&>(out) = fields;
+    out.payload = std::move(payload);
+    reset_rare(out);
+  }
+
+ private:
+  static bool only_fields_and_payload(const Packet& p) {
+    static const Packet kDefault;
+    return p.arp_sha == kDefault.arp_sha && p.arp_tha == kDefault.arp_tha &&
+           p.arp_spa == kDefault.arp_spa && p.arp_tpa == kDefault.arp_tpa &&
+           p.ip_options == kDefault.ip_options && !p.quoted;
+  }
+  static void reset_rare(Packet& p) {
+    static const Packet kDefault;
+    p.arp_sha = kDefault.arp_sha;
+    p.arp_tha = kDefault.arp_tha;
+    p.arp_spa = kDefault.arp_spa;
+    p.arp_tpa = kDefault.arp_tpa;
+    p.ip_options = kDefault.ip_options;
+    p.quoted.reset();
+  }
 };
 
 /// The next item of a stream the twin keeps outside the scheduler: the front frame of a host's
@@ -276,7 +321,8 @@ class Twin::Impl {
   /// reader's cache, or unparsed.
   bool straight_to_wire(std::uint32_t host, const FlowActions& actions, Packet& packet,
                         const FlowKey& key, SourcePacket* record, std::uint32_t source, bool reply);
-  void start_simulation(Agent& agent, std::uint32_t host, const FlowKey& key, InFlight& flight);
+  void start_simulation(Agent& agent, std::uint32_t host, const FlowKey& key, InFlight& flight,
+                        PortId port, const Packet& packet);
   void complete(std::uint32_t completion);
   void emit(std::uint32_t host, const Waiting& w, const SimulationResult& result);
   /// Sends `packet` (consumed: the last output is rewritten in place) through `actions`.
@@ -418,7 +464,8 @@ class Twin::Impl {
   std::vector<std::uint32_t> free_journeys_;
   std::vector<Packet> packets_;  // whole packets of frames that need them
   std::vector<std::uint32_t> free_packets_;
-  Packet scratch_;  // a rewritten copy, for flows with more than one output
+  Packet scratch_;   // a rewritten copy, for flows with more than one output
+  Packet unparked_;  // a Waiting packet, unparked to be decided (complete())
   std::vector<Completion> completions_;
   std::vector<std::uint32_t> free_completions_;
 
@@ -630,8 +677,8 @@ std::uint32_t Twin::Impl::new_journey(std::uint32_t source, const Packet& packet
   ++flow_stats_.cache_misses;
   const std::uint32_t journey = new_journey(source, packet, reply);
   auto [it, fresh] = agent.in_flight.try_emplace(key);
-  it->second.waiting.push_back(Waiting{port, std::move(packet), journey});
-  if (fresh) start_simulation(agent, host, key, it->second);
+  if (fresh) start_simulation(agent, host, key, it->second, port, packet);
+  it->second.waiting.emplace_back(port, std::move(packet), journey);
 }
 
 [[gnu::always_inline]] inline bool Twin::Impl::straight_to_wire(std::uint32_t host,
@@ -682,12 +729,11 @@ std::uint32_t Twin::Impl::new_journey(std::uint32_t source, const Packet& packet
 }
 
 void Twin::Impl::start_simulation(Agent& agent, std::uint32_t host, const FlowKey& key,
-                                  InFlight& flight) {
-  const Waiting& first = flight.waiting.front();
+                                  InFlight& flight, PortId port, const Packet& packet) {
   const std::size_t state_before = state_.conntrack.size() + state_.nat.size();
   SimulateOptions opts;
   opts.now = sched_.now();
-  flight.result = agent.sim->simulate(first.port, first.packet, state_, opts);
+  flight.result = agent.sim->simulate(port, packet, state_, opts);
   ++flow_stats_.simulations;
 
   // State a simulation created is pushed to the hosts that will see the return traffic.
@@ -751,7 +797,8 @@ void Twin::Impl::complete(std::uint32_t c) {
   HIVESIM_CHECK(!node.empty(), "a completion without its in-flight simulation");
   InFlight flight = std::move(node.mapped());
   const SimulationResult& result = flight.result;
-  const Packet& first = flight.waiting.front().packet;
+  flight.waiting.front().unpark(unparked_);
+  const Packet& first = unparked_;
   // A change to an object the simulation read, published while it ran, makes its result
   // stale: it still decides the packets that waited for it, but no flow is installed.
   const bool stale = std::any_of(result.tags.begin(), result.tags.end(), [&](FlowTag t) {
@@ -765,13 +812,14 @@ void Twin::Impl::complete(std::uint32_t c) {
   emit(done.agent, flight.waiting.front(), result);
   for (std::size_t i = 1; i < flight.waiting.size(); ++i) {
     Waiting& w = flight.waiting[i];
+    w.unpark(unparked_);
     if (actions) {
-      apply(done.agent, *actions, w.packet, w.journey);
+      apply(done.agent, *actions, unparked_, w.journey);
     } else {
       // Not cacheable (it made packets of its own): each packet is simulated.
       SimulateOptions opts;
       opts.now = sched_.now();
-      const SimulationResult again = agent.sim->simulate(w.port, w.packet, state_, opts);
+      const SimulationResult again = agent.sim->simulate(w.port, unparked_, state_, opts);
       ++flow_stats_.simulations;
       emit(done.agent, w, again);
     }

@@ -875,4 +875,95 @@ TEST_CASE("Twin: the report is the same whether or not egress is watched") {
   }
 }
 
+// A packet that waits for its flow's simulation is parked compactly (twin.cpp, Waiting) and
+// unparked when the simulation completes: it must leave as it would have without waiting.
+TEST_CASE("Twin: a packet that waits for its flow's simulation leaves as if it had not waited") {
+  // Three flows from a client through the router to srv0 (scenarios/replay.yaml): UDP whose
+  // packets differ in their IP options only, ICMP errors that differ in their quoted header only,
+  // and TCP.
+  // Each flow's packets share one flow key, so with a slow agent all but the first wait.
+  LoadResult loaded = load_scenario(HIVESIM_SOURCE_DIR "/scenarios/replay.yaml");
+  REQUIRE(loaded.scenario);
+  const Scenario base = std::move(*loaded.scenario);
+  Packet udp;
+  udp.eth_src = Mac::parse("02:00:00:00:01:10").value();
+  udp.eth_dst = Mac::parse("02:00:00:00:01:01").value();
+  udp.src = Ipv4::parse("10.0.1.10").value();
+  udp.dst = Ipv4::parse("10.0.2.10").value();
+  udp.proto = ipproto::kUdp;
+  udp.sport = 5353;
+  udp.dport = 53;
+  udp.payload_len = 20;
+  std::vector<Packet> packets;
+  for (const std::uint8_t options : {0, 4, 0, 8, 0, 4}) {
+    Packet p = udp;
+    p.ip_options_len = options;
+    for (std::uint8_t i = 0; i < options; ++i)
+      p.ip_options[i] = static_cast<std::uint8_t>(i + 1 == options ? 0 : 1);  // NOPs, then EOL
+    if (options == 8) p.ip_options[0] = 7;  // a record-route option's type, to differ from 4
+    packets.push_back(p);
+  }
+  for (const std::uint16_t quoted_port : {1000, 2000, 3000}) {
+    Packet p = udp;
+    p.proto = ipproto::kIcmp;
+    p.icmp_type = 3;  // destination unreachable, port unreachable
+    p.icmp_code = 3;
+    p.sport = p.dport = 0;
+    p.payload_len = 0;
+    p.quoted = QuotedHeader{p.dst, p.src, ipproto::kUdp, 64, 0, 7, 28, 53, quoted_port, 0, 0, 0};
+    packets.push_back(p);
+  }
+  // Then a TCP flow, simulated after the ICMP one: its packets are unparked after those.
+  for (int i = 0; i < 2; ++i) {
+    Packet p = udp;
+    p.proto = ipproto::kTcp;
+    p.dport = 5432;
+    p.tcp_seq = static_cast<std::uint32_t>(i);
+    packets.push_back(p);
+  }
+
+  struct ListSource final : TrafficSource {
+    std::vector<SourcePacket> records;
+    std::size_t next_index = 0;
+    SourcePacket* next() override {
+      return next_index < records.size() ? &records[next_index++] : nullptr;
+    }
+  };
+  const auto run_with = [&](SimTime sim_latency, std::vector<Packet>& out, RunReport& report) {
+    Scenario s = base;
+    for (Host& h : s.topology.hosts)
+      h.agent.sim_latency = sim_latency;
+    TwinOptions options;
+    options.on_egress = [&out](PortId, const Packet& packet, SimTime) { out.push_back(packet); };
+    auto twin = Twin::make(s, std::move(options));
+    REQUIRE(twin);
+    auto source = std::make_unique<ListSource>();
+    for (std::size_t i = 0; i < packets.size(); ++i) {
+      SourcePacket r;
+      r.at = static_cast<SimTime>(i) * 10 * kMillisecond;
+      r.port = port(s, "tap");
+      r.packet = packets[i];
+      source->records.push_back(std::move(r));
+    }
+    (*twin)->add_source("list", std::move(source), false);
+    report = (*twin)->run();
+  };
+  std::vector<Packet> fast;
+  std::vector<Packet> slow;
+  RunReport fast_report;
+  RunReport slow_report;
+  run_with(kMicrosecond, fast, fast_report);  // done before the next packet: no waiting
+  run_with(kSecond, slow, slow_report);       // every later packet of a flow waits
+  CHECK(fast_report.flows.cache_misses == 3);
+  CHECK(slow_report.flows.cache_misses == packets.size());
+  REQUIRE(fast.size() == packets.size());
+  REQUIRE(slow.size() == packets.size());
+  for (std::size_t i = 0; i < packets.size(); ++i) {
+    INFO("packet " << i);
+    CHECK(slow[i] == fast[i]);
+    CHECK(slow[i].ip_options == packets[i].ip_options);
+    CHECK(slow[i].quoted == packets[i].quoted);
+  }
+}
+
 }  // namespace hivesim
