@@ -250,7 +250,9 @@ struct FlowTable::Impl {
         tags.erase(it++);
         continue;
       }
-      if (refs.capacity() > 2 * refs.size()) refs.shrink_to_fit();
+      // Memory goes back only from a list mostly empty: one that regrows (a tag every flow
+      // carries, its replaced flows' pairs swept) would otherwise be reallocated at each sweep.
+      if (refs.capacity() > 4 * refs.size()) refs.shrink_to_fit();
       ++it;
     }
     tag_refs = live_refs;

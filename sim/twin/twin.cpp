@@ -677,7 +677,11 @@ std::uint32_t Twin::Impl::new_journey(std::uint32_t source, const Packet& packet
   ++flow_stats_.cache_misses;
   const std::uint32_t journey = new_journey(source, packet, reply);
   auto [it, fresh] = agent.in_flight.try_emplace(key);
-  if (fresh) start_simulation(agent, host, key, it->second, port, packet);
+  if (fresh) {
+    start_simulation(agent, host, key, it->second, port, packet);
+    // At top speed a flow's next packets arrive while its first is simulated: room for a few.
+    it->second.waiting.reserve(4);
+  }
   it->second.waiting.emplace_back(port, std::move(packet), journey);
 }
 
@@ -800,11 +804,13 @@ void Twin::Impl::complete(std::uint32_t c) {
   flight.waiting.front().unpark(unparked_);
   const Packet& first = unparked_;
   // A change to an object the simulation read, published while it ran, makes its result
-  // stale: it still decides the packets that waited for it, but no flow is installed.
-  const bool stale = std::any_of(result.tags.begin(), result.tags.end(), [&](FlowTag t) {
-    const auto it = tag_changed_.find(tag_key(t));
-    return it != tag_changed_.end() && it->second > flight.change_seq;
-  });
+  // stale: it still decides the packets that waited for it, but no flow is installed. (No
+  // change at all since it started, the common case, needs no look at its tags.)
+  const bool stale = flight.change_seq != change_seq_ &&
+                     std::any_of(result.tags.begin(), result.tags.end(), [&](FlowTag t) {
+                       const auto it = tag_changed_.find(tag_key(t));
+                       return it != tag_changed_.end() && it->second > flight.change_seq;
+                     });
   std::optional<FlowActions> actions = stale ? std::nullopt : actions_for(first, result);
   if (actions) {
     agent.table.install(done.key, result.mask, result.tags, *actions, sched_.now());
