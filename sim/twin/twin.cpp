@@ -677,11 +677,7 @@ std::uint32_t Twin::Impl::new_journey(std::uint32_t source, const Packet& packet
   ++flow_stats_.cache_misses;
   const std::uint32_t journey = new_journey(source, packet, reply);
   auto [it, fresh] = agent.in_flight.try_emplace(key);
-  if (fresh) {
-    start_simulation(agent, host, key, it->second, port, packet);
-    // At top speed a flow's next packets arrive while its first is simulated: room for a few.
-    it->second.waiting.reserve(4);
-  }
+  if (fresh) start_simulation(agent, host, key, it->second, port, packet);
   it->second.waiting.emplace_back(port, std::move(packet), journey);
 }
 
