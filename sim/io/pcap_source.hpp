@@ -119,6 +119,9 @@ class PcapSource final : public TrafficSource {
   static constexpr std::size_t kBatchBytes = std::size_t{256} << 10;
   /// ...and the thread waits once the batches filled and not given back hold this many.
   static constexpr std::size_t kPoolBytes = std::size_t{32} << 20;
+  /// Batches given back (their records and frames) before the first of them is filled again:
+  /// several times a core's own cache.
+  static constexpr std::size_t kCoolingBytes = std::size_t{4} << 20;
 
  private:
   struct Record;
