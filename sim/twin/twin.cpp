@@ -121,20 +121,26 @@ struct Waiting {
   }
 
  private:
-  static bool only_fields_and_payload(const Packet& p) {
+  // The rare fields: what a Packet holds beyond its PacketFields and payload. A field added to
+  // Packet must be added here too (the size check below is the reminder).
+  static_assert(sizeof(Packet) == 200, "Packet changed: update Waiting's rare fields");
+  static const Packet& defaults() {
     static const Packet kDefault;
-    return p.arp_sha == kDefault.arp_sha && p.arp_tha == kDefault.arp_tha &&
-           p.arp_spa == kDefault.arp_spa && p.arp_tpa == kDefault.arp_tpa &&
-           p.ip_options == kDefault.ip_options && !p.quoted;
+    return kDefault;
+  }
+  static bool only_fields_and_payload(const Packet& p) {
+    const Packet& d = defaults();
+    return p.arp_sha == d.arp_sha && p.arp_tha == d.arp_tha && p.arp_spa == d.arp_spa &&
+           p.arp_tpa == d.arp_tpa && p.ip_options == d.ip_options && p.quoted == d.quoted;
   }
   static void reset_rare(Packet& p) {
-    static const Packet kDefault;
-    p.arp_sha = kDefault.arp_sha;
-    p.arp_tha = kDefault.arp_tha;
-    p.arp_spa = kDefault.arp_spa;
-    p.arp_tpa = kDefault.arp_tpa;
-    p.ip_options = kDefault.ip_options;
-    p.quoted.reset();
+    const Packet& d = defaults();
+    p.arp_sha = d.arp_sha;
+    p.arp_tha = d.arp_tha;
+    p.arp_spa = d.arp_spa;
+    p.arp_tpa = d.arp_tpa;
+    p.ip_options = d.ip_options;
+    p.quoted = d.quoted;
   }
 };
 
@@ -797,8 +803,7 @@ void Twin::Impl::complete(std::uint32_t c) {
   HIVESIM_CHECK(!node.empty(), "a completion without its in-flight simulation");
   InFlight flight = std::move(node.mapped());
   const SimulationResult& result = flight.result;
-  flight.waiting.front().unpark(unparked_);
-  const Packet& first = unparked_;
+  flight.waiting.front().unpark(unparked_);  // the packet simulated (unparked_ is reused below)
   // A change to an object the simulation read, published while it ran, makes its result
   // stale: it still decides the packets that waited for it, but no flow is installed. (No
   // change at all since it started, the common case, needs no look at its tags.)
@@ -807,7 +812,7 @@ void Twin::Impl::complete(std::uint32_t c) {
                        const auto it = tag_changed_.find(tag_key(t));
                        return it != tag_changed_.end() && it->second > flight.change_seq;
                      });
-  std::optional<FlowActions> actions = stale ? std::nullopt : actions_for(first, result);
+  std::optional<FlowActions> actions = stale ? std::nullopt : actions_for(unparked_, result);
   if (actions) {
     agent.table.install(done.key, result.mask, result.tags, *actions, sched_.now());
   }
