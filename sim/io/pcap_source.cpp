@@ -220,6 +220,7 @@ Result<std::unique_ptr<PcapSource>> PcapSource::open(const std::string& path, Pc
 struct PcapSource::Record {
   enum class Kind : std::uint8_t {
     kUnparsed,   // keyed by frame_flow_key: the frame is batch.bytes[frame, frame + caplen)
+    kKeyed,      // keyed by frame_flow_key, no payload kept: the packet is `rest` and the key
     kParsed,     // parsed by the reader: the packet is batch.packets[frame]
     kMalformed,  // the detail is batch.messages[frame]
   };
@@ -229,6 +230,7 @@ struct PcapSource::Record {
   std::uint32_t wire_bytes = 0;
   std::uint32_t frame = 0;  // see Kind
   std::uint32_t caplen = 0;
+  KeyedRest rest;  // kKeyed
   Kind kind = Kind::kUnparsed;
   bool new_flow = false;  // not malformed, and the first record of its flow in file order
 };
@@ -450,16 +452,21 @@ class PcapSource::Reader {
                     std::to_string(header.len) + " bytes captured");
       return;
     }
-    if (frame_flow_key(bytes, options_.port, r.extracted.key, length)) {
+    if (frame_flow_key(bytes, options_.port, r.extracted.key, length, r.rest)) {
       // Most frames: their key now, their parse only if the twin reads the packet (a flow
-      // miss, an egress capture), from a copy of the bytes.
-      r.kind = Record::Kind::kUnparsed;
+      // miss, an egress capture): from the key and the rest when no payload is kept, else from
+      // a copy of the bytes.
       r.extracted.length = static_cast<std::uint32_t>(length);
       r.extracted.vlan_count = 0;
-      r.frame = static_cast<std::uint32_t>(batch.bytes.size());
-      r.caplen = header.caplen;
-      largest_frame_ = std::max<std::size_t>(largest_frame_, header.caplen);
-      batch.bytes.insert(batch.bytes.end(), bytes.begin(), bytes.end());
+      if (options_.keep_payload) {
+        r.kind = Record::Kind::kUnparsed;
+        r.frame = static_cast<std::uint32_t>(batch.bytes.size());
+        r.caplen = header.caplen;
+        largest_frame_ = std::max<std::size_t>(largest_frame_, header.caplen);
+        batch.bytes.insert(batch.bytes.end(), bytes.begin(), bytes.end());
+      } else {
+        r.kind = Record::Kind::kKeyed;
+      }
       flows_of_batch_[index] = HashedFlow(flow_of(r.extracted.key));
     } else {
       if (batch.packets_used == batch.packets.size()) batch.packets.emplace_back();
@@ -543,12 +550,16 @@ SourcePacket* PcapSource::next() {
   }
   const std::size_t index = next_record_++;
   const Record& r = batch_->records[index];
-  if (r.kind != Record::Kind::kUnparsed || record_.malformed) [[unlikely]]
+  if (r.kind > Record::Kind::kKeyed || record_.malformed) [[unlikely]]
     return next_slow(index);
   record_.at = r.at;
   record_.wire_bytes = r.wire_bytes;
   record_.extracted = r.extracted;
-  record_.unparsed = std::span<const std::uint8_t>(batch_->bytes.data() + r.frame, r.caplen);
+  if (r.kind == Record::Kind::kKeyed) {
+    record_.keyed = r.rest;
+  } else {
+    record_.unparsed = std::span<const std::uint8_t>(batch_->bytes.data() + r.frame, r.caplen);
+  }
   return &record_;
 }
 
@@ -557,22 +568,26 @@ SourcePacket* PcapSource::next_slow(std::size_t index) {
   record_.at = r.at;
   record_.wire_bytes = r.wire_bytes;
   record_.malformed.reset();
+  record_.unparsed = {};
+  record_.keyed.reset();
   switch (r.kind) {
     case Record::Kind::kUnparsed:
       record_.extracted = r.extracted;
       record_.unparsed = std::span<const std::uint8_t>(batch_->bytes.data() + r.frame, r.caplen);
       break;
+    case Record::Kind::kKeyed:
+      record_.extracted = r.extracted;
+      record_.keyed = r.rest;
+      break;
     case Record::Kind::kParsed:
       // The batch takes the packet this one replaces, to parse into later.
       std::swap(record_.packet, batch_->packets[r.frame]);
       record_.extracted = r.extracted;
-      record_.unparsed = {};
       break;
     case Record::Kind::kMalformed:
       // Nothing half-parsed, and nothing left from an earlier record, reaches the twin.
       record_.packet = Packet{};
       record_.extracted.reset();
-      record_.unparsed = {};
       record_.malformed = batch_->messages[r.frame];
       break;
   }

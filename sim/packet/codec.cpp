@@ -498,6 +498,12 @@ Status parse_frame_into(std::span<const std::uint8_t> frame, Packet& p, ParseOpt
 
 bool frame_flow_key(std::span<const std::uint8_t> frame, PortId in_port, FlowKey& key,
                     std::size_t& length) {
+  KeyedRest unused;
+  return frame_flow_key(frame, in_port, key, length, unused);
+}
+
+bool frame_flow_key(std::span<const std::uint8_t> frame, PortId in_port, FlowKey& key,
+                    std::size_t& length, KeyedRest& rest) {
   // parse_frame_into's checks for these shapes, on the same fields; anything else declines.
   constexpr std::size_t kHeaders = kEthHeader + kIpv4Header;
   if (frame.size() < kHeaders) return false;
@@ -517,12 +523,18 @@ bool frame_flow_key(std::span<const std::uint8_t> frame, PortId in_port, FlowKey
     if (offset < kTcpHeader || offset > body) return false;
     l4_length = kTcpHeader + (body - offset);  // options are skipped
     key.tcp_flags = l4[13];
+    rest.tcp_seq = load_u32(l4 + 4);
+    rest.tcp_ack = load_u32(l4 + 8);
+    rest.tcp_window = load_u16(l4 + 14);
   } else if (proto == ipproto::kUdp) {
     if (body < kUdpHeader) return false;
     const std::uint16_t udp_length = load_u16(l4 + 4);
     if (udp_length < kUdpHeader || udp_length > body) return false;
     l4_length = udp_length;
     key.tcp_flags = 0;
+    rest.tcp_seq = 0;
+    rest.tcp_ack = 0;
+    rest.tcp_window = 0;
   } else {
     return false;
   }
@@ -542,8 +554,35 @@ bool frame_flow_key(std::span<const std::uint8_t> frame, PortId in_port, FlowKey
   key.icmp_id = 0;
   key.arp_op = 0;
   key.arp_sha = Mac{};
+  rest.ip_id = load_u16(ip + 4);
+  rest.dont_fragment = (load_u16(ip + 6) & kIpDontFragment) != 0;
   length = kHeaders + l4_length;
   return true;
+}
+
+void packet_from_keyed(const FlowKey& key, std::size_t length, const KeyedRest& rest, Packet& p) {
+  reset_keeping_buffer(p);
+  p.eth_dst = key.eth_dst;
+  p.eth_src = key.eth_src;
+  p.ethertype = ethertype::kIpv4;
+  p.src = key.nw_src;
+  p.dst = key.nw_dst;
+  p.proto = key.nw_proto;
+  p.tos = key.nw_tos;
+  p.ttl = key.nw_ttl;
+  p.ip_id = rest.ip_id;
+  p.dont_fragment = rest.dont_fragment;
+  p.sport = key.tp_src;
+  p.dport = key.tp_dst;
+  std::size_t headers = kEthHeader + kIpv4Header + kUdpHeader;
+  if (key.nw_proto == ipproto::kTcp) {
+    headers = kEthHeader + kIpv4Header + kTcpHeader;
+    p.tcp_flags = key.tcp_flags;
+    p.tcp_seq = rest.tcp_seq;
+    p.tcp_ack = rest.tcp_ack;
+    p.tcp_window = rest.tcp_window;
+  }
+  p.payload_len = static_cast<std::uint32_t>(length - headers);
 }
 
 Result<Packet> parse_frame(std::span<const std::uint8_t> frame, ParseOptions options) {

@@ -54,6 +54,26 @@ Status parse_frame_into(std::span<const std::uint8_t> frame, Packet& out,
 bool frame_flow_key(std::span<const std::uint8_t> frame, PortId in_port, FlowKey& key,
                     std::size_t& length);
 
+/// What a packet parsed without its payload holds beyond its flow key and length, for a frame
+/// frame_flow_key() accepts: 13 bytes instead of the frame's.
+struct KeyedRest {
+  std::uint32_t tcp_seq = 0;
+  std::uint32_t tcp_ack = 0;
+  std::uint16_t ip_id = 0;
+  std::uint16_t tcp_window = 0;
+  bool dont_fragment = false;
+  friend bool operator==(const KeyedRest&, const KeyedRest&) = default;
+};
+
+/// frame_flow_key(), also taking the frame's KeyedRest.
+bool frame_flow_key(std::span<const std::uint8_t> frame, PortId in_port, FlowKey& key,
+                    std::size_t& length, KeyedRest& rest);
+
+/// Overwrites `out` (its payload buffer kept) with what parse_frame_into(frame, out,
+/// {.keep_payload = false}) makes of a frame that frame_flow_key(frame, ..., key, length, rest)
+/// accepted: a reader that keeps no payload need not keep the frame either.
+void packet_from_keyed(const FlowKey& key, std::size_t length, const KeyedRest& rest, Packet& out);
+
 /// RFC 1071 Internet checksum over `data` (folded, complemented).
 std::uint16_t internet_checksum(std::span<const std::uint8_t> data, std::uint32_t initial = 0);
 

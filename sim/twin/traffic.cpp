@@ -15,6 +15,11 @@ Extracted extract(const Packet& packet, PortId port) {
 }
 
 void SourcePacket::parse() {
+  if (keyed) {
+    packet_from_keyed(extracted->key, extracted->length, *keyed, packet);
+    keyed.reset();
+    return;
+  }
   if (unparsed.empty()) return;
   const Status err = parse_frame_into(unparsed, packet, ParseOptions{keep_payload});
   HIVESIM_CHECK(!err, "a frame its source extracted without parsing did not parse");

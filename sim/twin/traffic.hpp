@@ -10,6 +10,7 @@
 #include <string>
 
 #include "sim/flow/simulator.hpp"
+#include "sim/packet/codec.hpp"
 #include "sim/packet/packet.hpp"
 #include "topology/model.hpp"
 #include "topology/result.hpp"
@@ -44,13 +45,16 @@ struct SourcePacket {
   /// bytes, held by the source until the next record. `packet` is not filled then: whatever
   /// reads it calls parse() first. A flow-table hit needs only `extracted`.
   std::span<const std::uint8_t> unparsed;
+  /// Set instead of `unparsed` by a source that keeps no payload, and so no frame: parse()
+  /// rebuilds the packet from `extracted` and this (packet_from_keyed).
+  std::optional<KeyedRest> keyed;
   bool keep_payload = true;  // for parse()
   Packet packet;
   /// Set when the frame could not be parsed (a capture's truncated or broken packet): the twin
   /// counts it injected and dropped `malformed` at the port, with this as the detail.
   std::optional<std::string> malformed;
 
-  /// Fills `packet` from `unparsed`, if the source left it unparsed.
+  /// Fills `packet` from `unparsed` or `keyed`, if the source left it unparsed.
   void parse();
 };
 

@@ -404,6 +404,39 @@ TEST_CASE("PcapSource: TCP and UDP frames come extracted, and parsed only when a
   }
 }
 
+TEST_CASE("PcapSource: keeping no payload, TCP and UDP frames come keyed, without their bytes") {
+  // The same capture read twice in step: keeping the payload (the frame's bytes come with each
+  // record) and not (the key and KeyedRest do); the packet parse() rebuilds from the latter is
+  // what parse_frame makes of the former's bytes without their payload.
+  for (const bool read_ahead : {true, false}) {
+    PcapOptions with_bytes{PortId{2}};
+    PcapOptions keyed = with_bytes;
+    keyed.keep_payload = false;
+    keyed.read_ahead = read_ahead;
+    auto reference = open_ok(shared_pcap("http.pcap"), with_bytes);
+    auto source = open_ok(shared_pcap("http.pcap"), keyed);
+    std::size_t rebuilt = 0;
+    while (SourcePacket* p = source->next()) {
+      SourcePacket* r = reference->next();
+      REQUIRE(r);
+      REQUIRE(p->extracted);
+      CHECK(*p->extracted == *r->extracted);
+      CHECK(p->unparsed.empty());
+      REQUIRE(p->keyed);
+      REQUIRE_FALSE(r->unparsed.empty());
+      const auto expected = parse_frame(r->unparsed, ParseOptions{false});
+      REQUIRE(expected);
+      p->parse();
+      CHECK_FALSE(p->keyed);
+      CHECK(p->packet == *expected);
+      ++rebuilt;
+    }
+    CHECK_FALSE(reference->next());
+    CHECK(rebuilt == 43);
+    CHECK(source->packets() == 43);
+  }
+}
+
 TEST_CASE("PcapSource: a TCP header past the captured length is malformed, not a crash") {
   auto source = open_ok(shared_pcap("tcp_header_heapoverflow.pcap"));
   const auto packets = drain(*source);

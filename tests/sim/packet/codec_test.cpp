@@ -424,21 +424,62 @@ TEST_CASE("Codec: every prefix and every single-byte corruption parses or fails 
 
 namespace {
 
+/// A packet with every field, rare ones included, set to something a parse must overwrite.
+Packet stale_packet() {
+  Packet p;
+  p.eth_src = Mac{0x0a0b0c0d0e0f};
+  p.vlan_count = 2;
+  p.vlans = {7, 9};
+  p.ethertype = ethertype::kArp;
+  p.arp_op = 1;
+  p.ttl = 3;
+  p.frag = FragKind::kLater;
+  p.frag_offset = 5;
+  p.more_fragments = true;
+  p.ip_options_len = 4;
+  p.ip_options[0] = 0x94;
+  p.icmp_type = 3;
+  p.icmp_seq = 77;
+  p.tcp_seq = 1234;
+  p.tcp_window = 1;
+  p.payload = {1, 2, 3};
+  p.payload_len = 3;
+  p.arp_sha = Mac{0x020000000001};
+  p.arp_tpa = Ipv4{0x01020304};
+  p.quoted.emplace();
+  return p;
+}
+
 /// When frame_flow_key() takes `frame`, parse_frame() takes it too, with the same key and
-/// length. Returns whether frame_flow_key() took it.
+/// length, and packet_from_keyed() makes of the key, length and rest what parse_frame() makes
+/// of the frame without its payload. Returns whether frame_flow_key() took it.
 bool check_flow_key_agrees(std::span<const std::uint8_t> frame) {
   const PortId port{3};
   FlowKey key;
   std::size_t length = 0;
+  KeyedRest rest;
   const auto copy = std::make_unique<std::uint8_t[]>(frame.size() + 1);  // exact size, for ASan
   std::copy(frame.begin(), frame.end(), copy.get());
-  if (!frame_flow_key(std::span<const std::uint8_t>(copy.get(), frame.size()), port, key, length)) {
+  const std::span<const std::uint8_t> exact(copy.get(), frame.size());
+  if (!frame_flow_key(exact, port, key, length, rest)) {
+    FlowKey ignored;
+    CHECK_FALSE(frame_flow_key(exact, port, ignored, length));
     return false;
   }
   const auto parsed = parse_frame(frame);
   REQUIRE(parsed);
   CHECK(key == flow_key(*parsed, port));
   CHECK(length == wire_length(*parsed));
+  FlowKey again;
+  std::size_t length_again = 0;
+  CHECK(frame_flow_key(exact, port, again, length_again));
+  CHECK((again == key && length_again == length));
+
+  const auto without_payload = parse_frame(frame, ParseOptions{false});
+  REQUIRE(without_payload);
+  Packet rebuilt = stale_packet();
+  packet_from_keyed(key, length, rest, rebuilt);
+  CHECK(rebuilt == *without_payload);
   return true;
 }
 
