@@ -212,8 +212,9 @@ struct Agent {
   // Objects loaded from the NSDB (flow tags), with the time each is (or was) ready.
   absl::flat_hash_map<std::uint64_t, SimTime> cache;
   absl::flat_hash_map<FlowKey, InFlight, ExactKeyHash> in_flight;
-  SimTime busy_until = 0;  // the agent simulates one flow at a time
-  SimTime tx_free = 0;     // the host's underlay link is busy until then
+  SimTime busy_until = 0;              // the agent simulates one flow at a time
+  std::uint32_t last_started = kNone;  // the completion of its latest simulation (a hint)
+  SimTime tx_free = 0;                 // the host's underlay link is busy until then
   // When the last frame that takes more than a sweep interval to send and land (longer than
   // at_send_bytes_) lands: see lands_as_sent.
   SimTime long_lands = -1;
@@ -225,6 +226,10 @@ struct Agent {
 
 struct Completion {
   std::uint32_t agent = 0;
+  /// The completion of the simulation the agent started after this one (kNone: none yet), most
+  /// often the next to complete: complete() fetches its data ahead. Only a hint: that one may
+  /// have completed first and its slot been reused.
+  std::uint32_t next = kNone;
   std::uint64_t epoch = 0;
   FlowKey key;
 };
@@ -330,6 +335,9 @@ class Twin::Impl {
   void start_simulation(Agent& agent, std::uint32_t host, const FlowKey& key, InFlight& flight,
                         PortId port, const Packet& packet);
   void complete(std::uint32_t completion);
+  /// Fetches into the cache what complete() will read of the completion after `completion`
+  /// (its parked packets and result) and where the one after that is in its agent's map.
+  void prefetch_after(std::uint32_t completion);
   void emit(std::uint32_t host, const Waiting& w, const SimulationResult& result);
   /// Sends `packet` (consumed: the last output is rewritten in place) through `actions`.
   void apply(std::uint32_t host, const FlowActions& actions, Packet& packet, std::uint32_t journey);
@@ -775,7 +783,10 @@ void Twin::Impl::start_simulation(Agent& agent, std::uint32_t host, const FlowKe
     c = free_completions_.back();
     free_completions_.pop_back();
   }
-  completions_[c] = Completion{host, agent.epoch, key};
+  completions_[c] = Completion{host, kNone, agent.epoch, key};
+  if (agent.last_started != kNone && agent.last_started != c)
+    completions_[agent.last_started].next = c;
+  agent.last_started = c;
   if (missing && !quorum()) {
     // Nothing can be read without a quorum: the simulation waits for it (fetch_stalled()).
     flight.stalled = true;
@@ -794,7 +805,35 @@ SimTime Twin::Impl::fetch(Agent& agent, const std::vector<FlowTag>& tags, SimTim
   return arrival;
 }
 
+void Twin::Impl::prefetch_after(std::uint32_t c) {
+  const std::uint32_t next = completions_[c].next;
+  if (next == kNone) return;
+  const Completion& n = completions_[next];
+  if (n.next != kNone) {
+    const Completion& after = completions_[n.next];
+    agents_[after.agent].in_flight.prefetch(after.key);
+  }
+  // Its map slot was fetched by the completion before this one.
+  const Agent& agent = agents_[n.agent];
+  const auto it = agent.in_flight.find(n.key);
+  if (it == agent.in_flight.end()) return;
+  const InFlight& flight = it->second;
+  const auto prefetch = [](const void* data, std::size_t bytes) {
+    const char* p = static_cast<const char*>(data);
+    for (std::size_t at = 0; at < bytes; at += 64)
+      __builtin_prefetch(p + at);
+  };
+  constexpr std::size_t kMostBytes = 4096;  // a few packets: the later ones, by then
+  prefetch(flight.waiting.data(), std::min(flight.waiting.size() * sizeof(Waiting), kMostBytes));
+  prefetch(flight.result.tags.data(), flight.result.tags.size() * sizeof(FlowTag));
+  prefetch(flight.result.out.data(),
+           std::min(flight.result.out.size() * sizeof(OutPacket), kMostBytes));
+}
+
 void Twin::Impl::complete(std::uint32_t c) {
+  // In a replay's tail thousands of simulations complete back to back, each reading packets
+  // parked long before: without fetching ahead, cache misses took most of the time.
+  prefetch_after(c);
   const Completion done = completions_[c];
   free_completions_.push_back(c);
   Agent& agent = agents_[done.agent];
