@@ -311,8 +311,10 @@ class PcapSource::Reader {
     }
     if (queue_.empty()) {
       caller_waits_ = true;
+      first_wait_ = done == nullptr;
       filled_.wait(lock, [this] { return worth_waking(); });
       caller_waits_ = false;
+      first_wait_ = false;
     }
     Batch* next = queue_.front();
     queue_.pop_front();
@@ -329,9 +331,11 @@ class PcapSource::Reader {
   /// frames in them (mutex_).
   bool full() const { return ready_ == kBatches || ready_bytes_ >= kPoolBytes; }
   /// Whether next(), waiting for a batch, should be woken: kWake are queued, or the last one, or
-  /// as many as the pool holds (mutex_).
+  /// as many as the pool holds, or any for its first batch (mutex_). (The twin's start, a
+  /// simulation for each new flow, is its slow part: it need not wait for kWake batches first.)
   bool worth_waking() const {
-    return queue_.size() >= kWake || (!queue_.empty() && (queue_.back()->end || full()));
+    return queue_.size() >= kWake ||
+           (!queue_.empty() && (first_wait_ || queue_.back()->end || full()));
   }
   /// Whether a full pool has room again: for kRefill batches and half its bytes (mutex_).
   bool room_to_refill() const {
@@ -532,6 +536,7 @@ class PcapSource::Reader {
   std::size_t ready_bytes_ = 0;         // their footprints (mutex_)
   bool reader_waits_ = false;           // the thread waits on freed_ (mutex_)
   bool caller_waits_ = false;           // next() waits on filled_ (mutex_)
+  bool first_wait_ = false;             // ...for its first batch (mutex_)
   std::jthread thread_;                 // last: stopped and joined before the members it uses go
 };
 
