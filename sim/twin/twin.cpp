@@ -841,6 +841,8 @@ void Twin::Impl::complete(std::uint32_t c) {
   auto node = agent.in_flight.extract(done.key);
   HIVESIM_CHECK(!node.empty(), "a completion without its in-flight simulation");
   InFlight flight = std::move(node.mapped());
+  for (const Waiting& w : flight.waiting)  // (as cold as the packets were: parked as long)
+    __builtin_prefetch(&journeys_[w.journey]);
   const SimulationResult& result = flight.result;
   flight.waiting.front().unpark(unparked_);  // the packet simulated (unparked_ is reused below)
   // A change to an object the simulation read, published while it ran, makes its result
