@@ -13,6 +13,8 @@
 #include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
 #include <absl/numeric/int128.h>
+#include <boost/container/deque.hpp>
+#include <boost/container/options.hpp>
 
 #include "sim/datapath/flow_table.hpp"
 #include "sim/datapath/rewrite.hpp"
@@ -159,12 +161,55 @@ struct Due {
 };
 constexpr std::uint32_t kSourceKey = 1U << 31;
 
-/// A simulation the agent is running; packets of the same flow wait on it.
+/// A simulation the agent is running; packets of the same flow wait on it, in a list of the
+/// twin's parked packets (Parked).
 struct InFlight {
   SimulationResult result;
-  std::vector<Waiting> waiting;  // the first is the packet that was simulated
+  std::uint32_t first = kNone;   // the first waiting packet: the one that was simulated
   bool stalled = false;          // waiting for the NSDB quorum to fetch objects
   std::uint64_t change_seq = 0;  // the NSDB change sequence when the simulation started
+};
+
+/// An agent's entry for a flow in flight: its InFlight, and its last waiting packet, so that a
+/// packet parks after it without reading the InFlight. 64 bytes a slot with its key.
+struct FlightRef {
+  std::uint32_t flight = kNone;
+  std::uint32_t last = kNone;
+};
+
+/// The packets waiting for simulations, in one pool: a packet parks at the pool's end (or in a
+/// slot freed last) instead of in a list of its flight's own, and its flight's list links it
+/// through `next`, an array of its own, small enough to stay in cache. (At a replay's start
+/// ~50,000 packets park behind ~10,000 simulations: lists of their own grew by reallocation, and
+/// the flights' map entries that held them took 4 MB, missing the cache at every park.)
+class Parked {
+ public:
+  /// Parks `packet`; its index, the end of a list.
+  std::uint32_t park(PortId port, Packet&& packet, std::uint32_t journey) {
+    if (free_.empty()) {
+      slots_.emplace_back(port, std::move(packet), journey);
+      next_.push_back(kNone);
+      return static_cast<std::uint32_t>(slots_.size() - 1);
+    }
+    const std::uint32_t i = free_.back();
+    free_.pop_back();
+    slots_[i] = Waiting(port, std::move(packet), journey);
+    next_[i] = kNone;
+    return i;
+  }
+  /// Appends `i` to the list that ends with `last`.
+  void link(std::uint32_t last, std::uint32_t i) { next_[last] = i; }
+  Waiting& operator[](std::uint32_t i) { return slots_[i]; }
+  std::uint32_t next(std::uint32_t i) const { return next_[i]; }
+  /// Gives slot `i` back (its list is not walked past it again).
+  void free(std::uint32_t i) { free_.push_back(i); }
+
+ private:
+  // Blocks of 64 KiB: parking never moves a packet, and a slot stays where it is.
+  using Options = boost::container::deque_options_t<boost::container::block_bytes<65536>>;
+  boost::container::deque<Waiting, void, Options> slots_;
+  std::vector<std::uint32_t> next_;
+  std::vector<std::uint32_t> free_;
 };
 
 /// What the egress side reads of a packet: the whole packet when someone looks at it (an egress
@@ -211,7 +256,7 @@ struct Agent {
   std::shared_ptr<const Simulator> sim;  // the topology version it simulates on
   // Objects loaded from the NSDB (flow tags), with the time each is (or was) ready.
   absl::flat_hash_map<std::uint64_t, SimTime> cache;
-  absl::flat_hash_map<FlowKey, InFlight, ExactKeyHash> in_flight;
+  absl::flat_hash_map<FlowKey, FlightRef, ExactKeyHash> in_flight;
   SimTime busy_until = 0;              // the agent simulates one flow at a time
   std::uint32_t last_started = kNone;  // the completion of its latest simulation (a hint)
   SimTime tx_free = 0;                 // the host's underlay link is busy until then
@@ -338,6 +383,8 @@ class Twin::Impl {
   /// Fetches into the cache what complete() will read of the completion after `completion`
   /// (its parked packets and result) and where the one after that is in its agent's map.
   void prefetch_after(std::uint32_t completion);
+  /// Frees a flight's slot and its waiting packets' slots.
+  void free_flight(std::uint32_t index);
   void emit(std::uint32_t host, const Waiting& w, const SimulationResult& result);
   /// Sends `packet` (consumed: the last output is rewritten in place) through `actions`.
   void apply(std::uint32_t host, const FlowActions& actions, Packet& packet, std::uint32_t journey);
@@ -480,6 +527,13 @@ class Twin::Impl {
   std::vector<std::uint32_t> free_packets_;
   Packet scratch_;   // a rewritten copy, for flows with more than one output
   Packet unparked_;  // a Waiting packet, unparked to be decided (complete())
+  // Simulations in flight (the agents' in_flight maps hold their indices; a slot freed is
+  // reused, and never moves) and the packets waiting for them.
+  boost::container::deque<InFlight, void,
+                          boost::container::deque_options_t<boost::container::block_bytes<65536>>>
+      flights_;
+  std::vector<std::uint32_t> free_flights_;
+  Parked parked_;
   std::vector<Completion> completions_;
   std::vector<std::uint32_t> free_completions_;
 
@@ -691,8 +745,25 @@ std::uint32_t Twin::Impl::new_journey(std::uint32_t source, const Packet& packet
   ++flow_stats_.cache_misses;
   const std::uint32_t journey = new_journey(source, packet, reply);
   auto [it, fresh] = agent.in_flight.try_emplace(key);
-  if (fresh) start_simulation(agent, host, key, it->second, port, packet);
-  it->second.waiting.emplace_back(port, std::move(packet), journey);
+  FlightRef& ref = it->second;
+  if (fresh) {
+    if (free_flights_.empty()) {
+      ref.flight = static_cast<std::uint32_t>(flights_.size());
+      flights_.emplace_back();
+    } else {
+      ref.flight = free_flights_.back();
+      free_flights_.pop_back();
+      flights_[ref.flight].stalled = false;
+    }
+    start_simulation(agent, host, key, flights_[ref.flight], port, packet);
+  }
+  const std::uint32_t parked = parked_.park(port, std::move(packet), journey);
+  if (ref.last == kNone) {
+    flights_[ref.flight].first = parked;
+  } else {
+    parked_.link(ref.last, parked);
+  }
+  ref.last = parked;
 }
 
 [[gnu::always_inline]] inline bool Twin::Impl::straight_to_wire(std::uint32_t host,
@@ -817,17 +888,21 @@ void Twin::Impl::prefetch_after(std::uint32_t c) {
   const Agent& agent = agents_[n.agent];
   const auto it = agent.in_flight.find(n.key);
   if (it == agent.in_flight.end()) return;
-  const InFlight& flight = it->second;
   const auto prefetch = [](const void* data, std::size_t bytes) {
     const char* p = static_cast<const char*>(data);
     for (std::size_t at = 0; at < bytes; at += 64)
       __builtin_prefetch(p + at);
   };
-  constexpr std::size_t kMostBytes = 4096;  // a few packets: the later ones, by then
-  prefetch(flight.waiting.data(), std::min(flight.waiting.size() * sizeof(Waiting), kMostBytes));
+  const InFlight& flight = flights_[it->second.flight];
+  prefetch(&flight, sizeof(InFlight));
+  constexpr int kMostPackets = 32;  // the later ones, by then
+  int count = 0;
+  for (std::uint32_t p = flight.first; p != kNone && count < kMostPackets;
+       p = parked_.next(p), ++count) {
+    prefetch(&parked_[p], sizeof(Waiting));
+  }
   prefetch(flight.result.tags.data(), flight.result.tags.size() * sizeof(FlowTag));
-  prefetch(flight.result.out.data(),
-           std::min(flight.result.out.size() * sizeof(OutPacket), kMostBytes));
+  prefetch(flight.result.out.data(), flight.result.out.size() * sizeof(OutPacket));
 }
 
 void Twin::Impl::complete(std::uint32_t c) {
@@ -838,13 +913,17 @@ void Twin::Impl::complete(std::uint32_t c) {
   free_completions_.push_back(c);
   Agent& agent = agents_[done.agent];
   if (agent.epoch != done.epoch) return;  // the agent stopped; its packets were dropped then
-  auto node = agent.in_flight.extract(done.key);
-  HIVESIM_CHECK(!node.empty(), "a completion without its in-flight simulation");
-  InFlight flight = std::move(node.mapped());
-  for (const Waiting& w : flight.waiting)  // (as cold as the packets were: parked as long)
-    __builtin_prefetch(&journeys_[w.journey]);
+  const auto entry = agent.in_flight.find(done.key);
+  HIVESIM_CHECK(entry != agent.in_flight.end(), "a completion without its in-flight simulation");
+  const std::uint32_t index = entry->second.flight;
+  agent.in_flight.erase(entry);
+  // (The flight's slot stays put while its packets are sent, and is freed after.)
+  const InFlight& flight = flights_[index];
+  for (std::uint32_t p = flight.first; p != kNone; p = parked_.next(p))
+    __builtin_prefetch(&journeys_[parked_[p].journey]);  // (parked as long ago as the packets)
   const SimulationResult& result = flight.result;
-  flight.waiting.front().unpark(unparked_);  // the packet simulated (unparked_ is reused below)
+  Waiting& simulated = parked_[flight.first];
+  simulated.unpark(unparked_);  // the packet simulated (unparked_ is reused below)
   // A change to an object the simulation read, published while it ran, makes its result
   // stale: it still decides the packets that waited for it, but no flow is installed. (No
   // change at all since it started, the common case, needs no look at its tags.)
@@ -857,9 +936,9 @@ void Twin::Impl::complete(std::uint32_t c) {
   if (actions) {
     agent.table.install(done.key, result.mask, result.tags, *actions, sched_.now());
   }
-  emit(done.agent, flight.waiting.front(), result);
-  for (std::size_t i = 1; i < flight.waiting.size(); ++i) {
-    Waiting& w = flight.waiting[i];
+  emit(done.agent, simulated, result);
+  for (std::uint32_t p = parked_.next(flight.first); p != kNone; p = parked_.next(p)) {
+    Waiting& w = parked_[p];
     w.unpark(unparked_);
     if (actions) {
       apply(done.agent, *actions, unparked_, w.journey);
@@ -872,6 +951,16 @@ void Twin::Impl::complete(std::uint32_t c) {
       emit(done.agent, w, again);
     }
   }
+  free_flight(index);
+}
+
+void Twin::Impl::free_flight(std::uint32_t index) {
+  for (std::uint32_t p = flights_[index].first; p != kNone;) {
+    const std::uint32_t next = parked_.next(p);
+    parked_.free(p);
+    p = next;
+  }
+  free_flights_.push_back(index);
 }
 
 std::optional<FlowActions> Twin::Impl::actions_for(const Packet& in,
@@ -931,9 +1020,10 @@ void Twin::Impl::stop_agent(std::uint32_t host) {
   agent.busy_until = sched_.now();
   // Packets queued in the agent are lost with it, in a fixed order.
   std::vector<std::uint32_t> lost;
-  for (auto& [key, flight] : agent.in_flight) {
-    for (const Waiting& w : flight.waiting)
-      lost.push_back(w.journey);
+  for (const auto& [key, ref] : agent.in_flight) {
+    for (std::uint32_t p = flights_[ref.flight].first; p != kNone; p = parked_.next(p))
+      lost.push_back(parked_[p].journey);
+    free_flight(ref.flight);
   }
   agent.in_flight.clear();
   std::sort(lost.begin(), lost.end());
@@ -1407,8 +1497,9 @@ void Twin::Impl::fail(std::uint32_t index) {
           }
           const auto it = agent.in_flight.find(completions_[c].key);
           HIVESIM_CHECK(it != agent.in_flight.end(), "a stalled simulation went missing");
-          it->second.stalled = false;
-          const SimTime ready = fetch(agent, it->second.result.tags, sched_.now());
+          InFlight& flight = flights_[it->second.flight];
+          flight.stalled = false;
+          const SimTime ready = fetch(agent, flight.result.tags, sched_.now());
           sched_.schedule_at(ready, [this, c] { complete(c); });
         }
       }
