@@ -177,6 +177,12 @@ struct FlightRef {
   std::uint32_t last = kNone;
 };
 
+/// A slab that events index into: a deque in blocks of kBlock elements, so that growing it
+/// never moves (nor copies) an element, and finding one is a shift.
+template <typename T, std::size_t kBlock>
+using Slab = boost::container::deque<
+    T, void, boost::container::deque_options_t<boost::container::block_size<kBlock>>>;
+
 /// The packets waiting for simulations, in one pool: a packet parks at the pool's end (or in a
 /// slot freed last) instead of in a list of its flight's own, and its flight's list links it
 /// through `next`, an array of its own, small enough to stay in cache. (At a replay's start
@@ -205,9 +211,7 @@ class Parked {
   void free(std::uint32_t i) { free_.push_back(i); }
 
  private:
-  // Blocks of 64 KiB: parking never moves a packet, and a slot stays where it is.
-  using Options = boost::container::deque_options_t<boost::container::block_bytes<65536>>;
-  boost::container::deque<Waiting, void, Options> slots_;
+  Slab<Waiting, 512> slots_;
   std::vector<std::uint32_t> next_;
   std::vector<std::uint32_t> free_;
 };
@@ -529,9 +533,7 @@ class Twin::Impl {
   Packet unparked_;  // a Waiting packet, unparked to be decided (complete())
   // Simulations in flight (the agents' in_flight maps hold their indices; a slot freed is
   // reused, and never moves) and the packets waiting for them.
-  boost::container::deque<InFlight, void,
-                          boost::container::deque_options_t<boost::container::block_bytes<65536>>>
-      flights_;
+  Slab<InFlight, 256> flights_;
   std::vector<std::uint32_t> free_flights_;
   Parked parked_;
   std::vector<Completion> completions_;
