@@ -281,6 +281,7 @@ struct Completion {
   std::uint32_t next = kNone;
   std::uint64_t epoch = 0;
   FlowKey key;
+  std::uint32_t flight = kNone;  // its InFlight
 };
 
 struct Source {
@@ -381,11 +382,12 @@ class Twin::Impl {
   /// reader's cache, or unparsed.
   bool straight_to_wire(std::uint32_t host, const FlowActions& actions, Packet& packet,
                         const FlowKey& key, SourcePacket* record, std::uint32_t source, bool reply);
-  void start_simulation(Agent& agent, std::uint32_t host, const FlowKey& key, InFlight& flight,
+  /// Simulates `packet` into flights_[flight] and schedules its completion.
+  void start_simulation(Agent& agent, std::uint32_t host, const FlowKey& key, std::uint32_t flight,
                         PortId port, const Packet& packet);
   void complete(std::uint32_t completion);
-  /// Fetches into the cache what complete() will read of the completion after `completion`
-  /// (its parked packets and result) and where the one after that is in its agent's map.
+  /// Fetches into the cache, ahead, what complete() will read for the completions after
+  /// `completion` (their map slots, flights, parked packets, results and journeys).
   void prefetch_after(std::uint32_t completion);
   /// Frees a flight's slot and its waiting packets' slots.
   void free_flight(std::uint32_t index);
@@ -757,7 +759,7 @@ std::uint32_t Twin::Impl::new_journey(std::uint32_t source, const Packet& packet
       free_flights_.pop_back();
       flights_[ref.flight].stalled = false;
     }
-    start_simulation(agent, host, key, flights_[ref.flight], port, packet);
+    start_simulation(agent, host, key, ref.flight, port, packet);
   }
   const std::uint32_t parked = parked_.park(port, std::move(packet), journey);
   if (ref.last == kNone) {
@@ -816,7 +818,8 @@ std::uint32_t Twin::Impl::new_journey(std::uint32_t source, const Packet& packet
 }
 
 void Twin::Impl::start_simulation(Agent& agent, std::uint32_t host, const FlowKey& key,
-                                  InFlight& flight, PortId port, const Packet& packet) {
+                                  std::uint32_t index, PortId port, const Packet& packet) {
+  InFlight& flight = flights_[index];
   const std::size_t state_before = state_.conntrack.size() + state_.nat.size();
   SimulateOptions opts;
   opts.now = sched_.now();
@@ -856,7 +859,7 @@ void Twin::Impl::start_simulation(Agent& agent, std::uint32_t host, const FlowKe
     c = free_completions_.back();
     free_completions_.pop_back();
   }
-  completions_[c] = Completion{host, kNone, agent.epoch, key};
+  completions_[c] = Completion{host, kNone, agent.epoch, key, index};
   if (agent.last_started != kNone && agent.last_started != c)
     completions_[agent.last_started].next = c;
   agent.last_started = c;
@@ -879,32 +882,39 @@ SimTime Twin::Impl::fetch(Agent& agent, const std::vector<FlowTag>& tags, SimTim
 }
 
 void Twin::Impl::prefetch_after(std::uint32_t c) {
-  const std::uint32_t next = completions_[c].next;
-  if (next == kNone) return;
-  const Completion& n = completions_[next];
-  if (n.next != kNone) {
-    const Completion& after = completions_[n.next];
-    agents_[after.agent].in_flight.prefetch(after.key);
-  }
-  // Its map slot was fetched by the completion before this one.
-  const Agent& agent = agents_[n.agent];
-  const auto it = agent.in_flight.find(n.key);
-  if (it == agent.in_flight.end()) return;
+  // A pipeline over the completions that follow, each stage reading only what the one before
+  // fetched: the third's map slot and flight, the second's packets and result, the next one's
+  // packets' journeys. (Each link may be stale, then only a cache line is wasted; every walk
+  // is bounded.)
   const auto prefetch = [](const void* data, std::size_t bytes) {
     const char* p = static_cast<const char*>(data);
     for (std::size_t at = 0; at < bytes; at += 64)
       __builtin_prefetch(p + at);
   };
-  const InFlight& flight = flights_[it->second.flight];
-  prefetch(&flight, sizeof(InFlight));
-  constexpr int kMostPackets = 32;  // the later ones, by then
-  int count = 0;
-  for (std::uint32_t p = flight.first; p != kNone && count < kMostPackets;
-       p = parked_.next(p), ++count) {
-    prefetch(&parked_[p], sizeof(Waiting));
+  constexpr int kMostPackets = 32;
+  const std::uint32_t first = completions_[c].next;
+  if (first == kNone) return;
+  const std::uint32_t second = completions_[first].next;
+  if (second != kNone) {
+    if (const std::uint32_t third = completions_[second].next; third != kNone) {
+      const Completion& t = completions_[third];
+      agents_[t.agent].in_flight.prefetch(t.key);
+      prefetch(&flights_[t.flight], sizeof(InFlight));
+    }
+    const InFlight& flight = flights_[completions_[second].flight];
+    int count = 0;
+    for (std::uint32_t p = flight.first; p != kNone && count < kMostPackets;
+         p = parked_.next(p), ++count) {
+      prefetch(&parked_[p], sizeof(Waiting));
+    }
+    prefetch(flight.result.tags.data(), flight.result.tags.size() * sizeof(FlowTag));
+    prefetch(flight.result.out.data(), flight.result.out.size() * sizeof(OutPacket));
   }
-  prefetch(flight.result.tags.data(), flight.result.tags.size() * sizeof(FlowTag));
-  prefetch(flight.result.out.data(), flight.result.out.size() * sizeof(OutPacket));
+  int count = 0;
+  for (std::uint32_t p = flights_[completions_[first].flight].first;
+       p != kNone && count < kMostPackets; p = parked_.next(p), ++count) {
+    __builtin_prefetch(&journeys_[parked_[p].journey]);
+  }
 }
 
 void Twin::Impl::complete(std::uint32_t c) {
@@ -921,8 +931,6 @@ void Twin::Impl::complete(std::uint32_t c) {
   agent.in_flight.erase(entry);
   // (The flight's slot stays put while its packets are sent, and is freed after.)
   const InFlight& flight = flights_[index];
-  for (std::uint32_t p = flight.first; p != kNone; p = parked_.next(p))
-    __builtin_prefetch(&journeys_[parked_[p].journey]);  // (parked as long ago as the packets)
   const SimulationResult& result = flight.result;
   Waiting& simulated = parked_[flight.first];
   simulated.unpark(unparked_);  // the packet simulated (unparked_ is reused below)
