@@ -1,6 +1,8 @@
 #include "sim/twin/twin.hpp"
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <deque>
@@ -54,10 +56,9 @@ std::uint64_t endpoint_key(Ipv4 ip, std::uint16_t port) {
 /// Exact-match hashing of a flow key (packets waiting on the same in-flight simulation).
 struct ExactKeyHash {
   std::size_t operator()(const FlowKey& k) const {
-    return absl::HashOf(k.in_port.value, k.eth_src.bits, k.eth_dst.bits, k.vlan, k.ethertype,
-                        k.nw_src.bits, k.nw_dst.bits, k.nw_proto, k.nw_tos, k.nw_ttl,
-                        static_cast<std::uint8_t>(k.nw_frag), k.tp_src, k.tp_dst, k.icmp_id,
-                        k.tcp_flags, k.arp_op, k.arp_sha.bits);
+    // A FlowKey has no padding (packet.hpp checks): its bytes are its value, hashed at once
+    // rather than field by field (a quarter of the instructions).
+    return absl::HashOf(std::bit_cast<std::array<std::uint64_t, sizeof(FlowKey) / 8>>(k));
   }
 };
 
