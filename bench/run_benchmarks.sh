@@ -113,11 +113,11 @@ log "replay: $replay_packets packets over $replay_flows flows"
 pcap="$work/replay.pcap"
 "$peers/pcap_gen" "$pcap" "$replay_packets" "$replay_flows"
 "$peers/pcap_read" "$pcap" > "$work/pcap_read_cold.txt"  # the first read warms the page cache
-# Five pairs, side by side (this machine's runs vary by 15-20%): compare.py takes the median of
-# each side and reports the spread of the per-pair ratios.
+# Nine pairs, side by side (this machine's runs vary by 15-40% from one minute to the next):
+# compare.py takes the median of each side and reports the spread of the per-pair ratios.
 : > "$work/pcap_read.txt"
 : > "$work/replay_wall_us.txt"
-for _ in 1 2 3 4 5; do
+for _ in 1 2 3 4 5 6 7 8 9; do
   "$peers/pcap_read" "$pcap" >> "$work/pcap_read.txt"
   t0=$(date +%s%N)
   "$hivesim" replay "$repo/scenarios/replay.yaml" --pcap "$pcap" --port tap --topspeed \
