@@ -877,14 +877,13 @@ TEST_CASE("Twin: the report is the same whether or not egress is watched") {
 
 // A packet that waits for its flow's simulation is parked compactly (twin.cpp, Waiting) and
 // unparked when the simulation completes: it must leave as it would have without waiting.
-TEST_CASE("Twin: a packet that waits for its flow's simulation leaves as if it had not waited") {
-  // Three flows from a client through the router to srv0 (scenarios/replay.yaml): UDP whose
-  // packets differ in their IP options only, ICMP errors that differ in their quoted header only,
-  // and TCP.
-  // Each flow's packets share one flow key, so with a slow agent all but the first wait.
-  LoadResult loaded = load_scenario(HIVESIM_SOURCE_DIR "/scenarios/replay.yaml");
-  REQUIRE(loaded.scenario);
-  const Scenario base = std::move(*loaded.scenario);
+namespace {
+
+/// Packets from a client through the router to srv0 (scenarios/replay.yaml), in three flows:
+/// UDP whose packets differ in their IP options only, ICMP errors that differ in their quoted
+/// header only, and TCP. Each flow's packets share one flow key, so with a slow agent all but
+/// the first of a flow wait for its simulation.
+std::vector<Packet> waiting_flows() {
   Packet udp;
   udp.eth_src = Mac::parse("02:00:00:00:01:10").value();
   udp.eth_dst = Mac::parse("02:00:00:00:01:01").value();
@@ -921,48 +920,111 @@ TEST_CASE("Twin: a packet that waits for its flow's simulation leaves as if it h
     p.tcp_seq = static_cast<std::uint32_t>(i);
     packets.push_back(p);
   }
+  return packets;
+}
 
-  struct ListSource final : TrafficSource {
-    std::vector<SourcePacket> records;
-    std::size_t next_index = 0;
-    SourcePacket* next() override {
-      return next_index < records.size() ? &records[next_index++] : nullptr;
-    }
+/// A traffic source of given records, in order.
+struct ListSource final : TrafficSource {
+  std::vector<SourcePacket> records;
+  std::size_t next_index = 0;
+  SourcePacket* next() override {
+    return next_index < records.size() ? &records[next_index++] : nullptr;
+  }
+};
+
+struct ListRun {
+  RunReport report;
+  std::vector<Packet> egress;
+};
+
+/// Runs `s` on `packets` entering at `tap`, the i-th at times[i], recording every egress.
+ListRun run_list(const Scenario& s, const std::vector<Packet>& packets,
+                 const std::vector<SimTime>& times) {
+  ListRun out;
+  TwinOptions options;
+  options.on_egress = [&out](PortId, const Packet& packet, SimTime) {
+    out.egress.push_back(packet);
   };
-  const auto run_with = [&](SimTime sim_latency, std::vector<Packet>& out, RunReport& report) {
-    Scenario s = base;
-    for (Host& h : s.topology.hosts)
-      h.agent.sim_latency = sim_latency;
-    TwinOptions options;
-    options.on_egress = [&out](PortId, const Packet& packet, SimTime) { out.push_back(packet); };
-    auto twin = Twin::make(s, std::move(options));
-    REQUIRE(twin);
-    auto source = std::make_unique<ListSource>();
-    for (std::size_t i = 0; i < packets.size(); ++i) {
-      SourcePacket r;
-      r.at = static_cast<SimTime>(i) * 10 * kMillisecond;
-      r.port = port(s, "tap");
-      r.packet = packets[i];
-      source->records.push_back(std::move(r));
-    }
-    (*twin)->add_source("list", std::move(source), false);
-    report = (*twin)->run();
-  };
-  std::vector<Packet> fast;
-  std::vector<Packet> slow;
-  RunReport fast_report;
-  RunReport slow_report;
-  run_with(kMicrosecond, fast, fast_report);  // done before the next packet: no waiting
-  run_with(kSecond, slow, slow_report);       // every later packet of a flow waits
-  CHECK(fast_report.flows.cache_misses == 3);
-  CHECK(slow_report.flows.cache_misses == packets.size());
-  REQUIRE(fast.size() == packets.size());
-  REQUIRE(slow.size() == packets.size());
+  auto twin = Twin::make(s, std::move(options));
+  REQUIRE(twin);
+  auto source = std::make_unique<ListSource>();
+  for (std::size_t i = 0; i < packets.size(); ++i) {
+    SourcePacket r;
+    r.at = times[i];
+    r.port = port(s, "tap");
+    r.packet = packets[i];
+    source->records.push_back(std::move(r));
+  }
+  (*twin)->add_source("list", std::move(source), false);
+  out.report = (*twin)->run();
+  return out;
+}
+
+Scenario replay_scenario_with_sim_latency(SimTime sim_latency) {
+  LoadResult loaded = load_scenario(HIVESIM_SOURCE_DIR "/scenarios/replay.yaml");
+  REQUIRE(loaded.scenario);
+  Scenario s = std::move(*loaded.scenario);
+  for (Host& h : s.topology.hosts)
+    h.agent.sim_latency = sim_latency;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("Twin: a packet that waits for its flow's simulation leaves as if it had not waited") {
+  const std::vector<Packet> packets = waiting_flows();
+  std::vector<SimTime> times;
+  for (std::size_t i = 0; i < packets.size(); ++i)
+    times.push_back(static_cast<SimTime>(i) * 10 * kMillisecond);
+  // Done before the next packet: no waiting; and slow, so that every later packet of a flow waits.
+  const ListRun fast = run_list(replay_scenario_with_sim_latency(kMicrosecond), packets, times);
+  const ListRun slow = run_list(replay_scenario_with_sim_latency(kSecond), packets, times);
+  CHECK(fast.report.flows.cache_misses == 3);
+  CHECK(slow.report.flows.cache_misses == packets.size());
+  REQUIRE(fast.egress.size() == packets.size());
+  REQUIRE(slow.egress.size() == packets.size());
   for (std::size_t i = 0; i < packets.size(); ++i) {
     INFO("packet " << i);
-    CHECK(slow[i] == fast[i]);
-    CHECK(slow[i].ip_options == packets[i].ip_options);
-    CHECK(slow[i].quoted == packets[i].quoted);
+    CHECK(slow.egress[i] == fast.egress[i]);
+    CHECK(slow.egress[i].ip_options == packets[i].ip_options);
+    CHECK(slow.egress[i].quoted == packets[i].quoted);
+  }
+}
+
+TEST_CASE("Twin: an agent that restarts loses the packets waiting for its simulations") {
+  // The flows of the test above through a slow agent (1 s a simulation), which restarts while
+  // all of them wait: every one is lost (host_down). The same packets sent again after the
+  // restart reuse the freed slots for flights and waiting packets, and all leave, as they do
+  // through an agent that never restarted.
+  const std::vector<Packet> flows = waiting_flows();
+  std::vector<Packet> packets = flows;
+  packets.insert(packets.end(), flows.begin(), flows.end());
+  std::vector<SimTime> times;
+  for (std::size_t i = 0; i < packets.size(); ++i) {
+    const SimTime second_round = i < flows.size() ? 0 : 500 * kMillisecond;
+    times.push_back(second_round + static_cast<SimTime>(i % flows.size()) * 10 * kMillisecond);
+  }
+  const Scenario steady = replay_scenario_with_sim_latency(kSecond);
+  Scenario restarting = steady;
+  Failure restart;
+  restart.at = 300 * kMillisecond;
+  restart.kind = FailureKind::kAgentRestart;
+  restart.host = steady.topology.find_host("hv1").value();
+  restart.label = "agent_restart hv1";
+  restarting.failures.push_back(restart);
+
+  const ListRun lost = run_list(restarting, packets, times);
+  check_accounting(lost.report);
+  CHECK(drops_with(lost.report, DropReason::kHostDown) == flows.size());
+  CHECK(lost.report.packets.delivered == flows.size());
+  CHECK(lost.report.packets.injected == packets.size());
+  // What the second round left as is what it leaves after an agent that never restarted.
+  const ListRun kept =
+      run_list(steady, flows, std::vector<SimTime>(times.begin() + flows.size(), times.end()));
+  REQUIRE(lost.egress.size() == kept.egress.size());
+  for (std::size_t i = 0; i < kept.egress.size(); ++i) {
+    INFO("packet " << i);
+    CHECK(lost.egress[i] == kept.egress[i]);
   }
 }
 
