@@ -16,23 +16,23 @@
 // its first k records.
 //
 // Threads: by default a reader thread reads, extracts and classifies (flow, timing) the records
-// ahead of next(), in batches of up to kBatchRecords, handed over under a mutex once per batch.
-// A batch holds compact records (time, wire length, extraction) and the bytes of its unparsed
-// frames side by side; next() copies a record into the source's one SourcePacket, so the twin
-// reads a packet from a hot object and the reader writes 112 bytes per record, plus the frame
-// only when the payload is kept. (The memory both threads stream through is what the replay's
-// two threads contend for: leaving out the frame took the 2M-packet replay's median wall time
-// from 0.357 s to 0.346, in 30 interleaved runs each.) The caller's
-// thread does nothing else, and libpcap and the extraction run beside the twin. The thread reads up
-// to kBatches batches (131,072 records) or kPoolBytes of frames ahead, whichever comes first, and,
-// once there, sleeps until there is room for kRefill batches and half the bytes again (waking it
-// costs more than a batch does). So while the twin is slow (at a replay's start every new flow is
-// simulated) the thread goes on reading, and the twin later finds those records waiting. Likewise
-// next(), finding no batch ready, sleeps until kWake are (or the last, or a full pool): woken for
-// every batch, it spent more time being woken, and the thread waking it, than reading (a futex call
-// each; a 2M-packet drain took twice as long as reading in line). The thread is joined when the
-// file ends or breaks, or when the source is destroyed (it stops within a batch). When no thread
-// can be started, next() fills each batch itself, with the same results.
+// ahead of next(), in batches of up to kBatchRecords, handed over under a mutex once per batch. A
+// batch holds compact records (time, wire length, extraction) and the bytes of its unparsed frames
+// side by side; next() copies a record into the source's one SourcePacket, so the twin reads a
+// packet from a hot object and the reader writes 112 bytes per record, plus the frame only when the
+// payload is kept. (The memory both threads stream through is what the replay's two threads contend
+// for: leaving out the frame took the 2M-packet replay's median wall time from 0.357 s to 0.346, in
+// 30 interleaved runs each.) The caller's thread does nothing else, and libpcap and the extraction
+// run beside the twin. The thread reads up to kBatches batches (131,072 records) or kPoolBytes of
+// frames ahead, whichever comes first, and, once there, sleeps until there is room for kRefill
+// batches and half the bytes again (waking it costs more than a batch does). So while the twin is
+// slow (at a replay's start every new flow is simulated) the thread goes on reading, and the twin
+// later finds those records waiting. Likewise next(), finding no batch ready, sleeps until kWake
+// are (or the last, or a full pool; its first batch, at once): woken for every batch, it spent more
+// time being woken, and the thread waking it, than reading (a futex call each; a 2M-packet drain
+// took twice as long as reading in line). The thread is joined when the file ends or breaks, or
+// when the source is destroyed (it stops within a batch). When no thread can be started, next()
+// fills each batch itself, with the same results.
 //
 // Cost: one libpcap handle reading through a 1 MiB stream buffer; the batches read ahead (112
 // bytes a keyed record, 15 MB when full; 180 with a 70-byte frame kept, 24 MB; with large frames

@@ -497,12 +497,6 @@ Status parse_frame_into(std::span<const std::uint8_t> frame, Packet& p, ParseOpt
 }
 
 bool frame_flow_key(std::span<const std::uint8_t> frame, PortId in_port, FlowKey& key,
-                    std::size_t& length) {
-  KeyedRest unused;
-  return frame_flow_key(frame, in_port, key, length, unused);
-}
-
-bool frame_flow_key(std::span<const std::uint8_t> frame, PortId in_port, FlowKey& key,
                     std::size_t& length, KeyedRest& rest) {
   // parse_frame_into's checks for these shapes, on the same fields; anything else declines.
   constexpr std::size_t kHeaders = kEthHeader + kIpv4Header;

@@ -46,14 +46,6 @@ Result<Packet> parse_frame(std::span<const std::uint8_t> frame, ParseOptions opt
 Status parse_frame_into(std::span<const std::uint8_t> frame, Packet& out,
                         ParseOptions options = {});
 
-/// flow_key() and wire_length() of `frame` parsed, read straight from its bytes, for the frames
-/// most traffic is made of: untagged Ethernet, IPv4 without options and not fragmented, TCP or
-/// UDP, all of it as parse_frame() accepts. False, leaving `key` and `length` unspecified, for
-/// every other frame: parse it then. A frame this accepts parses (with the same key and length),
-/// so a reader may take its key now and parse it later, or never.
-bool frame_flow_key(std::span<const std::uint8_t> frame, PortId in_port, FlowKey& key,
-                    std::size_t& length);
-
 /// What a packet parsed without its payload holds beyond its flow key and length, for a frame
 /// frame_flow_key() accepts: 13 bytes instead of the frame's.
 struct KeyedRest {
@@ -65,7 +57,13 @@ struct KeyedRest {
   friend bool operator==(const KeyedRest&, const KeyedRest&) = default;
 };
 
-/// frame_flow_key(), also taking the frame's KeyedRest.
+/// flow_key() and wire_length() of `frame` parsed, read straight from its bytes, for the frames
+/// most traffic is made of: untagged Ethernet, IPv4 without options and not fragmented, TCP or
+/// UDP, all of it as parse_frame() accepts, with the frame's KeyedRest (which with the key and
+/// length is the whole packet when its payload is not kept: packet_from_keyed). False, leaving
+/// `key`, `length` and `rest` unspecified, for every other frame: parse it then. A frame this
+/// accepts parses (with the same key and length), so a reader may take its key now and parse it
+/// later, or never.
 bool frame_flow_key(std::span<const std::uint8_t> frame, PortId in_port, FlowKey& key,
                     std::size_t& length, KeyedRest& rest);
 

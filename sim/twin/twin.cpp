@@ -167,7 +167,6 @@ constexpr std::uint32_t kSourceKey = 1U << 31;
 struct InFlight {
   SimulationResult result;
   std::uint32_t first = kNone;   // the first waiting packet: the one that was simulated
-  bool stalled = false;          // waiting for the NSDB quorum to fetch objects
   std::uint64_t change_seq = 0;  // the NSDB change sequence when the simulation started
 };
 
@@ -758,7 +757,6 @@ std::uint32_t Twin::Impl::new_journey(std::uint32_t source, const Packet& packet
     } else {
       ref.flight = free_flights_.back();
       free_flights_.pop_back();
-      flights_[ref.flight].stalled = false;
     }
     start_simulation(agent, host, key, ref.flight, port, packet);
   }
@@ -866,7 +864,6 @@ void Twin::Impl::start_simulation(Agent& agent, std::uint32_t host, const FlowKe
   agent.last_started = c;
   if (missing && !quorum()) {
     // Nothing can be read without a quorum: the simulation waits for it (fetch_stalled()).
-    flight.stalled = true;
     stalled_sims_.push_back(c);
     return;
   }
@@ -1508,9 +1505,7 @@ void Twin::Impl::fail(std::uint32_t index) {
           }
           const auto it = agent.in_flight.find(completions_[c].key);
           HIVESIM_CHECK(it != agent.in_flight.end(), "a stalled simulation went missing");
-          InFlight& flight = flights_[it->second.flight];
-          flight.stalled = false;
-          const SimTime ready = fetch(agent, flight.result.tags, sched_.now());
+          const SimTime ready = fetch(agent, flights_[it->second.flight].result.tags, sched_.now());
           sched_.schedule_at(ready, [this, c] { complete(c); });
         }
       }
