@@ -1,0 +1,218 @@
+#include "sim/twin/twin_impl.hpp"
+
+namespace hivesim {
+
+void Twin::Impl::lose(JourneyId j, std::uint32_t drop_id) {
+  if (journeys_[j].drop_id == kNoDrop) journeys_[j].drop_id = drop_id;
+  finish_copy(j);
+}
+
+void Twin::Impl::finish_copy(JourneyId j) {
+  HIVESIM_CHECK(journeys_[j].copies > 0, "a packet copy finished twice");
+  if (--journeys_[j].copies == 0) finalize(j);
+}
+
+std::int64_t Twin::Impl::window_at(SimTime t) const {
+  // The latest failure at or before t (scenario order among failures at the same time).
+  const auto it = std::upper_bound(
+      failure_order_.begin(), failure_order_.end(), t,
+      [this](SimTime time, std::uint32_t i) { return time < scenario_.failures[i].at; });
+  if (it == failure_order_.begin()) return -1;
+  return *std::prev(it);
+}
+
+void Twin::Impl::finalize(JourneyId j) {
+  const Journey& jr = journeys_[j];
+  Source& src = sources_[jr.source.value];
+  const SimTime now = sched_.now();
+  if (jr.delivered || jr.consumed) {
+    count_arrival(src, jr.reply, jr.delivered);
+  } else {
+    const std::int64_t window = window_at(now);
+    HIVESIM_CHECK(jr.drop_id != kNoDrop, "a dropped packet without a drop reason");
+    ++totals_.dropped;
+    if (!jr.reply) ++src.row.dropped;
+    ++drop_rows_[jr.drop_id].count;
+    if (window < 0) {
+      baseline_drops_.insert(jr.drop_id);
+    } else if (!baseline_drops_.contains(jr.drop_id)) {
+      FailureWindow& fw = windows_[window];
+      ++fw.lost;
+      fw.last_loss = now;
+      if (fw.recovered_at || fw.lost == 1)
+        unrecovered_.push_back(static_cast<std::uint32_t>(window));
+      fw.recovered_at.reset();
+    }
+  }
+  journeys_.release(j);
+  --live_journeys_;
+  last_landing_ = std::max(last_landing_, now);
+}
+
+void Twin::Impl::count_arrival(Source& src, bool reply, bool delivered) {
+  ++(delivered ? totals_.delivered : totals_.consumed);
+  ++(reply ? src.row.replies_delivered : src.row.delivered);
+  // A delivery after a failure's last loss means the network carries traffic again.
+  if (!unrecovered_.empty()) {
+    const SimTime now = sched_.now();
+    std::erase_if(unrecovered_, [this, now](std::uint32_t w) {
+      if (windows_[w].last_loss >= now) return false;
+      windows_[w].recovered_at = now;
+      return true;
+    });
+  }
+}
+
+std::uint32_t Twin::Impl::intern(const DropInfo& drop) {
+  DropKey key{drop.reason, drop.device, drop.rule};
+  auto [it, fresh] = drop_ids_.try_emplace(std::move(key), 0);
+  if (fresh) {
+    it->second = static_cast<std::uint32_t>(drop_rows_.size());
+    drop_rows_.push_back(DropRow{drop.reason, drop.device, drop.rule, 0});
+  }
+  return it->second;
+}
+
+std::uint32_t Twin::Impl::intern(DropReason reason, const std::string& device) {
+  return intern(DropInfo{reason, device, std::nullopt});
+}
+
+RunReport Twin::Impl::report() {
+  RunReport r;
+  r.scenario = scenario_.name;
+  r.seed = scenario_.seed;
+  r.sim_time = end_;
+  r.events = sched_.events_run() + stream_events_;
+  r.packets = totals_;
+  r.packets.in_flight = totals_.injected - totals_.delivered - totals_.dropped - totals_.consumed;
+
+  r.flows = flow_stats_;
+  for (std::size_t h = 0; h < agents_.size(); ++h) {
+    const FlowTableStats& s = agents_[h].table.stats();
+    r.flows.installed += s.installed;
+    r.flows.expired += s.expired;
+    r.flows.evicted += s.evicted;
+    r.flows.per_host.push_back(FlowHostStats{topo_.hosts[h].name, s.installed, s.peak});
+  }
+
+  r.drops = drop_rows_;
+  std::erase_if(r.drops, [](const DropRow& d) { return d.count == 0; });
+  std::sort(r.drops.begin(), r.drops.end(), [](const DropRow& a, const DropRow& b) {
+    if (a.count != b.count) return a.count > b.count;
+    return std::tie(a.reason, a.device, a.rule) < std::tie(b.reason, b.device, b.rule);
+  });
+
+  for (std::uint32_t v = 0; v < topo_.vips.size(); ++v) {
+    const Vip& vip = topo_.vips[v];
+    const Pool& pool = scenario_.topology.pools[vip.pool.value];
+    LbRow row;
+    row.vip = vip.name;
+    std::uint64_t weights = 0;
+    for (const PoolMember& m : pool.members)
+      weights += m.admin_up ? m.weight : 0;
+    for (std::size_t m = 0; m < pool.members.size(); ++m) {
+      row.connections += vip_member_connections_[v][m];
+    }
+    for (std::size_t m = 0; m < pool.members.size(); ++m) {
+      const PoolMember& member = pool.members[m];
+      LbMemberRow mr;
+      mr.member = member.ip.str() + ":" + std::to_string(member.port);
+      mr.weight = member.weight;
+      mr.connections = vip_member_connections_[v][m];
+      mr.share = row.connections
+                     ? static_cast<double>(mr.connections) / static_cast<double>(row.connections)
+                     : 0.0;
+      mr.expected = weights && member.admin_up
+                        ? static_cast<double>(member.weight) / static_cast<double>(weights)
+                        : 0.0;
+      if (row.connections && mr.expected > 0) {
+        row.max_skew = std::max(row.max_skew, std::abs(mr.share - mr.expected) / mr.expected);
+      }
+      row.members.push_back(std::move(mr));
+    }
+    r.load_balancers.push_back(std::move(row));
+  }
+
+  for (std::size_t i = 0; i < scenario_.failures.size(); ++i) {
+    const Failure& f = scenario_.failures[i];
+    const FailureWindow& w = windows_[i];
+    FailureRow row;
+    row.at = f.at;
+    row.event = f.label;
+    row.packets_lost = w.lost;
+    row.flows_invalidated = w.invalidated;
+    if (w.lost == 0) {
+      row.recovered_after = 0;
+    } else if (w.recovered_at) {
+      row.recovered_after = *w.recovered_at - f.at;
+    }
+    r.failures.push_back(std::move(row));
+  }
+
+  for (Source& s : sources_) {
+    TrafficRow row = s.row;
+    row.in_flight = row.sent - row.delivered - row.dropped;
+    const std::vector<SimTime> p = s.latencies.percentiles({0.50, 0.90, 0.99, 1.0});
+    row.latency.p50 = p[0];
+    row.latency.p90 = p[1];
+    row.latency.p99 = p[2];
+    row.latency.max = p[3];
+    r.traffic.push_back(std::move(row));
+  }
+  r.nsdb_writes = nsdb_.writes();
+  r.nsdb_notifications = nsdb_.notifications();
+  r.state_pushes = state_pushes_;
+  r.expectations = evaluate(r);
+  return r;
+}
+
+std::vector<ExpectationRow> Twin::Impl::evaluate(const RunReport& r) {
+  std::vector<ExpectationRow> rows;
+  SimState probe = state_;  // trace expectations run like a batch on the final state
+  for (const Expectation& e : scenario_.expectations) {
+    ExpectationRow row;
+    row.name = e.name;
+    if (const auto* t = std::get_if<ExpectTrace>(&e.what)) {
+      auto failure = check_trace_expectation(*current_, *t, probe);
+      row.passed = !failure;
+      row.detail = failure ? *failure : "held at the end of the run";
+    } else if (const auto* lb = std::get_if<ExpectLb>(&e.what)) {
+      const LbRow& l = r.load_balancers[lb->vip.value];
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "max skew %.4f (limit %.4f) over %llu connections", l.max_skew,
+                    lb->max_skew, static_cast<unsigned long long>(l.connections));
+      row.passed = l.connections > 0 && l.max_skew <= lb->max_skew;
+      row.detail = l.connections ? buf : "no connection reached VIP " + l.vip;
+    } else if (const auto* tr = std::get_if<ExpectTraffic>(&e.what)) {
+      const TrafficRow& row_t = r.traffic[tr->traffic.value];
+      // Packets still travelling when the run ended are neither delivered nor lost.
+      const std::uint64_t landed = row_t.sent - row_t.in_flight;
+      const double ratio =
+          landed ? static_cast<double>(row_t.delivered) / static_cast<double>(landed) : 0.0;
+      char buf[200];
+      std::snprintf(buf, sizeof buf,
+                    "delivered %llu of %llu sent (%.4f, %llu still in flight), minimum %.4f",
+                    static_cast<unsigned long long>(row_t.delivered),
+                    static_cast<unsigned long long>(row_t.sent), ratio,
+                    static_cast<unsigned long long>(row_t.in_flight), tr->min_delivered);
+      row.passed = landed > 0 && ratio >= tr->min_delivered;
+      row.detail = landed ? buf : "traffic " + row_t.name + " delivered nothing by the end";
+    } else if (const auto* d = std::get_if<ExpectDrops>(&e.what)) {
+      std::uint64_t count = 0;
+      for (const DropRow& row_d : r.drops) {
+        if (d->reason && row_d.reason != *d->reason) continue;
+        if (d->device && row_d.device != *d->device) continue;
+        count += row_d.count;
+      }
+      row.passed = count <= d->max;
+      row.detail = std::to_string(count) + " drops" +
+                   (d->reason ? " with reason " + std::string(to_string(*d->reason)) : "") +
+                   (d->device ? " at " + *d->device : "") + ", at most " + std::to_string(d->max) +
+                   " allowed";
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+}  // namespace hivesim
