@@ -25,6 +25,7 @@ void Twin::Impl::finalize(JourneyId j) {
   const Journey& jr = journeys_[j];
   Source& src = sources_[jr.source.value];
   const SimTime now = sched_.now();
+  if (!jr.reply) timeline_.record(jr.source.value, now, jr.delivered || jr.consumed);
   if (jr.delivered || jr.consumed) {
     count_arrival(src, jr.reply, jr.delivered);
   } else {
@@ -162,6 +163,7 @@ RunReport Twin::Impl::report() {
   r.nsdb_writes = nsdb_.writes();
   r.nsdb_notifications = nsdb_.notifications();
   r.state_pushes = state_pushes_;
+  r.timeline = timeline_.finish(end_, r.traffic, scenario_.failures);
   r.expectations = evaluate(r);
   return r;
 }

@@ -80,7 +80,10 @@ void Twin::Impl::arrive(HostId host) {
     // delivery.
     reschedule_top(host.value, underlay_.front_at(host));
     Source& src = sources_[frame.source.value];
-    if (!frame.reply) src.latencies.add(sched_.now() - frame.injected_at);
+    if (!frame.reply) {
+      src.latencies.add(sched_.now() - frame.injected_at);
+      timeline_.record(frame.source.value, sched_.now(), true);
+    }
     count_arrival(src, frame.reply, true);
     --live_journeys_;
     last_landing_ = std::max(last_landing_, sched_.now());

@@ -36,6 +36,7 @@
 #include "sim/twin/nsdb.hpp"
 #include "sim/twin/percentiles.hpp"
 #include "sim/twin/slab.hpp"
+#include "sim/twin/timeline.hpp"
 #include "sim/twin/twin.hpp"
 #include "sim/twin/underlay.hpp"
 #include "topology/check.hpp"
@@ -334,6 +335,8 @@ class Twin::Impl {
   absl::flat_hash_set<std::uint32_t> baseline_drops_;  // drop rows seen before any failure
   PacketTotals totals_;
   FlowStats flow_stats_;
+  // Per-source landings per time bucket, for the report's timeline (every landing path records).
+  TimelineRecorder timeline_{options_.until_idle ? 0 : end_};
 };
 
 // The per-packet path of a flow-table hit (inject, datapath, straight_to_wire, route,
@@ -355,7 +358,10 @@ class Twin::Impl {
                                                             bool reply, SimTime injected_at,
                                                             SimTime at) {
   Source& src = sources_[source.value];
-  if (!reply) src.latencies.add(at - injected_at);
+  if (!reply) {
+    src.latencies.add(at - injected_at);
+    timeline_.record(source.value, at, true);
+  }
   count_arrival(src, reply, true);  // no failure yet: nothing waits to recover
   --live_journeys_;                 // count_injection's: landing_pending() stands for it
   ++stream_events_;
