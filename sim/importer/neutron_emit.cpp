@@ -68,6 +68,10 @@ void Translator::build_load_balancers() {
       continue;
     }
     const PortIn& vp = d_.ports[l.vip_port];
+    if (!vp.security_groups.empty()) {
+      warn("load balancer " + l.id + ": the security groups of its VIP port " + vp.id +
+           " are not applied (the port links to the load balancer's router)");
+    }
     auto fixed = first_ipv4(vp);
     const std::size_t subnet =
         l.vip_subnet != kNone ? l.vip_subnet : (fixed ? fixed->second : kNone);
