@@ -70,6 +70,13 @@ struct Ipv4Prefix {
   friend constexpr bool operator==(Ipv4Prefix, Ipv4Prefix) = default;
 };
 
+/// A classless static route a DHCP reply hands out (option 121): destination and gateway.
+struct DhcpRoute {
+  Ipv4Prefix dst{Ipv4{0}, 0};
+  Ipv4 via;
+  friend bool operator==(const DhcpRoute&, const DhcpRoute&) = default;
+};
+
 }  // namespace hivesim
 
 template <>

@@ -129,10 +129,12 @@ void Loader::read_settings(const MapReader& top) {
   read(top, "seed", s_.seed, &Field::integer, 0, kMaxU64);
   read(top, "duration", s_.duration, &Field::duration, true);
   if (auto field = top.get("underlay")) {
-    MapReader m = field->map("underlay", {"latency", "loss", "bandwidth"});
+    MapReader m = field->map("underlay", {"latency", "loss", "bandwidth", "mtu"});
     read(m, "latency", s_.underlay.latency, &Field::duration, false);
     read(m, "loss", s_.underlay.loss, &Field::number, 0.0, 1.0);
     read(m, "bandwidth", s_.underlay.bandwidth_bps, &Field::bandwidth);
+    read(m, "mtu", s_.underlay.mtu, &Field::integer, 576, 65535);
+    topo_.underlay_mtu = s_.underlay.mtu;
   }
   if (auto field = top.get("nsdb")) {
     MapReader m = field->map("nsdb", {"replicas", "latency", "session_timeout"});

@@ -21,15 +21,69 @@ std::vector<ArpEntry> Loader::read_arp_table(const Field& field) {
   return table;
 }
 
+std::vector<AddressPair> Loader::read_address_pairs(const Field& list) {
+  std::vector<AddressPair> pairs;
+  const auto items = list.items("allowed address pair");
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    MapReader m = items[i].map(list.owner() + ": allowed_address_pairs[" + std::to_string(i) + "]",
+                               {"ip", "mac"});
+    if (!m.ok()) continue;
+    AddressPair pair;
+    if (!read_required(m, "ip", pair.ip, &Field::cidr, true)) continue;
+    read(m, "mac", pair.mac, &Field::mac);
+    pairs.push_back(pair);
+  }
+  return pairs;
+}
+
+std::vector<Subnet> Loader::read_subnets(const Field& list) {
+  std::vector<Subnet> subnets;
+  const auto items = list.items("subnet");
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const std::string owner = list.owner() + ": subnets[" + std::to_string(i) + "]";
+    MapReader m =
+        items[i].map(owner, {"cidr", "gateway", "dhcp", "server", "dns", "routes", "mtu"});
+    if (!m.ok()) continue;
+    Subnet subnet;
+    subnet.loc = items[i].loc();
+    if (!read_required(m, "cidr", subnet.cidr, &Field::cidr, false)) continue;
+    subnet.cidr = Ipv4Prefix{subnet.cidr.network(), subnet.cidr.len};
+    read(m, "gateway", subnet.gateway, &Field::ip);
+    read(m, "dhcp", subnet.dhcp, &Field::boolean);
+    read(m, "server", subnet.server, &Field::ip);
+    read(m, "mtu", subnet.mtu, &Field::integer, 68, 65535);
+    if (auto dns = m.get("dns")) {
+      for (const Field& d : dns->one_or_many()) {
+        if (auto ip = d.ip()) subnet.dns.push_back(*ip);
+      }
+    }
+    if (auto routes = m.get("routes")) {
+      const auto route_items = routes->items("route");
+      for (std::size_t r = 0; r < route_items.size(); ++r) {
+        MapReader rm =
+            route_items[r].map(owner + ": routes[" + std::to_string(r) + "]", {"dst", "via"});
+        if (!rm.ok()) continue;
+        DhcpRoute route;
+        const bool ok = read_required(rm, "dst", route.dst, &Field::cidr, true) &
+                        read_required(rm, "via", route.via, &Field::ip);
+        if (ok) subnet.routes.push_back(route);
+      }
+    }
+    subnets.push_back(std::move(subnet));
+  }
+  return subnets;
+}
+
 void Loader::read_bridges(const Field& list) {
   const auto items = list.items("bridge");
   for (std::size_t i = 0; i < items.size(); ++i) {
     Bridge& bridge = topo_.bridges[i];
-    MapReader m =
-        items[i].map(label("bridge", bridge.name, "bridges", i),
-                     {"name", "ports", "inbound_chain", "outbound_chain", "arp_table", "admin_up"});
+    MapReader m = items[i].map(
+        label("bridge", bridge.name, "bridges", i),
+        {"name", "ports", "inbound_chain", "outbound_chain", "arp_table", "admin_up", "subnets"});
     if (!m.ok()) continue;
     if (auto name = m.require("name")) name->text();
+    if (auto subnets = m.get("subnets")) bridge.subnets = read_subnets(*subnets);
     bridge.inbound_chain = read_chain_ref(m, "inbound_chain");
     bridge.outbound_chain = read_chain_ref(m, "outbound_chain");
     if (auto arp = m.get("arp_table")) bridge.arp_table = read_arp_table(*arp);
@@ -70,8 +124,9 @@ void Loader::read_routers(const Field& list) {
 void Loader::read_port(PortId id, const Field& item, const std::string& device, std::size_t index) {
   Port& port = topo_.ports[id.value];
   const std::string owner = device + ": " + label("port", port.name, "ports", index);
-  MapReader m = item.map(owner, {"name", "host", "peer", "mac", "ip", "inbound_chain",
-                                 "outbound_chain", "security_groups", "admin_up", "vlan"});
+  MapReader m = item.map(
+      owner, {"name", "host", "peer", "mac", "ip", "inbound_chain", "outbound_chain",
+              "security_groups", "admin_up", "vlan", "port_security", "allowed_address_pairs"});
   if (!m.ok()) return;
   if (auto name = m.require("name")) name->text();
   if (auto host = m.get("host")) port.host = hosts_.resolve(*host);
@@ -90,6 +145,10 @@ void Loader::read_port(PortId id, const Field& item, const std::string& device, 
   if (port.on_bridge()) {
     read(m, "ip", port.ip, &Field::ip);
     read(m, "vlan", port.vlan, &Field::integer, 1, 4094);
+    read(m, "port_security", port.port_security, &Field::boolean);
+    if (auto pairs = m.get("allowed_address_pairs")) {
+      port.allowed_address_pairs = read_address_pairs(*pairs);
+    }
     if (auto groups = m.get("security_groups")) {
       for (const Field& g : groups->one_or_many()) {
         auto sg = security_groups_.resolve(g);
@@ -107,7 +166,8 @@ void Loader::read_port(PortId id, const Field& item, const std::string& device, 
   }
 
   // Router port.
-  for (std::string_view bridge_only : {"security_groups", "vlan"}) {
+  for (std::string_view bridge_only :
+       {"security_groups", "vlan", "port_security", "allowed_address_pairs"}) {
     if (auto f = m.get(bridge_only))
       f->error(std::string(bridge_only) + " only applies to bridge ports");
   }

@@ -154,6 +154,8 @@ class Loader {
   void read_port(PortId id, const Field& item, const std::string& device, std::size_t index);
   void read_routes(RouterId router, const Field& list);
   std::vector<ArpEntry> read_arp_table(const Field& field);
+  std::vector<AddressPair> read_address_pairs(const Field& list);
+  std::vector<Subnet> read_subnets(const Field& list);
   void link_peers();
   void read_floating_ips(const Field& list);
   void read_load_balancers(const Field& list);

@@ -28,7 +28,7 @@ void Loader::read_security_groups(const Field& list) {
       SecurityGroupRule rule;
       rule.loc = rule_items[r].loc();
       MapReader rm = rule_items[r].map(m.owner() + ": rule " + std::to_string(r),
-                                       {"direction", "proto", "port", "remote"});
+                                       {"direction", "proto", "port", "remote", "remote_group"});
       if (!rm.ok()) continue;
       read_required(rm, "direction", rule.direction, &Field::choice<SgDirection>,
                     std::initializer_list<std::pair<std::string_view, SgDirection>>{
@@ -40,6 +40,10 @@ void Loader::read_security_groups(const Field& list) {
         rm.get("port")->error("port needs proto tcp or udp");
       }
       read(rm, "remote", rule.remote, &Field::cidr, true);
+      if (auto remote_group = rm.get("remote_group")) {
+        if (rm.has("remote")) remote_group->error("remote and remote_group exclude each other");
+        rule.remote_group = security_groups_.resolve(*remote_group);
+      }
       group.rules.push_back(rule);
     }
   }
@@ -124,10 +128,10 @@ std::optional<std::pair<Ipv4Prefix, bool>> negatable_cidr(const Field& field) {
 
 Condition Loader::read_match(const Field& field, const std::string& owner) {
   Condition c;
-  MapReader m =
-      field.map(owner + ": match", {"in_port", "out_port", "port_group", "src", "dst", "proto",
-                                    "sport", "dport", "eth_src", "eth_dst", "ethertype", "vlan",
-                                    "tos", "frag", "forward_flow", "return_flow", "invert"});
+  MapReader m = field.map(owner + ": match",
+                          {"in_port", "out_port", "port_group", "src", "dst", "proto", "sport",
+                           "dport", "eth_src", "eth_dst", "ethertype", "vlan", "tos", "frag",
+                           "forward_flow", "return_flow", "invert", "dst_rewritten"});
   if (!m.ok()) return c;
   auto port_list = [&](std::string_view key, std::vector<PortId>& out) {
     if (auto f = m.get(key)) {
@@ -184,6 +188,7 @@ Condition Loader::read_match(const Field& field, const std::string& owner) {
     c.forward_flow = !*ret;
   }
   read(m, "invert", c.invert, &Field::boolean);
+  read(m, "dst_rewritten", c.dst_rewritten, &Field::boolean);
   return c;
 }
 

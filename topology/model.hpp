@@ -89,6 +89,8 @@ struct Underlay {
   SimTime latency = 50 * kMicrosecond;
   double loss = 0.0;                                // probability in [0, 1]
   std::uint64_t bandwidth_bps = 10'000'000'000ULL;  // per host link
+  /// MTU of the hosts' underlay interfaces; a DHCP reply offers at most mtu - 50 (VXLAN).
+  std::uint32_t mtu = 1500;
 };
 
 struct NsdbConfig {
@@ -142,6 +144,9 @@ struct Condition {
   std::optional<FragmentPolicy> frag;
   /// forward_flow: true and return_flow: false both mean "forward only".
   std::optional<bool> forward_flow;
+  /// hivesim extension (MidoNet's nw_dst_rewritten): true matches packets whose destination
+  /// address differs from the one they entered the virtual network with (a DNAT happened).
+  std::optional<bool> dst_rewritten;
   bool invert = false;
 };
 
@@ -200,6 +205,9 @@ struct SecurityGroupRule {
   std::optional<std::uint8_t> proto;  // absent: any protocol
   std::optional<PortRange> port;      // destination port range (tcp/udp)
   Ipv4Prefix remote{Ipv4{0}, 0};      // the other end: source for ingress, destination for egress
+  /// Neutron remote_group_id: the other end is any fixed IP of a port in this group (then
+  /// `remote` is 0.0.0.0/0).
+  std::optional<SecurityGroupId> remote_group;
   SourceLoc loc;
 };
 
@@ -222,6 +230,13 @@ struct PortGroup {
 
 enum class DeviceKind : std::uint8_t { kBridge, kRouter };
 
+/// Neutron allowed_address_pairs entry: the VM behind the port may also source `ip` (a CIDR)
+/// from `mac` (absent: the port's MAC).
+struct AddressPair {
+  Ipv4Prefix ip{Ipv4{0}, 32};
+  std::optional<Mac> mac;
+};
+
 struct Port {
   std::string name;
   DeviceKind device_kind = DeviceKind::kBridge;
@@ -242,6 +257,9 @@ struct Port {
   /// hivesim extension: on a bridge, the access VLAN of this port (VLAN-aware bridge): frames
   /// entering get this tag pushed, frames leaving get it popped, only this VLAN leaves here.
   std::optional<std::uint16_t> vlan;
+  /// Bridge ports: the anti-spoof check on what the VM sends (SPEC section 8).
+  bool port_security = false;
+  std::vector<AddressPair> allowed_address_pairs;
   SourceLoc loc;
 
   bool exterior() const { return host.has_value(); }
@@ -256,9 +274,22 @@ struct ArpEntry {
   Mac mac;
 };
 
+/// A subnet of a bridge and its DHCP service (SPEC section 8).
+struct Subnet {
+  Ipv4Prefix cidr{Ipv4{0}, 0};
+  std::optional<Ipv4> gateway;
+  bool dhcp = true;
+  std::optional<Ipv4> server;  // absent: the gateway
+  std::vector<Ipv4> dns;
+  std::vector<DhcpRoute> routes;
+  std::optional<std::uint32_t> mtu;
+  SourceLoc loc;
+};
+
 struct Bridge {
   std::string name;
   std::vector<PortId> ports;
+  std::vector<Subnet> subnets;
   std::optional<ChainId> inbound_chain;
   std::optional<ChainId> outbound_chain;
   std::vector<ArpEntry> arp_table;  // pre-seeded IP -> MAC
@@ -363,6 +394,8 @@ struct Topology {
   std::vector<LoadBalancer> load_balancers;
   std::vector<Pool> pools;
   std::vector<Vip> vips;
+  /// The underlay MTU (Scenario::underlay.mtu, copied here for the DHCP server).
+  std::uint32_t underlay_mtu = 1500;
   /// Bumped by every change after loading; flows remember the version they were built on.
   std::uint64_t version = 0;
 

@@ -11,6 +11,7 @@ namespace hivesim::cli {
 int trace_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int run_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int replay_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int import_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int check_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int graph_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 

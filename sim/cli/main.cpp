@@ -25,6 +25,7 @@ constexpr const char* kHelp =
     "  hivesim replay   SCENARIO --pcap FILE --port PORT [--speed X|--topspeed] ...\n"
     "  hivesim check    SCENARIO\n"
     "  hivesim graph    SCENARIO [--format dot|svg|mermaid] [--trace \"PORT SPEC\"] [-o FILE]\n"
+    "  hivesim import   neutron DUMP.json [--hypervisors FILE] [--gateway-host NAME] -o FILE\n"
     "  hivesim --help | --version\n"
     "\n"
     "Every subcommand has --help. Exit codes: 0 ok, 1 an expectation failed, 2 bad input,\n"
@@ -60,6 +61,7 @@ int main(int argc, char** argv) {
     }
     if (command == "trace") return trace_command(rest, std::cout, std::cerr);
     if (command == "check") return check_command(rest, std::cout, std::cerr);
+    if (command == "import") return import_command(rest, std::cout, std::cerr);
     if (command == "run") return run_command(rest, std::cout, std::cerr);
     if (command == "replay") return replay_command(rest, std::cout, std::cerr);
     if (command == "graph") return graph_command(rest, std::cout, std::cerr);

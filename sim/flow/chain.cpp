@@ -280,6 +280,7 @@ std::string describe(const Topology& topo, const Condition& c) {
     add(std::string("frag=") + kNames[static_cast<int>(*c.frag)]);
   }
   if (c.forward_flow) add(*c.forward_flow ? "forward_flow" : "return_flow");
+  if (c.dst_rewritten) add(*c.dst_rewritten ? "dst_rewritten" : "!dst_rewritten");
   if (s.empty()) s = "any";
   if (c.invert) s = "not(" + s + ")";
   return s;

@@ -27,6 +27,8 @@ struct MatchContext {
   PortId in_port;                  // port the packet entered the current device by
   std::optional<PortId> out_port;  // egress port, once the device has chosen it
   std::optional<PortId> origin;    // exterior port the packet entered the network by
+  /// The IPv4 destination the packet entered the network with (dst_rewritten tests it).
+  std::optional<Ipv4> original_dst;
 };
 
 /// The services a chain needs from the simulation around it: connection tracking (is this a

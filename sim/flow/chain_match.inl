@@ -81,7 +81,7 @@ inline CompiledCondition CompiledCondition::compile(const Condition& c) {
   k.sport = c.sport.value_or(PortRange{0, 65535});
   k.dport = c.dport.value_or(PortRange{0, 65535});
   k.rare = !c.in_ports.empty() || !c.out_ports.empty() || c.port_group || c.eth_src || c.eth_dst ||
-           c.vlan || c.ethertype || c.tos;
+           c.vlan || c.ethertype || c.tos || c.dst_rewritten;
   k.forward_flow = c.forward_flow ? (*c.forward_flow ? 1 : 0) : -1;
   k.invert = c.invert;
   return k;
@@ -128,6 +128,12 @@ inline bool match_rare_fields(const Topology& topo, const Condition& c, const Pa
   if (c.ethertype) {
     mask.add(Field::kEthertype);
     if (p.ethertype != *c.ethertype) return false;
+  }
+  if (c.dst_rewritten) {
+    mask.add(Field::kEthertype);
+    mask.add(Field::kNwDst);
+    const bool rewritten = p.is_ipv4() && ctx.original_dst && p.dst != *ctx.original_dst;
+    if (rewritten != *c.dst_rewritten) return false;
   }
   return true;
 }

@@ -147,20 +147,31 @@ void Simulator::compile_security_groups() {
     Chain ingress{"sg:" + sg.name + ":ingress", {}, sg.loc};
     Chain egress{"sg:" + sg.name + ":egress", {}, sg.loc};
     for (const SecurityGroupRule& r : sg.rules) {
-      Condition c;
-      c.proto = r.proto;
-      if (r.remote.len != 0) {
-        (r.direction == SgDirection::kIngress ? c.src : c.dst) = r.remote;
+      // A remote group stands for the fixed IPs of its member ports: one rule per address.
+      std::vector<Ipv4Prefix> remotes;
+      if (r.remote_group) {
+        for (PortId member : topo_.security_groups[r.remote_group->value].ports) {
+          if (const auto& ip = topo_.port(member).ip) remotes.push_back(Ipv4Prefix{*ip, 32});
+        }
+      } else {
+        remotes.push_back(r.remote);
       }
       Chain& chain = r.direction == SgDirection::kIngress ? ingress : egress;
-      if (r.port) {
-        // A port range accepts the header fragment by port and later fragments by protocol.
-        Condition header = c;
-        header.dport = r.port;
-        chain.rules.push_back(Rule{header, accept(), r.loc});
-        c.frag = FragmentPolicy::kNonheader;
+      for (const Ipv4Prefix& remote : remotes) {
+        Condition c;
+        c.proto = r.proto;
+        if (remote.len != 0) {
+          (r.direction == SgDirection::kIngress ? c.src : c.dst) = remote;
+        }
+        if (r.port) {
+          // A port range accepts the header fragment by port and later fragments by protocol.
+          Condition header = c;
+          header.dport = r.port;
+          chain.rules.push_back(Rule{header, accept(), r.loc});
+          c.frag = FragmentPolicy::kNonheader;
+        }
+        chain.rules.push_back(Rule{c, accept(), r.loc});
       }
-      chain.rules.push_back(Rule{c, accept(), r.loc});
     }
     ingress_of[g] = ChainId{static_cast<std::uint32_t>(topo_.chains.size())};
     topo_.chains.push_back(std::move(ingress));

@@ -58,6 +58,12 @@ class Walk final : public ChainEnv {
   void port_egress(Branch& b, PortId port, PortId device_in,
                    std::optional<PortId> router_in_port = std::nullopt,
                    const Packet* received = nullptr);
+  // The edge of the network (walk_edge.cpp): what the agent does with a VM's packet before the
+  // port's chains.
+  /// The agent's DHCP server (SPEC section 8); true when it answered the packet.
+  bool dhcp_answer(Branch& b, PortId in_port);
+  /// Port security's anti-spoof check on a packet from the VM behind `port`; true to go on.
+  bool anti_spoof(Branch& b, PortId port);
   // Bridges.
   void bridge(Branch& b, PortId in_port);
   void bridge_forward(Branch& b, const Bridge& br, PortId in_port, PortId out_port,

@@ -1,5 +1,7 @@
 #include "sim/packet/spec.hpp"
 
+#include "sim/packet/dhcp.hpp"
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -12,7 +14,8 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // Protocol words and which keys apply to them.
 
-constexpr std::array<std::string_view, 6> kWords = {"tcp", "udp", "icmp", "arp", "ip", "eth"};
+constexpr std::array<std::string_view, 7> kWords = {"tcp", "udp", "icmp", "arp",
+                                                    "ip",  "eth", "dhcp"};
 
 std::string_view word_of(SpecProto proto) {
   return kWords[static_cast<std::size_t>(proto)];
@@ -24,7 +27,8 @@ constexpr unsigned bit(SpecProto proto) {
 constexpr unsigned kTcpUdp = bit(SpecProto::kTcp) | bit(SpecProto::kUdp);
 constexpr unsigned kIpWords = kTcpUdp | bit(SpecProto::kIcmp) | bit(SpecProto::kIp);
 constexpr unsigned kIcmpOnly = bit(SpecProto::kIcmp);
-constexpr unsigned kAnyWord = kIpWords | bit(SpecProto::kArp) | bit(SpecProto::kEth);
+constexpr unsigned kDhcpWord = bit(SpecProto::kDhcp);
+constexpr unsigned kAnyWord = kIpWords | bit(SpecProto::kArp) | bit(SpecProto::kEth) | kDhcpWord;
 
 /// Which keys need what: an L4 header (not on a later fragment), an ICMP error, a quoted
 /// protocol.
@@ -219,12 +223,57 @@ std::optional<std::string> parse_inner_proto(std::string_view v, PacketSpec& s) 
   return ok();
 }
 
+std::optional<std::string> parse_dhcp_type(std::string_view v, PacketSpec& s) {
+  auto type = dhcp::parse_message_type(v);
+  if (!type) return "discover, offer, request, decline, ack, nak, release or inform";
+  s.dhcp_type = static_cast<std::uint8_t>(*type);
+  return ok();
+}
+
+/// A comma-separated list; `one` parses an item and returns false when it is bad.
+template <class One>
+bool parse_list(std::string_view v, One one) {
+  if (v.empty()) return false;
+  while (!v.empty()) {
+    const std::size_t comma = v.find(',');
+    if (!one(v.substr(0, comma))) return false;
+    v.remove_prefix(comma == std::string_view::npos ? v.size() : comma + 1);
+    if (comma != std::string_view::npos && v.empty()) return false;
+  }
+  return true;
+}
+
+std::optional<std::string> parse_dns(std::string_view v, PacketSpec& s) {
+  const bool good = parse_list(v, [&s](std::string_view item) {
+    auto ip = Ipv4::parse(item);
+    if (ip) s.dns.push_back(*ip);
+    return ip.has_value();
+  });
+  if (good) return ok();
+  s.dns.clear();
+  return "IPv4 addresses joined by ','";
+}
+
+std::optional<std::string> parse_routes(std::string_view v, PacketSpec& s) {
+  const bool good = parse_list(v, [&s](std::string_view item) {
+    const std::size_t colon = item.find(':');
+    if (colon == std::string_view::npos) return false;
+    auto dst = Ipv4Prefix::parse(item.substr(0, colon));
+    auto via = Ipv4::parse(item.substr(colon + 1));
+    if (dst && via) s.routes.push_back(DhcpRoute{*dst, *via});
+    return dst && via;
+  });
+  if (good) return ok();
+  s.routes.clear();
+  return "CIDR:GATEWAY pairs joined by ',', e.g. 0.0.0.0/0:10.0.0.1";
+}
+
 template <auto Member>
 bool written(const PacketSpec& s) {
   return (s.*Member).has_value();
 }
 
-const std::array<KeyDef, 29> kKeys = {{
+const std::array<KeyDef, 39> kKeys = {{
     {"eth_src", kAnyWord, Needs::kNothing, written<&PacketSpec::eth_src>,
      mac_parser<&PacketSpec::eth_src>()},
     {"eth_dst", kAnyWord, Needs::kNothing, written<&PacketSpec::eth_dst>,
@@ -233,13 +282,13 @@ const std::array<KeyDef, 29> kKeys = {{
      parse_vlan},
     {"ethertype", bit(SpecProto::kEth), Needs::kNothing, written<&PacketSpec::ethertype>,
      parse_ethertype},
-    {"src", kIpWords | bit(SpecProto::kArp), Needs::kNothing, written<&PacketSpec::src>,
+    {"src", kIpWords | bit(SpecProto::kArp) | kDhcpWord, Needs::kNothing, written<&PacketSpec::src>,
      ip_parser<&PacketSpec::src>()},
-    {"dst", kIpWords | bit(SpecProto::kArp), Needs::kNothing, written<&PacketSpec::dst>,
+    {"dst", kIpWords | bit(SpecProto::kArp) | kDhcpWord, Needs::kNothing, written<&PacketSpec::dst>,
      ip_parser<&PacketSpec::dst>()},
-    {"ttl", kIpWords, Needs::kNothing, written<&PacketSpec::ttl>,
+    {"ttl", kIpWords | kDhcpWord, Needs::kNothing, written<&PacketSpec::ttl>,
      uint_parser<&PacketSpec::ttl, std::uint8_t, 255>()},
-    {"tos", kIpWords, Needs::kNothing, written<&PacketSpec::tos>,
+    {"tos", kIpWords | kDhcpWord, Needs::kNothing, written<&PacketSpec::tos>,
      uint_parser<&PacketSpec::tos, std::uint8_t, 255>()},
     {"proto", bit(SpecProto::kIp), Needs::kNothing, written<&PacketSpec::ip_proto>, parse_ip_proto},
     {"frag", kIpWords, Needs::kNothing, written<&PacketSpec::frag>, parse_frag},
@@ -279,6 +328,25 @@ const std::array<KeyDef, 29> kKeys = {{
      uint_parser<&PacketSpec::inner_icmp_code, std::uint8_t, 255>()},
     {"inner_icmp_id", kIcmpOnly, Needs::kInnerIcmp, written<&PacketSpec::inner_icmp_id>,
      uint_parser<&PacketSpec::inner_icmp_id, std::uint16_t, 65535>()},
+    {"dhcp_type", kDhcpWord, Needs::kNothing, written<&PacketSpec::dhcp_type>, parse_dhcp_type},
+    {"requested_ip", kDhcpWord, Needs::kNothing, written<&PacketSpec::requested_ip>,
+     ip_parser<&PacketSpec::requested_ip>()},
+    {"yiaddr", kDhcpWord, Needs::kNothing, written<&PacketSpec::yiaddr>,
+     ip_parser<&PacketSpec::yiaddr>()},
+    {"mask", kDhcpWord, Needs::kNothing, written<&PacketSpec::mask>,
+     ip_parser<&PacketSpec::mask>()},
+    {"router", kDhcpWord, Needs::kNothing, written<&PacketSpec::router>,
+     ip_parser<&PacketSpec::router>()},
+    {"dns", kDhcpWord, Needs::kNothing, [](const PacketSpec& s) { return !s.dns.empty(); },
+     parse_dns},
+    {"lease", kDhcpWord, Needs::kNothing, written<&PacketSpec::lease>,
+     uint_parser<&PacketSpec::lease, std::uint32_t, 0xffffffffU>()},
+    {"mtu", kDhcpWord, Needs::kNothing, written<&PacketSpec::mtu>,
+     uint_parser<&PacketSpec::mtu, std::uint16_t, 65535>()},
+    {"server", kDhcpWord, Needs::kNothing, written<&PacketSpec::server>,
+     ip_parser<&PacketSpec::server>()},
+    {"routes", kDhcpWord, Needs::kNothing, [](const PacketSpec& s) { return !s.routes.empty(); },
+     parse_routes},
 }};
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -511,12 +579,12 @@ Result<PacketSpec> parse_packet_spec(std::string_view line) {
   if (it == kWords.end()) {
     if (word.find('=') != std::string_view::npos) {
       return error(
-          "a packet spec starts with a protocol word (tcp, udp, icmp, arp, ip or eth), "
+          "a packet spec starts with a protocol word (tcp, udp, icmp, arp, ip, eth or dhcp), "
           "not ",
           quoted_name(word));
     }
     std::string hint = suggestion(word, kWords, [](std::string_view w) { return w; });
-    if (hint.empty()) hint = " (expected tcp, udp, icmp, arp, ip or eth)";
+    if (hint.empty()) hint = " (expected tcp, udp, icmp, arp, ip, eth or dhcp)";
     return error("unknown protocol ", quoted_name(word), hint);
   }
   spec.proto = static_cast<SpecProto>(it - kWords.begin());
@@ -572,6 +640,30 @@ Result<Packet> build_packet(const PacketSpec& spec, const SpecDefaults& defaults
   if (spec.proto == SpecProto::kEth) {
     p.ethertype = *spec.ethertype;
     if (Status err = resolve_eth_dst(std::nullopt)) return std::move(*err);
+    return p;
+  }
+
+  if (spec.proto == SpecProto::kDhcp) {
+    dhcp::Message m;
+    m.type = static_cast<dhcp::MessageType>(spec.dhcp_type.value_or(1));
+    m.reply = m.type == dhcp::MessageType::kOffer || m.type == dhcp::MessageType::kAck ||
+              m.type == dhcp::MessageType::kNak;
+    m.chaddr = p.eth_src;
+    m.requested_ip = spec.requested_ip;
+    m.yiaddr = spec.yiaddr.value_or(Ipv4{});
+    m.mask = spec.mask;
+    m.router = spec.router;
+    m.dns = spec.dns;
+    m.lease = spec.lease;
+    m.mtu = spec.mtu;
+    m.server_id = spec.server;
+    m.routes = spec.routes;
+    p.src = spec.src.value_or(Ipv4{});
+    p.dst = spec.dst.value_or(Ipv4{0xffffffffU});
+    p.eth_dst = spec.eth_dst.value_or(Mac::broadcast());
+    p.ttl = spec.ttl.value_or(64);
+    p.tos = spec.tos.value_or(0);
+    dhcp::set_payload(p, m);
     return p;
   }
 
@@ -657,6 +749,7 @@ Result<Packet> build_packet(const PacketSpec& spec, const SpecDefaults& defaults
       break;
     case SpecProto::kArp:
     case SpecProto::kEth:
+    case SpecProto::kDhcp:
       break;
   }
   return p;
@@ -672,8 +765,37 @@ std::string format_tcp_flags(std::uint8_t flags) {
   return out;
 }
 
+namespace {
+
+void format_dhcp(SpecWriter& w, const dhcp::Message& m) {
+  w.key("dhcp_type", dhcp::to_string(m.type));
+  if (m.requested_ip) w.key("requested_ip", *m.requested_ip);
+  if (m.reply) w.key("yiaddr", m.yiaddr);
+  if (m.mask) w.key("mask", *m.mask);
+  if (m.router) w.key("router", *m.router);
+  auto join = [](const auto& items, auto str) {
+    std::string out;
+    for (const auto& item : items) {
+      if (!out.empty()) out.push_back(',');
+      out += str(item);
+    }
+    return out;
+  };
+  if (!m.dns.empty()) w.key("dns", join(m.dns, [](Ipv4 ip) { return ip.str(); }));
+  if (m.lease) w.key("lease", *m.lease);
+  if (m.mtu) w.key("mtu", *m.mtu);
+  if (m.server_id) w.key("server", *m.server_id);
+  if (!m.routes.empty()) {
+    w.key("routes",
+          join(m.routes, [](const DhcpRoute& r) { return cat(r.dst.str(), ":", r.via.str()); }));
+  }
+}
+
+}  // namespace
+
 std::string format_packet(const Packet& p) {
-  SpecWriter w(spec_word(p));
+  const auto dhcp_message = dhcp::of_packet(p);
+  SpecWriter w(dhcp_message ? std::string_view("dhcp") : spec_word(p));
   w.key("eth_src", p.eth_src);
   w.key("eth_dst", p.eth_dst);
   if (p.vlan_count == 1) {
@@ -707,6 +829,10 @@ std::string format_packet(const Packet& p) {
   w.key("dst", p.dst);
   w.key("ttl", p.ttl);
   w.key("tos", p.tos);
+  if (dhcp_message) {
+    format_dhcp(w, *dhcp_message);
+    return w.take();
+  }
   if (p.frag == FragKind::kFirst) w.key("frag", "first");
   if (p.frag == FragKind::kLater) w.key("frag", "later");
   if (p.proto != ipproto::kTcp && p.proto != ipproto::kUdp && p.proto != ipproto::kIcmp) {

@@ -20,7 +20,7 @@
 
 namespace hivesim {
 
-enum class SpecProto : std::uint8_t { kTcp, kUdp, kIcmp, kArp, kIp, kEth };
+enum class SpecProto : std::uint8_t { kTcp, kUdp, kIcmp, kArp, kIp, kEth, kDhcp };
 
 /// What a spec line says, verbatim (absent = not written).
 struct PacketSpec {
@@ -56,6 +56,18 @@ struct PacketSpec {
   std::optional<std::uint8_t> inner_icmp_type;
   std::optional<std::uint8_t> inner_icmp_code;
   std::optional<std::uint16_t> inner_icmp_id;
+  // DHCP (the `dhcp` word, SPEC section 8): the message type and requested address a client
+  // sends, and what a server's reply carries (written by format_packet, accepted on input).
+  std::optional<std::uint8_t> dhcp_type;  // dhcp::MessageType
+  std::optional<Ipv4> requested_ip;
+  std::optional<Ipv4> yiaddr;
+  std::optional<Ipv4> mask;
+  std::optional<Ipv4> router;
+  std::vector<Ipv4> dns;
+  std::optional<std::uint32_t> lease;
+  std::optional<std::uint16_t> mtu;
+  std::optional<Ipv4> server;
+  std::vector<DhcpRoute> routes;  // `routes=CIDR:VIA,...` (option 121)
 };
 
 /// Syntax and sense check: a protocol word, then key=value pairs separated by blanks, each key
@@ -83,6 +95,9 @@ struct SpecDefaults {
 /// inner_ttl 64, quoted echo request id 1; frag=later sets offset 185 (1480 bytes) and no MF;
 /// arp: request, arp_spa = src, arp_tpa = dst, sha = eth_src, tha = eth_dst for a reply;
 /// `len` zero bytes of payload (an empty payload vector). QinQ gets outer TPID 0x88a8.
+/// dhcp: a client message (discover unless dhcp_type says otherwise) from 0.0.0.0 to
+/// 255.255.255.255 and the broadcast MAC, UDP 68 -> 67 (a server type: 67 -> 68), chaddr =
+/// eth_src, the DHCP message as payload.
 /// Fails (message) on what parse_packet_spec() rejects and when a default is missing, e.g.
 /// "tcp needs src= (the ingress port has no IP address)", "eth needs eth_dst= (...)".
 Result<Packet> build_packet(const PacketSpec& spec, const SpecDefaults& defaults);
@@ -97,16 +112,18 @@ Result<Packet> build_packet(const PacketSpec& spec, const SpecDefaults& defaults
 ///   ip   eth_src eth_dst [vlan] src dst ttl tos [frag] proto len
 ///   arp  eth_src eth_dst [vlan] arp_op arp_spa arp_tpa
 ///   eth  eth_src eth_dst [vlan] ethertype len
+///   dhcp eth_src eth_dst [vlan] src dst ttl tos dhcp_type [requested_ip] [yiaddr mask router
+///        dns lease mtu server routes: each when the message carries it]
 /// vlan only when tagged ("100,10" for QinQ); frag only when first/later (a later fragment has
 /// no L4 keys); flags=none for no flags; icmp_id for ICMP types other than errors; the inner_*
 /// keys for an ICMP error (a packet with a QuotedHeader); arp_op is request, reply or a number;
 /// ethertype is "0x" and 4 hex digits; the word is tcp/udp/icmp/ip by the IPv4 protocol, arp
-/// for ARP and eth for any other ethertype. `len` is the payload after the last header.
-/// Not expressible, so format -> parse -> build resets them to build_packet's choices: VLAN
-/// priorities and the outer TPID (QinQ builds 0x88a8), ip_id, DF, IP options, the fragment
-/// offset (later: 185) and MF of a later fragment, tcp seq/ack/window, the ICMP sequence (1)
-/// and rest-of-header of errors, ARP sha/tha (sha = eth_src; tha = eth_dst for a reply, else
-/// zero), the quoted tos/ip_id/total_len, and the payload bytes (built as zeros).
+/// for ARP and eth for any other ethertype, dhcp for UDP 67/68 carrying a DHCP message. `len` is
+/// the payload after the last header. Not expressible, so format -> parse -> build resets them to
+/// build_packet's choices: VLAN priorities and the outer TPID (QinQ builds 0x88a8), ip_id, DF, IP
+/// options, the fragment offset (later: 185) and MF of a later fragment, tcp seq/ack/window, the
+/// ICMP sequence (1) and rest-of-header of errors, ARP sha/tha (sha = eth_src; tha = eth_dst for a
+/// reply, else zero), the quoted tos/ip_id/total_len, and the payload bytes (built as zeros).
 /// Example: "tcp eth_src=02:00:00:00:01:0a eth_dst=02:00:00:00:01:01 src=10.0.1.10
 /// dst=10.0.2.12 ttl=63 tos=0 sport=40000 dport=5432 flags=syn len=0" (one line).
 std::string format_packet(const Packet& p);
