@@ -1142,6 +1142,7 @@ void Twin::Impl::send(std::uint32_t host, PortId port, const Packet& packet,
   if (zone == nullptr || (!links_down_.empty() && links_down_.contains(pair_key(host, to)))) {
     return Route{0, Route::Lost::kTunnel};
   }
+  if (options_.on_tunnel) options_.on_tunnel(HostId{host}, HostId{to});
   if (scenario_.underlay.loss > 0) {
     // splitmix64: one stream for the whole underlay, drawn in event order.
     std::uint64_t z = (underlay_rng_ += 0x9e3779b97f4a7c15ULL);
