@@ -26,6 +26,10 @@ constexpr const char* kHelp =
     "  hivesim check    SCENARIO\n"
     "  hivesim graph    SCENARIO [--format dot|svg|mermaid] [--trace \"PORT SPEC\"] [-o FILE]\n"
     "  hivesim import   neutron DUMP.json [--hypervisors FILE] [--gateway-host NAME] -o FILE\n"
+    "  hivesim reach    SCENARIO [--from GLOB] [--to LIST] [--services LIST] [--at T] ...\n"
+    "  hivesim diff     BEFORE AFTER [--seed N] [--until T] [--static-only] [--junit FILE] ...\n"
+    "  hivesim sweep    SCENARIO --fail KIND[,KIND...] [--at T] [--for D] [--jobs N] ...\n"
+    "  hivesim sweep    --merge PART.json... [--format text|json]\n"
     "  hivesim --help | --version\n"
     "\n"
     "Every subcommand has --help. Exit codes: 0 ok, 1 an expectation failed, 2 bad input,\n"
@@ -65,6 +69,9 @@ int main(int argc, char** argv) {
     if (command == "run") return run_command(rest, std::cout, std::cerr);
     if (command == "replay") return replay_command(rest, std::cout, std::cerr);
     if (command == "graph") return graph_command(rest, std::cout, std::cerr);
+    if (command == "reach") return reach_command(rest, std::cout, std::cerr);
+    if (command == "diff") return diff_command(rest, std::cout, std::cerr);
+    if (command == "sweep") return sweep_command(rest, std::cout, std::cerr);
     std::cerr << "hivesim: error: unknown command '" << command << "'\n\n" << kHelp;
     return kExitBadInput;
   } catch (const std::exception& e) {

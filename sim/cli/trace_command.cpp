@@ -148,7 +148,7 @@ int trace_command(const std::vector<std::string>& args, std::ostream& out, std::
   nlohmann::json docs = nlohmann::json::array();
   std::string text;
   for (Request& r : requests) {
-    TraceRecord record{r.from, r.spec, r.packet, {}};
+    TraceRecord record{r.from, r.spec, r.packet, {}, scenario->file};
     record.result = sim.simulate(r.from, r.packet, state, SimulateOptions{.trace = true});
     if (format == "json") {
       docs.push_back(trace_json(sim.topology(), record));

@@ -12,7 +12,57 @@ std::optional<NatEndpoint> NatTable::forward(NatKind kind, const ConnKey& key) c
   return it->second.to;
 }
 
+void ConnTrack::journal(const ConnKey& key) {
+  auto it = entries_.find(key);
+  undo_.emplace_back(key, it == entries_.end() ? std::nullopt : std::optional(it->second));
+}
+
+void ConnTrack::checkpoint() {
+  undo_.clear();
+  journaling_ = true;
+}
+
+void ConnTrack::rollback() {
+  for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
+    if (it->second) {
+      entries_[it->first] = *it->second;
+    } else {
+      entries_.erase(it->first);
+    }
+  }
+  undo_.clear();
+  journaling_ = false;
+}
+
+void NatTable::journal(bool reverse, const ConnKey& key) {
+  const auto& map = reverse ? reverse_ : forward_;
+  auto it = map.find(key);
+  undo_.push_back(Undo{reverse, key, it == map.end() ? std::nullopt : std::optional(it->second)});
+}
+
+void NatTable::checkpoint() {
+  undo_.clear();
+  rng_saved_.reset();
+  journaling_ = true;
+}
+
+void NatTable::rollback() {
+  for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
+    auto& map = it->reverse ? reverse_ : forward_;
+    if (it->before) {
+      map[it->key] = *it->before;
+    } else {
+      map.erase(it->key);
+    }
+  }
+  undo_.clear();
+  if (rng_saved_) rng_ = *rng_saved_;
+  rng_saved_.reset();
+  journaling_ = false;
+}
+
 void NatTable::bind(NatKind kind, const ConnKey& key, NatEndpoint to, SimTime now) {
+  if (journaling_) journal(false, tagged(kind, key));
   forward_[tagged(kind, key)] = Binding{to, now};
   // The reply arrives with the translated endpoint in place of the original one.
   ConnKey reply = key.reversed();
@@ -26,6 +76,7 @@ void NatTable::bind(NatKind kind, const ConnKey& key, NatEndpoint to, SimTime no
     reply.sport = to.port;
     original = NatEndpoint{key.dst, key.dport};
   }
+  if (journaling_) journal(true, tagged(kind, reply));
   reverse_[tagged(kind, reply)] = Binding{original, now};
 }
 
@@ -37,6 +88,7 @@ std::optional<NatEndpoint> NatTable::reverse(NatKind kind, const ConnKey& key) c
 
 std::uint32_t NatTable::draw(std::uint32_t lo, std::uint32_t hi) {
   if (hi <= lo) return lo;
+  if (journaling_ && !rng_saved_) rng_saved_ = rng_;
   return lo + static_cast<std::uint32_t>(rng_() % (std::uint64_t{hi} - lo + 1));
 }
 

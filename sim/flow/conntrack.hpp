@@ -15,11 +15,17 @@
 // The tables are absl::flat_hash_map (open addressing: no allocation per entry, one probe
 // sequence per lookup). Their iteration order is not stable across processes, so nothing
 // that reaches a report may iterate them.
+//
+// Undo log: between checkpoint() and rollback() every change is journaled (the key and what it
+// held before), so rollback() restores the tables, and the NAT random stream, in time
+// proportional to the changes since the checkpoint, not to the tables' size (`reach` starts
+// each connection from the same state this way). expire() must not run in between.
 
 #include <cstdint>
 #include <optional>
 #include <random>
 #include <utility>
+#include <vector>
 
 #include <absl/container/flat_hash_map.h>
 
@@ -51,13 +57,25 @@ class ConnTrack {
 
   bool is_return(const ConnKey& key) const { return entries_.count(key) != 0; }
   /// Records `reply_key` as the key of a return flow, seen at `now`.
-  void record(const ConnKey& reply_key, SimTime now) { entries_[reply_key] = now; }
+  void record(const ConnKey& reply_key, SimTime now) {
+    if (journaling_) journal(reply_key);
+    entries_[reply_key] = now;
+  }
   /// Drops entries not refreshed within `idle` of `now`.
   void expire(SimTime now, SimTime idle = kDefaultIdle);
   std::size_t size() const { return entries_.size(); }
 
+  /// Starts journaling changes (see the file comment); a second call moves the checkpoint.
+  void checkpoint();
+  /// Undoes every change since checkpoint() and stops journaling.
+  void rollback();
+
  private:
+  void journal(const ConnKey& key);
+
   absl::flat_hash_map<ConnKey, SimTime> entries_;
+  std::vector<std::pair<ConnKey, std::optional<SimTime>>> undo_;
+  bool journaling_ = false;
 };
 
 /// A translated endpoint.
@@ -91,11 +109,23 @@ class NatTable {
   void expire(SimTime now, SimTime idle = ConnTrack::kDefaultIdle);
   std::size_t size() const { return forward_.size(); }
 
+  /// Starts journaling changes and random draws (see the file comment).
+  void checkpoint();
+  /// Undoes every change and draw since checkpoint() and stops journaling.
+  void rollback();
+
  private:
   struct Binding {
     NatEndpoint to;
     SimTime last = 0;
   };
+  struct Undo {
+    bool reverse = false;  // which map
+    ConnKey key;
+    std::optional<Binding> before;
+  };
+  void journal(bool reverse, const ConnKey& key);
+
   static ConnKey tagged(NatKind kind, ConnKey key) {
     key.device ^= kind == NatKind::kSnat ? 0x40000000U : 0x20000000U;
     return key;
@@ -104,6 +134,11 @@ class NatTable {
   absl::flat_hash_map<ConnKey, Binding> forward_;
   absl::flat_hash_map<ConnKey, Binding> reverse_;
   std::mt19937_64 rng_;
+  std::vector<Undo> undo_;
+  // The random stream as it was at the checkpoint, saved at the first draw after it (most
+  // connections draw nothing, and the engine is 2.5 KB).
+  std::optional<std::mt19937_64> rng_saved_;
+  bool journaling_ = false;
 };
 
 }  // namespace hivesim

@@ -64,7 +64,10 @@ struct LbChoice {
 struct SimulationResult {
   Verdict verdict = Verdict::kDropped;
   std::optional<DropInfo> drop;  // set iff verdict == kDropped
-  std::vector<OutPacket> out;    // original (rewritten) first, in port order, then generated
+  /// Where the rule or route that decided the drop is written in the scenario (line 0: none
+  /// did; reports then fall back to where the drop's device is declared).
+  SourceLoc drop_source;
+  std::vector<OutPacket> out;  // original (rewritten) first, in port order, then generated
   FieldMask mask;
   std::vector<FlowTag> tags;         // sorted, unique
   std::optional<LbChoice> balanced;  // set when a VIP balanced the packet

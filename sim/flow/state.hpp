@@ -2,9 +2,15 @@
 // The mutable state a flow simulation reads and writes: learned MAC tables, learned ARP
 // entries, connection tracking and NAT bindings. The caller owns it (the `trace --batch` driver
 // keeps one for the whole batch, the engine one per host agent); nothing here is global.
+//
+// checkpoint() / rollback() journal every change the walk makes (MAC and ARP learning,
+// conntrack, NAT and its random stream) and undo them, in time proportional to the changes:
+// `reach` starts each connection from the same state without copying it.
 
 #include <cstdint>
+#include <optional>
 #include <utility>
+#include <vector>
 
 #include <absl/container/flat_hash_map.h>
 
@@ -44,6 +50,55 @@ struct SimState {
   absl::flat_hash_map<ArpKey, Mac> arp;
   ConnTrack conntrack;
   NatTable nat;
+
+  /// Starts journaling every change to the tables above (the walk calls note_mac/note_arp
+  /// before it changes an entry).
+  void checkpoint() {
+    mac_undo_.clear();
+    arp_undo_.clear();
+    journaling_ = true;
+    conntrack.checkpoint();
+    nat.checkpoint();
+  }
+  /// Restores every table as it was at checkpoint() and stops journaling.
+  void rollback() {
+    for (auto it = mac_undo_.rbegin(); it != mac_undo_.rend(); ++it) {
+      if (it->second) {
+        macs[it->first] = *it->second;
+      } else {
+        macs.erase(it->first);
+      }
+    }
+    for (auto it = arp_undo_.rbegin(); it != arp_undo_.rend(); ++it) {
+      if (it->second) {
+        arp[it->first] = *it->second;
+      } else {
+        arp.erase(it->first);
+      }
+    }
+    mac_undo_.clear();
+    arp_undo_.clear();
+    journaling_ = false;
+    conntrack.rollback();
+    nat.rollback();
+  }
+  /// Journals the MAC entry at `key` before it is inserted or changed (no-op unless journaling).
+  void note_mac(const MacKey& key) {
+    if (!journaling_) return;
+    auto it = macs.find(key);
+    mac_undo_.emplace_back(key, it == macs.end() ? std::nullopt : std::optional(it->second));
+  }
+  /// Journals the ARP entry at `key` before it is inserted or changed.
+  void note_arp(const ArpKey& key) {
+    if (!journaling_) return;
+    auto it = arp.find(key);
+    arp_undo_.emplace_back(key, it == arp.end() ? std::nullopt : std::optional(it->second));
+  }
+
+ private:
+  std::vector<std::pair<MacKey, std::optional<PortId>>> mac_undo_;
+  std::vector<std::pair<ArpKey, std::optional<Mac>>> arp_undo_;
+  bool journaling_ = false;
 };
 
 }  // namespace hivesim

@@ -40,6 +40,7 @@ void Walk::run(PortId in_port, const Packet& packet) {
     result_.verdict = Verdict::kDropped;
     // Every path that ends without output records a drop; this is a safety net.
     result_.drop = first_drop_.value_or(DropInfo{DropReason::kUnsupported, {}, std::nullopt});
+    result_.drop_source = first_drop_source_;
   }
   std::sort(result_.tags.begin(), result_.tags.end());
   result_.tags.erase(std::unique(result_.tags.begin(), result_.tags.end()), result_.tags.end());
@@ -141,8 +142,9 @@ void Walk::bridge(Branch& b, PortId in_port) {
   const bool from_router = ip.peer && topo_.port(*ip.peer).on_router();
   tag(FlowTag::Kind::kMacEntry, id.value);
   if (!from_router) {
-    auto [it, inserted] =
-        state_.macs.try_emplace(SimState::MacKey{id.value, vlan, pkt.eth_src}, in_port);
+    const SimState::MacKey mac_key{id.value, vlan, pkt.eth_src};
+    state_.note_mac(mac_key);
+    auto [it, inserted] = state_.macs.try_emplace(mac_key, in_port);
     if (!inserted && it->second != in_port) {
       if (trace_) {
         note("mac " + pkt.eth_src.str() + " moved from " + topo_.port(it->second).name + " to " +
@@ -363,11 +365,12 @@ void Walk::router(Branch& b, PortId in_port) {
   }
   if (route->route.type == RouteType::kBlackhole) {
     drop(b, DropReason::kBlackhole, rt.name, std::nullopt,
-         "blackhole route " + route->route.dst.str());
+         "blackhole route " + route->route.dst.str(), route->route.loc);
     return;
   }
   if (route->route.type == RouteType::kReject) {
-    drop(b, DropReason::kReject, rt.name, std::nullopt, "reject route " + route->route.dst.str());
+    drop(b, DropReason::kReject, rt.name, std::nullopt, "reject route " + route->route.dst.str(),
+         route->route.loc);
     icmp_error(b, as_received, in_port, icmptype::kUnreachable, icmpcode::kFilterProhibited);
     return;
   }
@@ -406,7 +409,8 @@ void Walk::router(Branch& b, PortId in_port) {
     case NextHop::Status::kUnreachable:
       drop(b, DropReason::kNoRoute, rt.name, std::nullopt,
            (has_gateway ? "gateway " : "destination ") + next_hop.str() + " not reachable by " +
-               egress.name);
+               egress.name,
+           route->route.loc);
       icmp_error(b, as_received, in_port, icmptype::kUnreachable,
                  has_gateway ? icmpcode::kNetUnreachable : icmpcode::kHostUnreachable);
       return;
@@ -445,6 +449,7 @@ void Walk::router_arp(Branch& b, RouterId id, PortId in_port) {
     return;
   }
   if (!pkt.arp_sha.is_multicast()) {
+    state_.note_arp(SimState::ArpKey{id.value, pkt.arp_spa});
     state_.arp.insert_or_assign(SimState::ArpKey{id.value, pkt.arp_spa}, pkt.arp_sha);
     if (trace_) note("arp " + pkt.arp_spa.str() + " -> " + pkt.arp_sha.str() + " learned");
   }
@@ -591,7 +596,9 @@ bool Walk::run_chain(Branch& b, std::optional<ChainId> chain, const MatchContext
   for (ChainId c : visited_)
     tag(FlowTag::Kind::kChain, c.value);
   if (d.kind == ChainDecision::Kind::kAccept) return true;
-  drop(b, DropReason::kRule, topo_.chain(d.chain).name, d.rule);
+  const Chain& decided = topo_.chain(d.chain);
+  drop(b, DropReason::kRule, decided.name, d.rule, {},
+       d.rule && *d.rule < decided.rules.size() ? decided.rules[*d.rule].loc : decided.loc);
   if (!site.icmp_port) return false;  // bridges: REJECT is a silent drop
   if (d.kind == ChainDecision::Kind::kReject) {
     icmp_error(b, as_received, *site.icmp_port, 3, icmpcode::kFilterProhibited);
@@ -620,12 +627,13 @@ void Walk::deliver(Branch& b, PortId port) {
 }
 
 void Walk::drop(Branch& b, DropReason reason, const std::string& device,
-                std::optional<std::uint32_t> rule, const std::string& why) {
+                std::optional<std::uint32_t> rule, const std::string& why, SourceLoc source) {
   if (trace_) {
     note(std::string("drop: ") + std::string(to_string(reason)) + (why.empty() ? "" : ", " + why));
   }
   if (b.generated || first_drop_) return;
   first_drop_ = DropInfo{reason, device, rule};
+  first_drop_source_ = source;
 }
 
 void Walk::consume(Branch& b, const std::string& why) {

@@ -96,7 +96,8 @@ class Walk final : public ChainEnv {
   // Outcomes.
   void deliver(Branch& b, PortId port);
   void drop(Branch& b, DropReason reason, const std::string& device,
-            std::optional<std::uint32_t> rule = std::nullopt, const std::string& why = {});
+            std::optional<std::uint32_t> rule = std::nullopt, const std::string& why = {},
+            SourceLoc source = {});
   void consume(Branch& b, const std::string& why);
   /// Generates an ICMP error about `original` from router port `port` and walks it out.
   void icmp_error(const Branch& b, const Packet& original, PortId port, std::uint8_t type,
@@ -138,6 +139,7 @@ class Walk final : public ChainEnv {
 
   bool consumed_ = false;
   std::optional<DropInfo> first_drop_;
+  SourceLoc first_drop_source_;
   std::size_t hop_ = 0;  // index of the current hop in result_.hops
   bool in_generated_ = false;
   std::vector<ChainId> visited_;  // scratch for chain evaluation

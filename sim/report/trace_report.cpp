@@ -87,6 +87,28 @@ std::string set_action(const Packet& in, const Packet& out) {
 
 }  // namespace
 
+SourceLoc drop_source(const Topology& topo, const DropInfo& drop, SourceLoc recorded) {
+  if (recorded.line != 0) return recorded;
+  const std::string& d = drop.device;
+  if (auto c = topo.find_chain(d)) {
+    const Chain& chain = topo.chain(*c);
+    if (drop.rule && *drop.rule < chain.rules.size()) return chain.rules[*drop.rule].loc;
+    return chain.loc;
+  }
+  if (auto p = topo.find_port(d)) return topo.port(*p).loc;
+  if (auto b = topo.find_bridge(d)) return topo.bridge(*b).loc;
+  if (auto r = topo.find_router(d)) return topo.router(*r).loc;
+  if (auto v = topo.find_vip(d)) return topo.vips[v->value].loc;
+  if (auto p = topo.find_pool(d)) return topo.pools[p->value].loc;
+  if (auto h = topo.find_host(d)) return topo.host(*h).loc;
+  return {};
+}
+
+std::string source_ref(const std::string& file, SourceLoc loc) {
+  if (loc.line == 0) return {};
+  return file + ":" + std::to_string(loc.line);
+}
+
 std::string flow_match_string(const Topology& topo, const FlowKey& key, FieldMask mask) {
   std::vector<std::string> parts;
   if (mask.has(Field::kInPort)) parts.push_back("in_port=" + topo.port(key.in_port).name);
@@ -154,6 +176,11 @@ nlohmann::json trace_json(const Topology& topo, const TraceRecord& record) {
     nlohmann::json drop{{"reason", std::string(to_string(r.drop->reason))},
                         {"device", r.drop->device}};
     if (r.drop->rule) drop["rule"] = *r.drop->rule;
+    if (!record.scenario_file.empty()) {
+      const std::string where =
+          source_ref(record.scenario_file, drop_source(topo, *r.drop, r.drop_source));
+      if (!where.empty()) drop["source"] = where;
+    }
     doc["drop"] = drop;
   }
   nlohmann::json hops = nlohmann::json::array();
@@ -186,6 +213,11 @@ std::string trace_text(const Topology& topo, const TraceRecord& record) {
   if (r.drop) {
     out << " (" << to_string(r.drop->reason) << " at " << r.drop->device;
     if (r.drop->rule) out << " rule " << *r.drop->rule;
+    if (!record.scenario_file.empty()) {
+      const std::string where =
+          source_ref(record.scenario_file, drop_source(topo, *r.drop, r.drop_source));
+      if (!where.empty()) out << ", " << where;
+    }
     out << ")";
   }
   out << "\n";

@@ -19,7 +19,18 @@ struct TraceRecord {
   std::string spec;  // the packet spec as the user wrote it
   Packet packet;     // the packet built from it
   SimulationResult result;
+  /// The scenario file as given; when set, a drop also names where its deciding rule or route
+  /// is written ("source": "FILE:LINE").
+  std::string scenario_file = {};
 };
+
+/// Where the scenario writes what decided `drop`: the rule or route the walk recorded
+/// (`recorded`), else the declaration of the drop's device (chain, port, bridge, router, VIP,
+/// pool, host). Line 0 when neither is known.
+SourceLoc drop_source(const Topology& topo, const DropInfo& drop, SourceLoc recorded);
+
+/// "FILE:LINE", or "" when the line is unknown (0).
+std::string source_ref(const std::string& file, SourceLoc loc);
 
 /// "in_port=vm1,tcp,nw_src=10.0.1.10,nw_dst=10.0.2.12,tp_dst=5432": the fields in `mask`.
 std::string flow_match_string(const Topology& topo, const FlowKey& key, FieldMask mask);

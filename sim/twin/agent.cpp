@@ -133,6 +133,9 @@ JourneyId Twin::Impl::new_journey(SourceId source, const Packet& packet, bool re
   if (to == host) return false;
   // What apply() and send() would do with a journey of one copy, which send() then parks.
   const UnderlayNet::Route r = underlay_.route(host, to);
+  if (options_.on_tunnel && r.lost != UnderlayNet::Route::Lost::kTunnel) {
+    options_.on_tunnel(host, to);
+  }
   if (r.lost != UnderlayNet::Route::Lost::kNo) {
     if (record != nullptr) record->parse();
     lose(new_journey(source, packet, reply), route_drop(host, to, r.lost));

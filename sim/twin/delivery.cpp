@@ -18,6 +18,9 @@ void Twin::Impl::send(HostId host, PortId port, const Packet& packet, JourneyId 
     return;
   }
   const UnderlayNet::Route r = underlay_.route(host, to);
+  if (options_.on_tunnel && r.lost != UnderlayNet::Route::Lost::kTunnel) {
+    options_.on_tunnel(host, to);
+  }
   if (r.lost != UnderlayNet::Route::Lost::kNo) {
     if (journey) lose(journey, route_drop(host, to, r.lost));
     return;

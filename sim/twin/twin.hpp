@@ -40,6 +40,9 @@ struct TwinOptions {
   std::function<void(SimTime now, SimTime end)> progress;
   /// Called for every packet leaving the virtual network at an exterior port (pcap capture).
   std::function<void(PortId port, const Packet& packet, SimTime at)> on_egress;
+  /// Called for every frame put on a tunnel from host `from` to host `to` (a tunnel zone joins
+  /// them and their link is up): `sweep --fail link` lists the pairs that exchanged packets.
+  std::function<void(HostId from, HostId to)> on_tunnel;
   /// Opens a scenario `pcap` traffic source (the io layer provides it; the twin reads no files).
   /// Without it such an entry is refused.
   std::function<Result<std::unique_ptr<TrafficSource>>(const Traffic&, const PcapTraffic&)>

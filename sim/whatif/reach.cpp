@@ -1,0 +1,350 @@
+#include "sim/whatif/reach.hpp"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <charconv>
+#include <memory>
+#include <set>
+
+#include "sim/packet/spec.hpp"
+#include "sim/report/trace_report.hpp"
+#include "sim/twin/traffic.hpp"
+#include "sim/twin/twin.hpp"
+
+namespace hivesim::whatif {
+
+namespace {
+
+std::optional<std::uint16_t> parse_port(std::string_view text) {
+  unsigned value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc{} || ptr != end || value > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(value);
+}
+
+std::vector<std::string_view> split(std::string_view list) {
+  std::vector<std::string_view> items;
+  while (true) {
+    const auto comma = list.find(',');
+    items.push_back(list.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return items;
+}
+
+void add_spec_service(std::set<std::string>& names, std::vector<Service>& out,
+                      std::string_view spec) {
+  auto parsed = parse_packet_spec(spec);
+  if (!parsed || !parsed->dport) return;
+  if (parsed->proto != SpecProto::kTcp && parsed->proto != SpecProto::kUdp) return;
+  Service s{parsed->proto == SpecProto::kTcp ? ipproto::kTcp : ipproto::kUdp, *parsed->dport};
+  if (names.insert(s.name()).second) out.push_back(s);
+}
+
+void add_service(std::set<std::string>& names, std::vector<Service>& out,
+                 std::optional<std::uint8_t> proto, std::optional<PortRange> port) {
+  if (!proto || !port) return;
+  if (*proto != ipproto::kTcp && *proto != ipproto::kUdp) return;
+  Service s{*proto, port->lo};
+  if (names.insert(s.name()).second) out.push_back(s);
+}
+
+/// The device that answered a consumed packet: the last router the walk entered (echo
+/// replies), else the last device (a bridge answering ARP).
+std::string answering_device(const SimulationResult& traced) {
+  for (auto it = traced.hops.rbegin(); it != traced.hops.rend(); ++it) {
+    if (it->kind == "router") return it->device;
+  }
+  return traced.hops.empty() ? std::string() : traced.hops.back().device;
+}
+
+const char* proto_word(std::uint8_t proto) {
+  return proto == ipproto::kTcp ? "tcp" : proto == ipproto::kUdp ? "udp" : "icmp";
+}
+
+}  // namespace
+
+std::string Service::name() const {
+  if (proto == ipproto::kIcmp) return "icmp";
+  return std::string(proto_word(proto)) + "/" + std::to_string(port);
+}
+
+Result<std::vector<Service>> parse_services(std::string_view list) {
+  std::vector<Service> out;
+  for (std::string_view item : split(list)) {
+    if (item == "icmp") {
+      out.push_back(Service{ipproto::kIcmp, 0});
+      continue;
+    }
+    const auto slash = item.find('/');
+    const std::string_view word = item.substr(0, slash);
+    const bool tcp = word == "tcp";
+    if ((!tcp && word != "udp") || slash == std::string_view::npos) {
+      return Error{"bad service '" + std::string(item) +
+                   "' (expected tcp/PORT, udp/PORT or icmp, e.g. tcp/22,udp/53,icmp)"};
+    }
+    const auto port = parse_port(item.substr(slash + 1));
+    if (!port) return Error{"bad port in service '" + std::string(item) + "' (0-65535)"};
+    out.push_back(Service{tcp ? ipproto::kTcp : ipproto::kUdp, *port});
+  }
+  return out;
+}
+
+std::string_view to_string(Reach r) {
+  switch (r) {
+    case Reach::kOpen:
+      return "open";
+    case Reach::kOneWay:
+      return "one_way";
+    case Reach::kBlocked:
+      return "blocked";
+  }
+  return "blocked";
+}
+
+std::optional<Reach> parse_reach(std::string_view text) {
+  for (Reach r : {Reach::kOpen, Reach::kOneWay, Reach::kBlocked}) {
+    if (to_string(r) == text) return r;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> default_sources(const Topology& topo) {
+  std::vector<std::string> names;
+  for (const Port& p : topo.ports) {
+    if (p.exterior()) names.push_back(p.name);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::vector<std::string> default_destinations(const Scenario& scenario) {
+  const Topology& topo = scenario.topology;
+  std::set<std::string> ips;
+  for (const Port& p : topo.ports) {
+    if (p.exterior() && p.ip) ips.insert(p.ip->str());
+  }
+  for (const FloatingIp& f : topo.floating_ips)
+    ips.insert(f.ip.str());
+  for (const Vip& v : topo.vips)
+    ips.insert(v.ip.str());
+  return {ips.begin(), ips.end()};
+}
+
+std::vector<Service> default_services(const Scenario& scenario) {
+  const Topology& topo = scenario.topology;
+  std::set<std::string> names;
+  std::vector<Service> out;
+  for (const Chain& c : topo.chains) {
+    for (const Rule& r : c.rules)
+      add_service(names, out, r.match.proto, r.match.dport);
+  }
+  for (const SecurityGroup& g : topo.security_groups) {
+    for (const SecurityGroupRule& r : g.rules)
+      add_service(names, out, r.proto, r.port);
+  }
+  for (const Vip& v : topo.vips)
+    add_service(names, out, v.proto, PortRange{v.port, v.port});
+  for (const Traffic& t : scenario.traffic) {
+    if (const auto* s = std::get_if<SyntheticTraffic>(&t.source)) {
+      add_spec_service(names, out, s->packet);
+    }
+  }
+  for (const Expectation& e : scenario.expectations) {
+    if (const auto* t = std::get_if<ExpectTrace>(&e.what)) add_spec_service(names, out, t->packet);
+  }
+  if (names.insert("icmp").second) out.push_back(Service{ipproto::kIcmp, 0});
+  std::sort(out.begin(), out.end(),
+            [](const Service& a, const Service& b) { return a.name() < b.name(); });
+  return out;
+}
+
+Result<ReachPlan> plan_reach(const Scenario& scenario, const ReachQuery& query) {
+  const Topology& topo = scenario.topology;
+  ReachPlan plan;
+  std::vector<std::string> candidates = query.sources ? *query.sources : default_sources(topo);
+  std::sort(candidates.begin(), candidates.end());
+  candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  for (const std::string& name : candidates) {
+    if (query.from_glob && fnmatch(query.from_glob->c_str(), name.c_str(), 0) != 0) continue;
+    const auto port = topo.find_port(name);
+    if (!port || !topo.port(*port).exterior()) {
+      return Error{"'" + name + "' is not an exterior port of " + scenario.file};
+    }
+    plan.sources.push_back(*port);
+  }
+  if (plan.sources.empty()) {
+    return Error{query.from_glob ? "--from '" + *query.from_glob + "' matches no exterior port"
+                                 : std::string("the scenario has no exterior port")};
+  }
+  const std::vector<std::string> labels = query.to ? *query.to : default_destinations(scenario);
+  std::set<std::string> seen;
+  for (const std::string& label : labels) {
+    if (!seen.insert(label).second) continue;
+    if (auto ip = Ipv4::parse(label)) {
+      plan.destinations.push_back(Destination{label, *ip});
+      continue;
+    }
+    const auto port = topo.find_port(label);
+    if (!port) {
+      return Error{"--to: '" + label + "' is neither a port of the scenario nor an IPv4 address"};
+    }
+    if (!topo.port(*port).ip) return Error{"--to: port '" + label + "' has no IP address"};
+    plan.destinations.push_back(Destination{label, *topo.port(*port).ip});
+  }
+  std::sort(plan.destinations.begin(), plan.destinations.end(),
+            [](const Destination& a, const Destination& b) { return a.label < b.label; });
+  plan.services = query.services ? *query.services : default_services(scenario);
+  std::sort(plan.services.begin(), plan.services.end(),
+            [](const Service& a, const Service& b) { return a.name() < b.name(); });
+  plan.services.erase(std::unique(plan.services.begin(), plan.services.end()), plan.services.end());
+  if (plan.destinations.empty()) return Error{"no destination to test"};
+  if (plan.services.empty()) return Error{"no service to test"};
+  return plan;
+}
+
+ReachReport run_reach(const Scenario& scenario, const Simulator& sim, SimState& state,
+                      const ReachPlan& plan, SimTime at) {
+  const Topology& topo = sim.topology();
+  ReachReport report;
+  report.scenario = scenario.name;
+  report.scenario_file = scenario.file;
+  report.at = at;
+  for (PortId p : plan.sources)
+    report.sources.push_back(topo.port(p).name);
+  for (const Destination& d : plan.destinations)
+    report.destinations.push_back(d.label);
+  for (const Service& s : plan.services)
+    report.services.push_back(s.name());
+  for (const Port& p : topo.ports)
+    report.port_names.push_back(p.name);
+
+  const SimulateOptions options{.trace = false, .now = at};
+  auto decided = [&](const SimulationResult& r, bool reply, PortId in, const Packet& pkt) {
+    ReachDrop d;
+    d.reply = reply;
+    if (r.drop) {
+      d.info = *r.drop;
+      d.source = drop_source(topo, *r.drop, r.drop_source);
+      return d;
+    }
+    // Consumed: answered by a device. Which one is only in the hop trace; rare enough to walk
+    // again with tracing on (the state is rolled back first, so the walk is the same).
+    d.consumed = true;
+    state.rollback();
+    state.checkpoint();
+    SimulationResult traced = sim.simulate(in, pkt, state, SimulateOptions{true, at});
+    d.info.device = answering_device(traced);
+    return d;
+  };
+
+  for (std::uint32_t s = 0; s < plan.sources.size(); ++s) {
+    const PortId from = plan.sources[s];
+    const Port& from_port = topo.port(from);
+    const SpecDefaults defaults = sim.spec_defaults(from);
+    for (std::uint32_t t = 0; t < plan.destinations.size(); ++t) {
+      const Destination& dest = plan.destinations[t];
+      if (from_port.ip && *from_port.ip == dest.ip) continue;  // a port to its own address
+      // One packet per protocol, built as `PROTO dst=DEST dport=1`; services change the port.
+      std::optional<Packet> base[3];
+      for (std::uint32_t v = 0; v < plan.services.size(); ++v) {
+        const Service& svc = plan.services[v];
+        const int slot = svc.proto == ipproto::kTcp ? 0 : svc.proto == ipproto::kUdp ? 1 : 2;
+        if (!base[slot]) {
+          std::string spec = std::string(proto_word(svc.proto)) + " dst=" + dest.ip.str();
+          if (svc.proto != ipproto::kIcmp) spec += " dport=1";
+          auto parsed = parse_packet_spec(spec);
+          auto built =
+              parsed ? build_packet(*parsed, defaults) : Result<Packet>(Error{parsed.error()});
+          if (!built) {
+            // E.g. an uplink without a neighbour in its router's arp_table: no source address.
+            report.notes.push_back(from_port.name + " -> " + dest.label + " " + svc.name() +
+                                   ": left out: " + built.error());
+            continue;
+          }
+          base[slot] = std::move(*built);
+        }
+        Packet pkt = *base[slot];
+        if (svc.proto != ipproto::kIcmp) pkt.dport = svc.port;
+
+        ReachRow row{s, t, v, std::nullopt, Reach::kBlocked, std::nullopt};
+        state.checkpoint();
+        const SimulationResult fwd = sim.simulate(from, pkt, state, options);
+        if (fwd.verdict != Verdict::kDelivered) {
+          row.drop = decided(fwd, false, from, pkt);
+        } else {
+          const OutPacket& delivered = fwd.out.front();
+          row.to_port = delivered.port;
+          const std::optional<Packet> answer = reply_to(delivered.packet);
+          if (!answer) {
+            row.result = Reach::kOneWay;
+            row.drop = ReachDrop{true, false, DropInfo{DropReason::kUnsupported, {}, {}}, {}};
+          } else {
+            const SimulationResult back = sim.simulate(delivered.port, *answer, state, options);
+            if (back.verdict == Verdict::kDelivered) {
+              row.result = Reach::kOpen;
+            } else {
+              row.result = Reach::kOneWay;
+              // The reply walk of a consumed answer needs the forward's state: replay both.
+              if (back.drop) {
+                row.drop = decided(back, true, delivered.port, *answer);
+              } else {
+                state.rollback();
+                state.checkpoint();
+                (void)sim.simulate(from, pkt, state, options);
+                SimulationResult traced =
+                    sim.simulate(delivered.port, *answer, state, SimulateOptions{true, at});
+                ReachDrop d;
+                d.reply = true;
+                d.consumed = true;
+                d.info.device = answering_device(traced);
+                row.drop = d;
+              }
+            }
+          }
+        }
+        state.rollback();
+        switch (row.result) {
+          case Reach::kOpen:
+            ++report.open;
+            break;
+          case Reach::kOneWay:
+            ++report.one_way;
+            break;
+          case Reach::kBlocked:
+            ++report.blocked;
+            break;
+        }
+        report.rows.push_back(std::move(row));
+      }
+    }
+  }
+  return report;
+}
+
+Result<ReachReport> reach(const Scenario& scenario, const ReachQuery& query, SimTime at) {
+  auto plan = plan_reach(scenario, query);
+  if (!plan) return Error{plan.error()};
+  if (at == 0) {
+    Simulator sim(scenario.topology);
+    SimState state(scenario.seed);
+    return run_reach(scenario, sim, state, *plan, at);
+  }
+  // Later: the twin runs the scenario's traffic and failures up to `at`, and each connection
+  // meets that moment's topology and state (as `trace --at`).
+  TwinOptions options;
+  options.until = at;
+  auto twin = Twin::make(scenario, options);
+  if (!twin) return Error{twin.error()};
+  (*twin)->advance(at);
+  return run_reach(scenario, (*twin)->simulator(), (*twin)->state(), *plan, at);
+}
+
+std::string drop_source_ref(const ReachReport& report, const ReachDrop& drop) {
+  return source_ref(report.scenario_file, drop.source);
+}
+
+}  // namespace hivesim::whatif
