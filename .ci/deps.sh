@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config
-  libyaml-cpp-dev nlohmann-json3-dev libboost-program-options-dev
+  libfyaml-dev nlohmann-json3-dev libboost-program-options-dev
   libpcap-dev libsqlite3-dev catch2 libbenchmark-dev libabsl-dev
   tshark  # tests check that every --pcap-out file reads cleanly in Wireshark's reader
   libgraphviz-dev  # hivesim graph: the dot layout through Graphviz's C library

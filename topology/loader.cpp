@@ -1,11 +1,12 @@
 #include "topology/loader.hpp"
 
-#include <yaml-cpp/yaml.h>
+#include "topology/yaml_doc.hpp"
 
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
+#include <memory>
+#include <vector>
 
 #include "topology/loader_impl.hpp"
 
@@ -28,7 +29,7 @@ using yaml_schema::peek_name;
 /// Sizes `objects` to the section's items and declares each item's name. Items that are not
 /// maps or have no name still take their slot (pass 2 reports them), so ids stay aligned.
 template <class T, class IdT>
-void declare_section(Diagnostics& diags, const YAML::Node& section, std::vector<T>& objects,
+void declare_section(Diagnostics& diags, const yaml::Node& section, std::vector<T>& objects,
                      NameTable<IdT>& table) {
   const auto items = peek_items(section);
   objects.resize(items.size());
@@ -44,7 +45,7 @@ void declare_section(Diagnostics& diags, const YAML::Node& section, std::vector<
 void Loader::declare(const MapReader& top) {
   auto section = [&](std::string_view key) {
     auto field = top.get(key);
-    return field ? field->node() : YAML::Node(YAML::NodeType::Null);
+    return field ? field->node() : yaml::Node();
   };
   declare_section(diags_, section("hosts"), topo_.hosts, hosts_);
   declare_section(diags_, section("tunnel_zones"), topo_.tunnel_zones, tunnel_zones_);
@@ -56,9 +57,9 @@ void Loader::declare(const MapReader& top) {
   declare_section(diags_, section("load_balancers"), topo_.load_balancers, load_balancers_);
 
   // Ports are named globally: bridge ports first, then router ports, in document order.
-  auto declare_ports = [&](const YAML::Node& device, DeviceKind kind, std::uint32_t index,
+  auto declare_ports = [&](const yaml::Node& device, DeviceKind kind, std::uint32_t index,
                            std::vector<PortId>& device_ports) {
-    for (const YAML::Node& item : peek_items(peek(device, "ports"))) {
+    for (const yaml::Node& item : peek_items(peek(device, "ports"))) {
       const PortId id(static_cast<std::uint32_t>(topo_.ports.size()));
       Port port;
       port.device_kind = kind;
@@ -84,7 +85,7 @@ void Loader::declare(const MapReader& top) {
   // Pools and VIPs are named globally across load balancers.
   const auto lbs = peek_items(section("load_balancers"));
   for (std::uint32_t i = 0; i < lbs.size(); ++i) {
-    for (const YAML::Node& item : peek_items(peek(lbs[i], "pools"))) {
+    for (const yaml::Node& item : peek_items(peek(lbs[i], "pools"))) {
       const PoolId id(static_cast<std::uint32_t>(topo_.pools.size()));
       Pool pool;
       pool.lb = LoadBalancerId(i);
@@ -96,7 +97,7 @@ void Loader::declare(const MapReader& top) {
       topo_.pools.push_back(std::move(pool));
       topo_.load_balancers[i].pools.push_back(id);
     }
-    for (const YAML::Node& item : peek_items(peek(lbs[i], "vips"))) {
+    for (const yaml::Node& item : peek_items(peek(lbs[i], "vips"))) {
       const VipId id(static_cast<std::uint32_t>(topo_.vips.size()));
       Vip vip;
       vip.lb = LoadBalancerId(i);
@@ -195,13 +196,13 @@ void Loader::read_tunnel_zones(const Field& list) {
 
 // ---------------------------------------------------------------------------------------------
 
-LoadResult Loader::load(const YAML::Node& root) {
+LoadResult Loader::load(const yaml::Node& root) {
   const std::filesystem::path stem = std::filesystem::path(s_.file).stem();
   s_.name = stem.empty() ? "scenario" : stem.string();
 
-  if (!root.IsMap()) {
-    diags_.error(root.IsDefined() && !root.IsNull() ? Diagnostics::loc_of(root) : SourceLoc{1, 1},
-                 root.IsNull() || !root.IsDefined()
+  if (!root.is_map()) {
+    diags_.error(root.is_defined() && !root.is_null() ? Diagnostics::loc_of(root) : SourceLoc{1, 1},
+                 root.is_null() || !root.is_defined()
                      ? "the scenario is empty"
                      : "a scenario is a map of sections (name, hosts, bridges, ...)");
     return LoadResult{std::nullopt, diags_.take_sorted()};
@@ -237,25 +238,31 @@ LoadResult Loader::load(const YAML::Node& root) {
 
 }  // namespace scenario_loader
 
-LoadResult load_scenario_text(std::string_view yaml, const std::string& file_name,
-                              const std::string& dir) {
+namespace {
+
+LoadResult load_text(std::string yaml, const std::string& file_name, const std::string& dir) {
   try {
-    YAML::Node root;
-    try {
-      root = YAML::Load(std::string(yaml));
-    } catch (const YAML::ParserException& e) {
-      const SourceLoc at{static_cast<std::uint32_t>(std::max(e.mark.line, 0)) + 1,
-                         static_cast<std::uint32_t>(std::max(e.mark.column, 0)) + 1};
+    yaml::SyntaxError syntax;
+    const std::unique_ptr<yaml::Document> doc = yaml::Document::parse(std::move(yaml), syntax);
+    if (!doc) {
       return LoadResult{std::nullopt,
-                        {Diagnostic{file_name, at.line, at.col, "YAML syntax: " + e.msg}}};
+                        {Diagnostic{file_name, syntax.at.line + 1, syntax.at.column + 1,
+                                    "YAML syntax: " + syntax.message}}};
     }
     scenario_loader::Loader loader(file_name, dir);
-    return loader.load(root);
+    return loader.load(doc->root());
   } catch (const std::exception& e) {
-    // A yaml-cpp conversion the schema walker failed to guard: a bug, but still no throw.
+    // Out of memory, or a bug in the schema walker: still no throw out of the loader.
     return LoadResult{std::nullopt,
                       {Diagnostic{file_name, 0, 0, std::string("internal error: ") + e.what()}}};
   }
+}
+
+}  // namespace
+
+LoadResult load_scenario_text(std::string_view yaml, const std::string& file_name,
+                              const std::string& dir) {
+  return load_text(std::string(yaml), file_name, dir);
 }
 
 LoadResult load_scenario(const std::string& path) {
@@ -264,13 +271,18 @@ LoadResult load_scenario(const std::string& path) {
   if (!in || std::filesystem::is_directory(path, ec)) {
     return LoadResult{std::nullopt, {Diagnostic{path, 0, 0, "cannot read the scenario file"}}};
   }
-  std::ostringstream text;
-  text << in.rdbuf();
+  // Read in large pieces straight into one string: a stringstream would hold the text twice.
+  std::string text;
+  std::vector<char> piece(1 << 20);
+  while (in.read(piece.data(), static_cast<std::streamsize>(piece.size())) || in.gcount() > 0) {
+    text.append(piece.data(), static_cast<std::size_t>(in.gcount()));
+    if (in.eof()) break;
+  }
   if (in.bad()) {
     return LoadResult{std::nullopt, {Diagnostic{path, 0, 0, "cannot read the scenario file"}}};
   }
   std::string dir = std::filesystem::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
-  return load_scenario_text(text.str(), path, dir);
+  return load_text(std::move(text), path, dir);
 }
 }  // namespace hivesim

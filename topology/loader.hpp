@@ -1,5 +1,5 @@
 #pragma once
-// Loading and validating a scenario file (SPEC section 4) with yaml-cpp.
+// Loading and validating a scenario file (SPEC section 4); libfyaml reads the YAML (yaml_doc.hpp).
 //
 // The loader reads the whole file, checks every key against the schema and every reference
 // against the declared names, and either returns a complete Scenario (all references resolved

@@ -155,7 +155,7 @@ void Loader::read_port(PortId id, const Field& item, const std::string& device, 
         if (!sg) continue;
         if (std::find(port.security_groups.begin(), port.security_groups.end(), *sg) !=
             port.security_groups.end()) {
-          g.error("security group " + q(g.node().Scalar()) + " is listed twice");
+          g.error("security group " + q(g.node().scalar()) + " is listed twice");
           continue;
         }
         port.security_groups.push_back(*sg);
@@ -295,9 +295,9 @@ void Loader::read_floating_ips(const Field& list) {
   for (std::size_t i = 0; i < items.size(); ++i) {
     FloatingIp fip;
     fip.loc = items[i].loc();
-    const YAML::Node ip_node = peek(items[i].node(), "ip");
-    const std::string owner = ip_node.IsDefined() && ip_node.IsScalar()
-                                  ? "floating ip " + ip_node.Scalar()
+    const yaml::Node ip_node = peek(items[i].node(), "ip");
+    const std::string owner = ip_node.is_defined() && ip_node.is_scalar()
+                                  ? "floating ip " + std::string(ip_node.scalar())
                                   : "floating_ips[" + std::to_string(i) + "]";
     MapReader m = items[i].map(owner, {"ip", "port", "router"});
     if (!m.ok()) continue;

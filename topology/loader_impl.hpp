@@ -11,7 +11,7 @@
 // every object, resolving references through the name tables. Every problem goes to one
 // Diagnostics sink; the Scenario is handed out only if there were none.
 
-#include <yaml-cpp/yaml.h>
+#include "topology/yaml_doc.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -75,7 +75,7 @@ class NameTable {
   explicit NameTable(std::string kind) : kind_(std::move(kind)) {}
 
   /// Declares `name` (read from `node`) as object `index`; a repeat is reported where it occurs.
-  void declare(Diagnostics& diags, const YAML::Node& node, const std::string& name,
+  void declare(Diagnostics& diags, const yaml::Node& node, const std::string& name,
                std::uint32_t index) {
     const SourceLoc here = Diagnostics::loc_of(node);
     auto [it, inserted] = index_.try_emplace(name, Entry{IdT(index), here});
@@ -136,7 +136,7 @@ class Loader {
   Loader(const Loader&) = delete;  // topo_ refers into s_
   Loader& operator=(const Loader&) = delete;
 
-  LoadResult load(const YAML::Node& root);
+  LoadResult load(const yaml::Node& root);
 
  private:
   void declare(const MapReader& top);

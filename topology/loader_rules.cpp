@@ -226,7 +226,7 @@ std::optional<NatTarget> Loader::read_nat(const Field& field, const std::string&
 std::optional<Action> Loader::read_action(const Field& field, const std::string& owner) {
   Action action;
   if (field.is_scalar()) {
-    const std::string& word = field.node().Scalar();
+    const std::string word(field.node().scalar());
     if (word == "jump" || word == "dnat" || word == "snat") {
       field.error("action " + q(word) + " needs a target, e.g. {" + word +
                   (word == "jump" ? ": CHAIN}" : ": {to: 1.2.3.4}}"));

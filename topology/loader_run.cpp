@@ -242,7 +242,7 @@ std::optional<DropReason> read_drop_reason(const Field& field) {
 /// The scalar under `key` as written ("0.15" stays "0.15"), for derived names.
 std::string text_of(const MapReader& m, std::string_view key, std::string fallback = {}) {
   auto field = m.get(key);
-  return field && field->is_scalar() ? field->node().Scalar() : fallback;
+  return field && field->is_scalar() ? std::string(field->node().scalar()) : fallback;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "topology/yaml_schema.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -10,11 +11,11 @@ namespace hivesim::yaml_schema {
 namespace {
 
 /// "a map", "a list", "'word'", "nothing": what a node is, for "expected X, got Y" messages.
-std::string describe(const YAML::Node& node) {
-  if (!node.IsDefined() || node.IsNull()) return "nothing";
-  if (node.IsMap()) return "a map";
-  if (node.IsSequence()) return "a list";
-  return quoted(node.Scalar());
+std::string describe(const yaml::Node& node) {
+  if (!node.is_defined() || node.is_null()) return "nothing";
+  if (node.is_map()) return "a map";
+  if (node.is_sequence()) return "a list";
+  return quoted(node.scalar());
 }
 
 /// Optimal string alignment distance: insertions, deletions, substitutions and adjacent
@@ -46,6 +47,35 @@ std::string join(const std::vector<std::string>& words) {
   return out;
 }
 
+/// YAML 1.1 booleans as yaml-cpp read them: y/yes/true/on and n/no/false/off, in lower case,
+/// upper case or with a capital first letter.
+bool parse_bool(std::string_view s, bool& value) {
+  if (s.empty()) return false;
+  const bool lower = std::all_of(
+      s.begin(), s.end(), [](char c) { return !std::isupper(static_cast<unsigned char>(c)); });
+  const bool upper = std::all_of(
+      s.begin(), s.end(), [](char c) { return !std::islower(static_cast<unsigned char>(c)); });
+  const bool capital = std::isupper(static_cast<unsigned char>(s[0])) &&
+                       std::all_of(s.begin() + 1, s.end(), [](char c) {
+                         return !std::isupper(static_cast<unsigned char>(c));
+                       });
+  if (!lower && !upper && !capital) return false;
+  std::string folded(s);
+  for (char& c : folded)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto [yes, no] : {std::pair{"y", "n"}, {"yes", "no"}, {"true", "false"}, {"on", "off"}}) {
+    if (folded == yes) {
+      value = true;
+      return true;
+    }
+    if (folded == no) {
+      value = false;
+      return true;
+    }
+  }
+  return false;
+}
+
 bool looks_like_number(std::string_view s) {
   double ignored = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), ignored);
@@ -67,12 +97,10 @@ std::vector<Diagnostic> Diagnostics::take_sorted() {
   return std::move(errors_);
 }
 
-SourceLoc Diagnostics::loc_of(const YAML::Node& node) {
-  if (!node.IsDefined()) return {};
-  const YAML::Mark mark = node.Mark();
-  if (mark.is_null() || mark.line < 0 || mark.column < 0) return {};
-  return SourceLoc{static_cast<std::uint32_t>(mark.line) + 1,
-                   static_cast<std::uint32_t>(mark.column) + 1};
+SourceLoc Diagnostics::loc_of(const yaml::Node& node) {
+  if (!node.is_defined()) return {};
+  const yaml::Mark mark = node.mark();
+  return SourceLoc{mark.line + 1, mark.column + 1};
 }
 
 std::optional<std::string> closest(std::string_view word, const std::vector<std::string>& options) {
@@ -109,8 +137,8 @@ void Field::error(std::string_view message) const {
 }
 
 std::optional<std::string> Field::scalar(std::string_view expected) const {
-  if (node_.IsScalar()) return node_.Scalar();
-  if (node_.IsNull()) {
+  if (node_.is_scalar()) return std::string(node_.scalar());
+  if (node_.is_null()) {
     error("'" + key_ + "' has no value");
   } else {
     error(key_ + " must be " + std::string(expected) + ", not " + describe(node_));
@@ -192,7 +220,7 @@ std::optional<bool> Field::boolean() const {
   auto s = scalar("true or false");
   if (!s) return std::nullopt;
   bool value = false;
-  if (!YAML::convert<bool>::decode(node_, value)) {
+  if (!parse_bool(*s, value)) {
     error(key_ + " must be true or false, got " + quoted(*s));
     return std::nullopt;
   }
@@ -306,21 +334,21 @@ void Field::bad_choice(std::string_view word, const std::vector<std::string>& na
 
 std::vector<Field> Field::items(std::string_view item_key) const {
   std::vector<Field> out;
-  if (node_.IsNull()) return out;
-  if (!node_.IsSequence()) {
+  if (node_.is_null()) return out;
+  if (!node_.is_sequence()) {
     error(key_ + " must be a list, not " + describe(node_));
     return out;
   }
-  for (const YAML::Node& item : node_)
+  for (yaml::Node item : node_.items())
     out.emplace_back(*diags_, item, owner_, std::string(item_key));
   return out;
 }
 
 std::vector<Field> Field::one_or_many() const {
-  if (node_.IsScalar()) return {*this};
-  if (node_.IsSequence()) {
+  if (node_.is_scalar()) return {*this};
+  if (node_.is_sequence()) {
     std::vector<Field> out;
-    for (const YAML::Node& item : node_)
+    for (yaml::Node item : node_.items())
       out.emplace_back(*diags_, item, owner_, key_);
     return out;
   }
@@ -331,20 +359,20 @@ std::vector<Field> Field::one_or_many() const {
 std::vector<std::pair<Field, Field>> Field::entries(std::string_view key_name,
                                                     std::string_view value_name) const {
   std::vector<std::pair<Field, Field>> out;
-  if (node_.IsNull()) return out;
-  if (!node_.IsMap()) {
+  if (node_.is_null()) return out;
+  if (!node_.is_map()) {
     error(key_ + " must be a map, not " + describe(node_));
     return out;
   }
-  std::vector<std::string> seen;
-  for (const auto& kv : node_) {
+  std::vector<std::string_view> seen;
+  for (const auto& kv : node_.entries()) {
     Field key(*diags_, kv.first, owner_, key_ + " " + std::string(key_name));
-    if (kv.first.IsScalar()) {
-      if (std::find(seen.begin(), seen.end(), kv.first.Scalar()) != seen.end()) {
-        key.error(key_ + ": duplicate key " + quoted(kv.first.Scalar()));
+    if (kv.first.is_scalar()) {
+      if (std::find(seen.begin(), seen.end(), kv.first.scalar()) != seen.end()) {
+        key.error(key_ + ": duplicate key " + quoted(kv.first.scalar()));
         continue;
       }
-      seen.push_back(kv.first.Scalar());
+      seen.push_back(kv.first.scalar());
     }
     out.emplace_back(key, Field(*diags_, kv.second, owner_, key_ + " " + std::string(value_name)));
   }
@@ -358,31 +386,32 @@ MapReader Field::map(std::string owner, std::initializer_list<std::string_view> 
 // ---------------------------------------------------------------------------------------------
 // MapReader
 
-MapReader::MapReader(Diagnostics& diags, const YAML::Node& node, std::string owner,
+MapReader::MapReader(Diagnostics& diags, const yaml::Node& node, std::string owner,
                      std::initializer_list<std::string_view> keys)
     : diags_(&diags), node_(node), owner_(std::move(owner)) {
   for (auto k : keys)
     keys_.emplace_back(k);
-  if (node.IsNull()) {
+  if (node.is_null()) {
     ok_ = true;
     return;
   }
-  if (!node.IsMap()) {
+  if (!node.is_map()) {
     error("expected a map (key: value pairs), got " + describe(node));
     return;
   }
   ok_ = true;
-  for (const auto& kv : node) {
-    Field key(diags, kv.first, owner_, "key");
-    if (!kv.first.IsScalar()) {
-      key.error("a key must be a plain word, not " + describe(kv.first));
+  for (const auto& kv : node.entries()) {
+    auto key = [&] { return Field(diags, kv.first, owner_, "key"); };
+    if (!kv.first.is_scalar()) {
+      key().error("a key must be a plain word, not " + describe(kv.first));
       continue;
     }
-    const std::string& name = kv.first.Scalar();
+    const std::string_view name = kv.first.scalar();
     if (has(name)) {
-      key.error("duplicate key " + quoted(name));
+      key().error("duplicate key " + quoted(name));
     } else if (std::find(keys_.begin(), keys_.end(), name) == keys_.end()) {
-      key.error("unknown key " + quoted(name) + did_you_mean(name, keys_));
+      key().error("unknown key " + quoted(name) +
+                  did_you_mean(name, std::vector<std::string>(keys_.begin(), keys_.end())));
     } else {
       values_.emplace_back(name, kv.second);
     }
@@ -395,7 +424,7 @@ bool MapReader::has(std::string_view key) const {
 
 std::optional<Field> MapReader::get(std::string_view key) const {
   for (const auto& [name, value] : values_) {
-    if (name == key) return Field(*diags_, value, owner_, name);
+    if (name == key) return Field(*diags_, value, owner_, std::string(name));
   }
   return std::nullopt;
 }
@@ -413,25 +442,25 @@ void MapReader::error(std::string_view message) const {
 
 // ---------------------------------------------------------------------------------------------
 
-YAML::Node peek(const YAML::Node& node, std::string_view key) {
-  if (node.IsMap()) {
-    for (const auto& kv : node) {
-      if (kv.first.IsScalar() && kv.first.Scalar() == key) return kv.second;
+yaml::Node peek(const yaml::Node& node, std::string_view key) {
+  if (node.is_map()) {
+    for (const auto& kv : node.entries()) {
+      if (kv.first.is_scalar() && kv.first.scalar() == key) return kv.second;
     }
   }
-  return YAML::Node(YAML::NodeType::Undefined);
+  return yaml::Node();
 }
 
-std::optional<std::string> peek_name(const YAML::Node& node) {
-  const YAML::Node name = peek(node, "name");
-  if (name.IsDefined() && name.IsScalar() && !name.Scalar().empty()) return name.Scalar();
+std::optional<std::string> peek_name(const yaml::Node& node) {
+  const yaml::Node name = peek(node, "name");
+  if (name.is_scalar() && !name.scalar().empty()) return std::string(name.scalar());
   return std::nullopt;
 }
 
-std::vector<YAML::Node> peek_items(const YAML::Node& node) {
-  std::vector<YAML::Node> out;
-  if (node.IsSequence()) {
-    for (const YAML::Node& item : node)
+std::vector<yaml::Node> peek_items(const yaml::Node& node) {
+  std::vector<yaml::Node> out;
+  if (node.is_sequence()) {
+    for (yaml::Node item : node.items())
       out.push_back(item);
   }
   return out;

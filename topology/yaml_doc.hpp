@@ -1,0 +1,159 @@
+#pragma once
+// Internal to the topology library: a parsed YAML document as a compact, read-only tree, built
+// from libfyaml's event stream.
+//
+// Why not a library's own tree: a scenario of 100,000 hosts is a 100+ MB file. yaml-cpp read it
+// at about 2 MB/s and held ~60 bytes of node per byte of text; libfyaml's document tree is
+// faster but still keeps a token per scalar. Here every node is one 24-byte record in a flat
+// array, scalars are slices of the input (or, when unescaped, of one arena), and the children of
+// each collection sit side by side in one index array, so loading is bounded by libfyaml's scanner.
+//
+// Semantics kept from the loader's yaml-cpp days (error messages and positions depend on them):
+//  - a plain scalar `~`, `null`, `Null`, `NULL` or an empty plain value is null;
+//  - a node's mark is where its first token starts (0-based line and column);
+//  - an alias refers to its anchor's node (shared, never copied). A document whose aliases would
+//    expand to more than kMaxExpandedNodes nodes is refused, so a walk over it stays bounded
+//    ("billion laughs").
+//
+// Cost: one pass over libfyaml's events, O(text) time and about 24 bytes per node + 4 per child
+// + the unescaped scalar text.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace hivesim::yaml {
+
+enum class Kind : std::uint8_t { kUndefined, kNull, kScalar, kSequence, kMap };
+
+struct Mark {
+  std::uint32_t line = 0;    // 0-based
+  std::uint32_t column = 0;  // 0-based
+};
+
+class Document;
+class Node;
+
+/// The items or entries of a node, for range-for.
+template <class T>
+class NodeRange {
+ public:
+  using At = T (Node::*)(std::size_t) const;
+  class iterator {
+   public:
+    iterator(const NodeRange* range, std::size_t i) : range_(range), i_(i) {}
+    T operator*() const;
+    iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    bool operator!=(const iterator& other) const { return i_ != other.i_; }
+
+   private:
+    const NodeRange* range_;
+    std::size_t i_;
+  };
+  iterator begin() const { return iterator(this, 0); }
+  iterator end() const { return iterator(this, n_); }
+
+ private:
+  friend class Node;
+  NodeRange(const Document* doc, std::uint32_t index, At at, std::size_t n)
+      : doc_(doc), index_(index), at_(at), n_(n) {}
+  const Document* doc_;
+  std::uint32_t index_;
+  At at_;
+  std::size_t n_;
+};
+
+/// A view of one node of a Document (cheap to copy; valid while the document lives). A
+/// default-constructed Node is undefined (a missing key).
+class Node {
+ public:
+  Node() = default;
+
+  Kind kind() const;
+  bool is_defined() const { return kind() != Kind::kUndefined; }
+  bool is_null() const { return kind() == Kind::kNull; }
+  bool is_scalar() const { return kind() == Kind::kScalar; }
+  bool is_sequence() const { return kind() == Kind::kSequence; }
+  bool is_map() const { return kind() == Kind::kMap; }
+
+  /// The scalar's text (unescaped); empty for anything but a scalar.
+  std::string_view scalar() const;
+  Mark mark() const;
+  /// Items of a sequence, or 2 * entries of a map (key, value, key, value...); 0 otherwise.
+  std::size_t child_count() const;
+  /// The i-th item of a sequence.
+  Node item(std::size_t i) const;
+  /// The i-th entry of a map, as (key, value).
+  std::pair<Node, Node> entry(std::size_t i) const;
+  std::size_t size() const { return is_map() ? child_count() / 2 : child_count(); }
+
+  /// For range-for: `for (Node item : node.items())`, `for (auto [key, value] : node.entries())`.
+  /// Empty unless the node is a sequence (items) or a map (entries).
+  NodeRange<Node> items() const;
+  NodeRange<std::pair<Node, Node>> entries() const;
+
+ private:
+  friend class Document;
+  template <class T>
+  friend class NodeRange;
+  Node(const Document* doc, std::uint32_t index) : doc_(doc), index_(index) {}
+  const Document* doc_ = nullptr;
+  std::uint32_t index_ = 0;
+};
+
+inline NodeRange<Node> Node::items() const {
+  return NodeRange<Node>(doc_, index_, &Node::item, is_sequence() ? size() : 0);
+}
+inline NodeRange<std::pair<Node, Node>> Node::entries() const {
+  return NodeRange<std::pair<Node, Node>>(doc_, index_, &Node::entry, is_map() ? size() : 0);
+}
+template <class T>
+T NodeRange<T>::iterator::operator*() const {
+  return (Node(range_->doc_, range_->index_).*(range_->at_))(i_);
+}
+
+/// A parse failure: where and what (libfyaml's words).
+struct SyntaxError {
+  Mark at;
+  std::string message;
+};
+
+class Document {
+ public:
+  /// Aliases may expand a document to at most this many nodes.
+  static constexpr std::uint64_t kMaxExpandedNodes = 10'000'000;
+
+  /// Parses the first document of `text`, which the Document keeps (scalars are views into it
+  /// where they can be). On failure returns nullptr and fills `error`.
+  static std::unique_ptr<Document> parse(std::string text, SyntaxError& error);
+
+  /// The root node (null for an empty document).
+  Node root() const { return Node(this, root_); }
+
+ private:
+  friend class Node;
+  friend class Builder;
+
+  struct Record {
+    Kind kind = Kind::kUndefined;
+    std::uint32_t line = 0;
+    std::uint32_t column = 0;
+    bool in_input = false;    // scalar: its text is a slice of the input, not of text_
+    std::uint32_t first = 0;  // scalar: offset in input_/text_; collection: in children_
+    std::uint32_t count = 0;  // scalar: length; collection: children
+  };
+
+  std::vector<Record> nodes_;            // nodes_[0] is the undefined node
+  std::vector<std::uint32_t> children_;  // each collection's children, side by side
+  std::string input_;                    // the parsed text (plain scalars are slices of it)
+  std::string text_;                     // scalars whose text differs from the input's
+  std::uint32_t root_ = 0;
+};
+
+}  // namespace hivesim::yaml
