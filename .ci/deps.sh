@@ -7,6 +7,8 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev libboost-program-options-dev
   libpcap-dev libsqlite3-dev catch2 libbenchmark-dev libabsl-dev
   tshark  # tests check that every --pcap-out file reads cleanly in Wireshark's reader
+  libopenmpi-dev openmpi-bin  # sweep's MPI scale-out (mpirun -n R hivesim sweep) and its test
+  bc  # bench/whatif/run_sweep_bench.sh
 )
 missing=()
 for p in "${packages[@]}"; do
