@@ -6,8 +6,8 @@
 
 #include <cstdlib>
 #include <map>
-#include <string>
 #include <numeric>
+#include <string>
 
 #include "sim/whatif/reach.hpp"
 #include "sim/whatif/sweep.hpp"
@@ -75,8 +75,8 @@ void BM_SweepWorkers(benchmark::State& st) {
   std::vector<std::uint32_t> indices(plan->variants.size());
   std::iota(indices.begin(), indices.end(), 0U);
   for (auto _ : st) {
-    auto r = whatif::run_variants(scenario, *plan, indices, static_cast<unsigned>(st.range(0)),
-                                  nullptr);
+    auto r =
+        whatif::run_variants(scenario, *plan, indices, static_cast<unsigned>(st.range(0)), nullptr);
     if (!r) std::abort();
     benchmark::DoNotOptimize(r->size());
   }
