@@ -9,6 +9,8 @@ packages=(
   tshark  # tests check that every --pcap-out file reads cleanly in Wireshark's reader
   libgraphviz-dev  # hivesim graph: the dot layout through Graphviz's C library
   chromium  # the HTML report is checked in headless Chromium (screenshot, console errors)
+  libopenmpi-dev openmpi-bin  # sweep's MPI scale-out (mpirun -n R hivesim sweep) and its test
+  bc  # bench/whatif/run_sweep_bench.sh
 )
 missing=()
 for p in "${packages[@]}"; do

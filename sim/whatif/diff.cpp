@@ -100,8 +100,11 @@ void diff_runs(const RunReport& before, const RunReport& after, double tolerance
     if (b && a) {
       const double fb = fraction(*b);
       const double fa = fraction(*a);
-      regression = fb - fa > tolerance;
-      improvement = fa - fb > tolerance;
+      // "By more than the tolerance": a fall of exactly the tolerance (999/1000 against
+      // 0.001) is not one, whatever the rounding of the subtraction.
+      constexpr double kSlack = 1e-12;
+      regression = fb - fa > tolerance + kSlack;
+      improvement = fa - fb > tolerance + kSlack;
       std::ostringstream d;
       d << "delivered " << b->delivered << "/" << b->sent << " -> " << a->delivered << "/"
         << a->sent;

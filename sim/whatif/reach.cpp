@@ -2,6 +2,8 @@
 
 #include <fnmatch.h>
 
+#include <map>
+
 #include <algorithm>
 #include <charconv>
 #include <memory>
@@ -228,7 +230,7 @@ ReachReport run_reach(const Scenario& scenario, const Simulator& sim, SimState& 
     d.reply = reply;
     if (r.drop) {
       d.info = *r.drop;
-      d.source = drop_source(topo, *r.drop, r.drop_source);
+      d.source = r.drop_source;  // the device's declaration fills in after the loop
       return d;
     }
     // Consumed: answered by a device. Which one is only in the hop trace; rare enough to walk
@@ -245,29 +247,40 @@ ReachReport run_reach(const Scenario& scenario, const Simulator& sim, SimState& 
     const PortId from = plan.sources[s];
     const Port& from_port = topo.port(from);
     const SpecDefaults defaults = sim.spec_defaults(from);
+    // One packet per protocol and source, built from the spec `PROTO dst=D dport=1`; only the
+    // destination address and MAC depend on the destination, and the port on the service.
+    std::optional<Packet> base[3];
+    std::string base_error[3];
+    for (const Service& svc : plan.services) {
+      const int slot = svc.proto == ipproto::kTcp ? 0 : svc.proto == ipproto::kUdp ? 1 : 2;
+      if (base[slot] || !base_error[slot].empty()) continue;
+      std::string spec =
+          std::string(proto_word(svc.proto)) + " dst=" + plan.destinations.front().ip.str();
+      if (svc.proto != ipproto::kIcmp) spec += " dport=1";
+      auto parsed = parse_packet_spec(spec);
+      auto built = parsed ? build_packet(*parsed, defaults) : Result<Packet>(Error{parsed.error()});
+      if (built) {
+        base[slot] = std::move(*built);
+      } else {
+        base_error[slot] = built.error();
+      }
+    }
     for (std::uint32_t t = 0; t < plan.destinations.size(); ++t) {
       const Destination& dest = plan.destinations[t];
       if (from_port.ip && *from_port.ip == dest.ip) continue;  // a port to its own address
-      // One packet per protocol, built as `PROTO dst=DEST dport=1`; services change the port.
-      std::optional<Packet> base[3];
+      const Mac eth_dst = defaults.eth_dst_for(dest.ip);
       for (std::uint32_t v = 0; v < plan.services.size(); ++v) {
         const Service& svc = plan.services[v];
         const int slot = svc.proto == ipproto::kTcp ? 0 : svc.proto == ipproto::kUdp ? 1 : 2;
         if (!base[slot]) {
-          std::string spec = std::string(proto_word(svc.proto)) + " dst=" + dest.ip.str();
-          if (svc.proto != ipproto::kIcmp) spec += " dport=1";
-          auto parsed = parse_packet_spec(spec);
-          auto built =
-              parsed ? build_packet(*parsed, defaults) : Result<Packet>(Error{parsed.error()});
-          if (!built) {
-            // E.g. an uplink without a neighbour in its router's arp_table: no source address.
-            report.notes.push_back(from_port.name + " -> " + dest.label + " " + svc.name() +
-                                   ": left out: " + built.error());
-            continue;
-          }
-          base[slot] = std::move(*built);
+          // E.g. an uplink without a neighbour in its router's arp_table: no source address.
+          report.notes.push_back(from_port.name + " -> " + dest.label + " " + svc.name() +
+                                 ": left out: " + base_error[slot]);
+          continue;
         }
         Packet pkt = *base[slot];
+        pkt.dst = dest.ip;
+        pkt.eth_dst = eth_dst;
         if (svc.proto != ipproto::kIcmp) pkt.dport = svc.port;
 
         ReachRow row{s, t, v, std::nullopt, Reach::kBlocked, std::nullopt};
@@ -321,6 +334,18 @@ ReachReport run_reach(const Scenario& scenario, const Simulator& sim, SimState& 
         report.rows.push_back(std::move(row));
       }
     }
+  }
+  // Drops no rule or route decided point at their device's declaration: looked up once per
+  // device, not per connection.
+  std::map<std::pair<std::string, std::optional<std::uint32_t>>, SourceLoc> declared;
+  for (ReachRow& row : report.rows) {
+    if (!row.drop || row.drop->consumed || row.drop->source.line != 0) continue;
+    const auto key = std::pair(row.drop->info.device, row.drop->info.rule);
+    auto it = declared.find(key);
+    if (it == declared.end()) {
+      it = declared.emplace(key, drop_source(topo, row.drop->info, SourceLoc{})).first;
+    }
+    row.drop->source = it->second;
   }
   return report;
 }
