@@ -176,9 +176,9 @@ TEST_CASE("Import: hosts from the hypervisor list, others numbered in name order
   Net net(out.yaml);
   const Topology& t = net.topo();
   REQUIRE(t.hosts.size() == 3);
-  CHECK(t.hosts[*t.find_host("hv1.example.org")].ip == ip("192.0.2.11"));
-  CHECK(t.hosts[*t.find_host("hv2")].ip == ip("192.168.0.1"));
-  CHECK(t.hosts[*t.find_host("net1")].ip == ip("192.168.0.2"));
+  CHECK(t.host(*t.find_host("hv1.example.org")).ip == ip("192.0.2.11"));
+  CHECK(t.host(*t.find_host("hv2")).ip == ip("192.168.0.1"));
+  CHECK(t.host(*t.find_host("net1")).ip == ip("192.168.0.2"));
   // The binding's short name finds the hypervisor's FQDN.
   CHECK(t.host(*t.port(net.port("a")).host).name == "hv1.example.org");
   CHECK(t.host(*t.port(net.port("uplink-public")).host).name == "net1");
