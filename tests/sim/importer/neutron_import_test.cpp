@@ -68,6 +68,11 @@ std::string import_error(const std::string& json) {
   return out.error();
 }
 
+/// A VM port that lets everything by (port security off), for tests of the routers.
+std::string open_vm(const std::string& id, const std::string& name, int n) {
+  return vm(id, name, n, R"(, "port_security_enabled": false)");
+}
+
 bool has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
@@ -188,9 +193,9 @@ TEST_CASE("Import: a router's gateway does SNAT, its floating IP DNAT and SNAT")
   const std::string fip = R"(, "floatingips": [{"id": "fip-1-0000",
       "floating_ip_address": "203.0.113.50", "floating_network_id": "net-ext-00",
       "port_id": "vm-1-0000", "fixed_ip_address": "10.0.1.10", "router_id": "rtr-1-0000"}])";
-  const auto out =
-      import_ok(dump(vm("vm-1-0000", "a", 10) + "," + vm("vm-2-0000", "b", 11) + "," + kRouterPorts,
-                     router_ports() + fip));
+  const auto out = import_ok(
+      dump(open_vm("vm-1-0000", "a", 10) + "," + open_vm("vm-2-0000", "b", 11) + "," + kRouterPorts,
+           router_ports() + fip));
   Net net(out.yaml);
   SIMULATE(snat, net, "b", "tcp dst=8.8.8.8 dport=443");
   CHECK(net.out_at(snat, "uplink-public").src == ip("203.0.113.10"));
@@ -211,7 +216,7 @@ TEST_CASE("Import: a router's gateway does SNAT, its floating IP DNAT and SNAT")
 
 TEST_CASE("Import: enable_snat false leaves the source alone") {
   const auto out =
-      import_ok(dump(vm("vm-1-0000", "a", 10) + "," + kRouterPorts, router_ports(false)));
+      import_ok(dump(open_vm("vm-1-0000", "a", 10) + "," + kRouterPorts, router_ports(false)));
   Net net(out.yaml);
   SIMULATE(r, net, "a", "tcp dst=8.8.8.8 dport=443");
   CHECK(net.out_at(r, "uplink-public").src == ip("10.0.1.10"));
@@ -225,8 +230,11 @@ TEST_CASE("Import: extra routes go out of the port whose subnet holds the next h
   CHECK(warned(out, "extra route 172.17.0.0/16"));
   Net net(out.yaml);
   const auto& routes = net.topo().router(net.router("r1")).routes;
-  REQUIRE(routes.size() == 1);
-  CHECK(routes[0].dst.str() == "172.16.0.0/16");
+  // The default route of the gateway port, then the extra route; 172.17.0.0/16 is not there.
+  REQUIRE(routes.size() == 2);
+  CHECK(routes[0].dst.str() == "0.0.0.0/0");
+  CHECK(routes[1].dst.str() == "172.16.0.0/16");
+  CHECK(routes[1].via == ip("10.0.1.254"));
 }
 
 TEST_CASE("Import: a remote group is the fixed IPs of its member ports") {
@@ -264,9 +272,10 @@ TEST_CASE("Import: an Octavia load balancer gets a router of its own on the VIP 
   const std::string vip = R"({"id": "vip-1-0000", "name": "vip", "network_id": "net-1-0000",
       "mac_address": "fa:16:3e:00:00:50", "device_owner": "Octavia",
       "fixed_ips": [{"ip_address": "10.0.1.50", "subnet_id": "sub-1-0000"}]})";
-  const auto out = import_ok(dump(
-      vm("vm-1-0000", "a", 10) + "," + vm("vm-2-0000", "c", 11) + "," + vip + "," + kRouterPorts,
-      router_ports() + lb));
+  const auto out =
+      import_ok(dump(open_vm("vm-1-0000", "a", 10) + "," + open_vm("vm-2-0000", "c", 11) + "," +
+                         vip + "," + kRouterPorts,
+                     router_ports() + lb));
   CHECK(warned(out, "LEAST_CONNECTIONS"));
   Net net(out.yaml);
   const Topology& t = net.topo();
