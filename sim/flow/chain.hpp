@@ -28,7 +28,7 @@ struct MatchContext {
   std::optional<PortId> out_port;  // egress port, once the device has chosen it
   std::optional<PortId> origin;    // exterior port the packet entered the network by
   /// The IPv4 destination the packet entered the network with (dst_rewritten tests it).
-  std::optional<Ipv4> original_dst;
+  std::optional<Ipv4> original_dst = std::nullopt;
 };
 
 /// The services a chain needs from the simulation around it: connection tracking (is this a

@@ -1,6 +1,7 @@
 #include "sim/packet/spec.hpp"
 
 #include "sim/packet/dhcp.hpp"
+#include "sim/packet/spec_dhcp.hpp"
 
 #include <algorithm>
 #include <array>
@@ -223,51 +224,6 @@ std::optional<std::string> parse_inner_proto(std::string_view v, PacketSpec& s) 
   return ok();
 }
 
-std::optional<std::string> parse_dhcp_type(std::string_view v, PacketSpec& s) {
-  auto type = dhcp::parse_message_type(v);
-  if (!type) return "discover, offer, request, decline, ack, nak, release or inform";
-  s.dhcp_type = static_cast<std::uint8_t>(*type);
-  return ok();
-}
-
-/// A comma-separated list; `one` parses an item and returns false when it is bad.
-template <class One>
-bool parse_list(std::string_view v, One one) {
-  if (v.empty()) return false;
-  while (!v.empty()) {
-    const std::size_t comma = v.find(',');
-    if (!one(v.substr(0, comma))) return false;
-    v.remove_prefix(comma == std::string_view::npos ? v.size() : comma + 1);
-    if (comma != std::string_view::npos && v.empty()) return false;
-  }
-  return true;
-}
-
-std::optional<std::string> parse_dns(std::string_view v, PacketSpec& s) {
-  const bool good = parse_list(v, [&s](std::string_view item) {
-    auto ip = Ipv4::parse(item);
-    if (ip) s.dns.push_back(*ip);
-    return ip.has_value();
-  });
-  if (good) return ok();
-  s.dns.clear();
-  return "IPv4 addresses joined by ','";
-}
-
-std::optional<std::string> parse_routes(std::string_view v, PacketSpec& s) {
-  const bool good = parse_list(v, [&s](std::string_view item) {
-    const std::size_t colon = item.find(':');
-    if (colon == std::string_view::npos) return false;
-    auto dst = Ipv4Prefix::parse(item.substr(0, colon));
-    auto via = Ipv4::parse(item.substr(colon + 1));
-    if (dst && via) s.routes.push_back(DhcpRoute{*dst, *via});
-    return dst && via;
-  });
-  if (good) return ok();
-  s.routes.clear();
-  return "CIDR:GATEWAY pairs joined by ',', e.g. 0.0.0.0/0:10.0.0.1";
-}
-
 template <auto Member>
 bool written(const PacketSpec& s) {
   return (s.*Member).has_value();
@@ -328,7 +284,8 @@ const std::array<KeyDef, 39> kKeys = {{
      uint_parser<&PacketSpec::inner_icmp_code, std::uint8_t, 255>()},
     {"inner_icmp_id", kIcmpOnly, Needs::kInnerIcmp, written<&PacketSpec::inner_icmp_id>,
      uint_parser<&PacketSpec::inner_icmp_id, std::uint16_t, 65535>()},
-    {"dhcp_type", kDhcpWord, Needs::kNothing, written<&PacketSpec::dhcp_type>, parse_dhcp_type},
+    {"dhcp_type", kDhcpWord, Needs::kNothing, written<&PacketSpec::dhcp_type>,
+     spec_dhcp::parse_type},
     {"requested_ip", kDhcpWord, Needs::kNothing, written<&PacketSpec::requested_ip>,
      ip_parser<&PacketSpec::requested_ip>()},
     {"yiaddr", kDhcpWord, Needs::kNothing, written<&PacketSpec::yiaddr>,
@@ -338,7 +295,7 @@ const std::array<KeyDef, 39> kKeys = {{
     {"router", kDhcpWord, Needs::kNothing, written<&PacketSpec::router>,
      ip_parser<&PacketSpec::router>()},
     {"dns", kDhcpWord, Needs::kNothing, [](const PacketSpec& s) { return !s.dns.empty(); },
-     parse_dns},
+     spec_dhcp::parse_dns},
     {"lease", kDhcpWord, Needs::kNothing, written<&PacketSpec::lease>,
      uint_parser<&PacketSpec::lease, std::uint32_t, 0xffffffffU>()},
     {"mtu", kDhcpWord, Needs::kNothing, written<&PacketSpec::mtu>,
@@ -346,7 +303,7 @@ const std::array<KeyDef, 39> kKeys = {{
     {"server", kDhcpWord, Needs::kNothing, written<&PacketSpec::server>,
      ip_parser<&PacketSpec::server>()},
     {"routes", kDhcpWord, Needs::kNothing, [](const PacketSpec& s) { return !s.routes.empty(); },
-     parse_routes},
+     spec_dhcp::parse_routes},
 }};
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -644,26 +601,7 @@ Result<Packet> build_packet(const PacketSpec& spec, const SpecDefaults& defaults
   }
 
   if (spec.proto == SpecProto::kDhcp) {
-    dhcp::Message m;
-    m.type = static_cast<dhcp::MessageType>(spec.dhcp_type.value_or(1));
-    m.reply = m.type == dhcp::MessageType::kOffer || m.type == dhcp::MessageType::kAck ||
-              m.type == dhcp::MessageType::kNak;
-    m.chaddr = p.eth_src;
-    m.requested_ip = spec.requested_ip;
-    m.yiaddr = spec.yiaddr.value_or(Ipv4{});
-    m.mask = spec.mask;
-    m.router = spec.router;
-    m.dns = spec.dns;
-    m.lease = spec.lease;
-    m.mtu = spec.mtu;
-    m.server_id = spec.server;
-    m.routes = spec.routes;
-    p.src = spec.src.value_or(Ipv4{});
-    p.dst = spec.dst.value_or(Ipv4{0xffffffffU});
-    p.eth_dst = spec.eth_dst.value_or(Mac::broadcast());
-    p.ttl = spec.ttl.value_or(64);
-    p.tos = spec.tos.value_or(0);
-    dhcp::set_payload(p, m);
+    spec_dhcp::build(spec, p);
     return p;
   }
 
@@ -765,34 +703,6 @@ std::string format_tcp_flags(std::uint8_t flags) {
   return out;
 }
 
-namespace {
-
-void format_dhcp(SpecWriter& w, const dhcp::Message& m) {
-  w.key("dhcp_type", dhcp::to_string(m.type));
-  if (m.requested_ip) w.key("requested_ip", *m.requested_ip);
-  if (m.reply) w.key("yiaddr", m.yiaddr);
-  if (m.mask) w.key("mask", *m.mask);
-  if (m.router) w.key("router", *m.router);
-  auto join = [](const auto& items, auto str) {
-    std::string out;
-    for (const auto& item : items) {
-      if (!out.empty()) out.push_back(',');
-      out += str(item);
-    }
-    return out;
-  };
-  if (!m.dns.empty()) w.key("dns", join(m.dns, [](Ipv4 ip) { return ip.str(); }));
-  if (m.lease) w.key("lease", *m.lease);
-  if (m.mtu) w.key("mtu", *m.mtu);
-  if (m.server_id) w.key("server", *m.server_id);
-  if (!m.routes.empty()) {
-    w.key("routes",
-          join(m.routes, [](const DhcpRoute& r) { return cat(r.dst.str(), ":", r.via.str()); }));
-  }
-}
-
-}  // namespace
-
 std::string format_packet(const Packet& p) {
   const auto dhcp_message = dhcp::of_packet(p);
   SpecWriter w(dhcp_message ? std::string_view("dhcp") : spec_word(p));
@@ -830,7 +740,8 @@ std::string format_packet(const Packet& p) {
   w.key("ttl", p.ttl);
   w.key("tos", p.tos);
   if (dhcp_message) {
-    format_dhcp(w, *dhcp_message);
+    for (const auto& [key, value] : spec_dhcp::fields(*dhcp_message))
+      w.key(key, value);
     return w.take();
   }
   if (p.frag == FragKind::kFirst) w.key("frag", "first");

@@ -24,7 +24,8 @@ constexpr const char* kNetwork = R"("networks": [
      "gateway_ip": "203.0.113.1", "enable_dhcp": false}])";
 
 /// A VM port on network web with address 10.0.1.N.
-std::string vm(const std::string& id, const std::string& name, int n, const std::string& more = "") {
+std::string vm(const std::string& id, const std::string& name, int n,
+               const std::string& more = "") {
   const std::string last = std::to_string(n);
   return R"({"id": ")" + id + R"(", "name": ")" + name +
          R"(", "network_id": "net-1-0000", "mac_address": "fa:16:3e:00:00:)" +
@@ -65,6 +66,11 @@ std::string import_error(const std::string& json) {
   auto out = neutron::import_neutron(json, {});
   REQUIRE_FALSE(out);
   return out.error();
+}
+
+/// A VM port that lets everything by (port security off), for tests of the routers.
+std::string open_vm(const std::string& id, const std::string& name, int n) {
+  return vm(id, name, n, R"(, "port_security_enabled": false)");
 }
 
 bool has(const std::string& text, const std::string& part) {
@@ -153,10 +159,9 @@ TEST_CASE("Import: allowed address pairs keep their MAC; IPv6 ones are warnings"
 }
 
 TEST_CASE("Import: names are Neutron's when unique, else KIND-<8 of id>") {
-  const auto out = import_ok(dump(vm("aaaaaaaa-1111", "twin", 10) + "," +
-                                  vm("bbbbbbbb-2222", "twin", 11) + "," +
-                                  vm("cccccccc-3333", "", 12) + "," +
-                                  vm("dddddddd-4444", "my vm", 13)));
+  const auto out =
+      import_ok(dump(vm("aaaaaaaa-1111", "twin", 10) + "," + vm("bbbbbbbb-2222", "twin", 11) + "," +
+                     vm("cccccccc-3333", "", 12) + "," + vm("dddddddd-4444", "my vm", 13)));
   Net net(out.yaml);
   CHECK(net.topo().find_port("port-aaaaaaaa"));
   CHECK(net.topo().find_port("port-bbbbbbbb"));
@@ -176,9 +181,9 @@ TEST_CASE("Import: hosts from the hypervisor list, others numbered in name order
   Net net(out.yaml);
   const Topology& t = net.topo();
   REQUIRE(t.hosts.size() == 3);
-  CHECK(t.hosts[*t.find_host("hv1.example.org")].ip == ip("192.0.2.11"));
-  CHECK(t.hosts[*t.find_host("hv2")].ip == ip("192.168.0.1"));
-  CHECK(t.hosts[*t.find_host("net1")].ip == ip("192.168.0.2"));
+  CHECK(t.host(*t.find_host("hv1.example.org")).ip == ip("192.0.2.11"));
+  CHECK(t.host(*t.find_host("hv2")).ip == ip("192.168.0.1"));
+  CHECK(t.host(*t.find_host("net1")).ip == ip("192.168.0.2"));
   // The binding's short name finds the hypervisor's FQDN.
   CHECK(t.host(*t.port(net.port("a")).host).name == "hv1.example.org");
   CHECK(t.host(*t.port(net.port("uplink-public")).host).name == "net1");
@@ -188,9 +193,9 @@ TEST_CASE("Import: a router's gateway does SNAT, its floating IP DNAT and SNAT")
   const std::string fip = R"(, "floatingips": [{"id": "fip-1-0000",
       "floating_ip_address": "203.0.113.50", "floating_network_id": "net-ext-00",
       "port_id": "vm-1-0000", "fixed_ip_address": "10.0.1.10", "router_id": "rtr-1-0000"}])";
-  const auto out = import_ok(dump(vm("vm-1-0000", "a", 10) + "," + vm("vm-2-0000", "b", 11) + "," +
-                                  kRouterPorts,
-                                  router_ports() + fip));
+  const auto out = import_ok(
+      dump(open_vm("vm-1-0000", "a", 10) + "," + open_vm("vm-2-0000", "b", 11) + "," + kRouterPorts,
+           router_ports() + fip));
   Net net(out.yaml);
   SIMULATE(snat, net, "b", "tcp dst=8.8.8.8 dport=443");
   CHECK(net.out_at(snat, "uplink-public").src == ip("203.0.113.10"));
@@ -210,24 +215,26 @@ TEST_CASE("Import: a router's gateway does SNAT, its floating IP DNAT and SNAT")
 }
 
 TEST_CASE("Import: enable_snat false leaves the source alone") {
-  const auto out = import_ok(dump(vm("vm-1-0000", "a", 10) + "," + kRouterPorts,
-                                  router_ports(false)));
+  const auto out =
+      import_ok(dump(open_vm("vm-1-0000", "a", 10) + "," + kRouterPorts, router_ports(false)));
   Net net(out.yaml);
   SIMULATE(r, net, "a", "tcp dst=8.8.8.8 dport=443");
   CHECK(net.out_at(r, "uplink-public").src == ip("10.0.1.10"));
 }
 
 TEST_CASE("Import: extra routes go out of the port whose subnet holds the next hop") {
-  const auto out = import_ok(
-      dump(vm("vm-1-0000", "a", 10) + "," + kRouterPorts,
-           R"(, "routers": [{"id": "rtr-1-0000", "name": "r1", "routes": [
+  const auto out = import_ok(dump(vm("vm-1-0000", "a", 10) + "," + kRouterPorts,
+                                  R"(, "routers": [{"id": "rtr-1-0000", "name": "r1", "routes": [
                {"destination": "172.16.0.0/16", "nexthop": "10.0.1.254"},
                {"destination": "172.17.0.0/16", "nexthop": "10.9.9.9"}]}])"));
   CHECK(warned(out, "extra route 172.17.0.0/16"));
   Net net(out.yaml);
   const auto& routes = net.topo().router(net.router("r1")).routes;
-  REQUIRE(routes.size() == 1);
-  CHECK(routes[0].dst.str() == "172.16.0.0/16");
+  // The default route of the gateway port, then the extra route; 172.17.0.0/16 is not there.
+  REQUIRE(routes.size() == 2);
+  CHECK(routes[0].dst.str() == "0.0.0.0/0");
+  CHECK(routes[1].dst.str() == "172.16.0.0/16");
+  CHECK(routes[1].via == ip("10.0.1.254"));
 }
 
 TEST_CASE("Import: a remote group is the fixed IPs of its member ports") {
@@ -238,11 +245,11 @@ TEST_CASE("Import: a remote group is the fixed IPs of its member ports") {
         {"id": "r2", "direction": "ingress", "protocol": "tcp", "port_range_min": 5432,
          "port_range_max": 5432, "remote_group_id": "sg-web-000"},
         {"id": "r3", "direction": "egress"}]}])";
-  const auto out =
-      import_ok(dump(vm("vm-1-0000", "web1", 10, R"(, "security_groups": ["sg-web-000"])") + "," +
-                         vm("vm-2-0000", "db1", 11, R"(, "security_groups": ["sg-db-0000"])") +
-                         "," + vm("vm-3-0000", "other", 12, R"(, "security_groups": ["sg-db-0000"])"),
-                     groups));
+  const auto out = import_ok(
+      dump(vm("vm-1-0000", "web1", 10, R"(, "security_groups": ["sg-web-000"])") + "," +
+               vm("vm-2-0000", "db1", 11, R"(, "security_groups": ["sg-db-0000"])") + "," +
+               vm("vm-3-0000", "other", 12, R"(, "security_groups": ["sg-db-0000"])"),
+           groups));
   CHECK(has(out.yaml, "remote_group: web"));
   Net net(out.yaml);
   SIMULATE(ok, net, "web1", "tcp dst=10.0.1.11 dport=5432");
@@ -265,9 +272,10 @@ TEST_CASE("Import: an Octavia load balancer gets a router of its own on the VIP 
   const std::string vip = R"({"id": "vip-1-0000", "name": "vip", "network_id": "net-1-0000",
       "mac_address": "fa:16:3e:00:00:50", "device_owner": "Octavia",
       "fixed_ips": [{"ip_address": "10.0.1.50", "subnet_id": "sub-1-0000"}]})";
-  const auto out = import_ok(dump(vm("vm-1-0000", "a", 10) + "," + vm("vm-2-0000", "c", 11) +
-                                  "," + vip + "," + kRouterPorts,
-                                  router_ports() + lb));
+  const auto out =
+      import_ok(dump(open_vm("vm-1-0000", "a", 10) + "," + open_vm("vm-2-0000", "c", 11) + "," +
+                         vip + "," + kRouterPorts,
+                     router_ports() + lb));
   CHECK(warned(out, "LEAST_CONNECTIONS"));
   Net net(out.yaml);
   const Topology& t = net.topo();

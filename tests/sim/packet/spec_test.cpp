@@ -181,7 +181,7 @@ TEST_CASE("PacketSpec: each kind of mistake is an error naming it") {
   CHECK(spec_error("sctp dst=1.2.3.4") == "unknown protocol 'sctp' (did you mean 'tcp'?)");
   CHECK(spec_error("ipv6 dst=1.2.3.4") ==
         "unknown protocol 'ipv6' (expected tcp, udp, icmp, "
-        "arp, ip or eth)");
+        "arp, ip, eth or dhcp)");
   CHECK_THAT(spec_error("dst=1.2.3.4 dport=80"), Catch::StartsWith("a packet spec starts with a "
                                                                    "protocol word"));
   CHECK(spec_error("tcp dst=1.2.3.4 dprt=80") == "unknown key 'dprt' (did you mean 'dport'?)");
