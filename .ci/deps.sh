@@ -7,6 +7,7 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev libboost-program-options-dev
   libpcap-dev libsqlite3-dev catch2 libbenchmark-dev libabsl-dev
   tshark  # tests check that every --pcap-out file reads cleanly in Wireshark's reader
+  qt6-base-dev libgl-dev fonts-dejavu-core  # hivesim-gui (Qt 6 Widgets; a font offscreen)
 )
 missing=()
 for p in "${packages[@]}"; do
