@@ -12,5 +12,6 @@ int trace_command(const std::vector<std::string>& args, std::ostream& out, std::
 int run_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int replay_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int check_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int graph_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 }  // namespace hivesim::cli

@@ -24,6 +24,7 @@ constexpr const char* kHelp =
     "  hivesim trace    SCENARIO --batch FILE [--format text|json]\n"
     "  hivesim replay   SCENARIO --pcap FILE --port PORT [--speed X|--topspeed] ...\n"
     "  hivesim check    SCENARIO\n"
+    "  hivesim graph    SCENARIO [--format dot|svg|mermaid] [--trace \"PORT SPEC\"] [-o FILE]\n"
     "  hivesim --help | --version\n"
     "\n"
     "Every subcommand has --help. Exit codes: 0 ok, 1 an expectation failed, 2 bad input,\n"
@@ -61,6 +62,7 @@ int main(int argc, char** argv) {
     if (command == "check") return check_command(rest, std::cout, std::cerr);
     if (command == "run") return run_command(rest, std::cout, std::cerr);
     if (command == "replay") return replay_command(rest, std::cout, std::cerr);
+    if (command == "graph") return graph_command(rest, std::cout, std::cerr);
     std::cerr << "hivesim: error: unknown command '" << command << "'\n\n" << kHelp;
     return kExitBadInput;
   } catch (const std::exception& e) {

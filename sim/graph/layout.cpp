@@ -1,0 +1,153 @@
+// lay_out: places a graph with Graphviz's dot layout through its C library.
+//
+// The DOT text of to_dot is parsed by cgraph (so what `hivesim graph --format dot` prints is
+// exactly what gets laid out), laid out by a GVC context that has only the dot layout plugin
+// (linked in, not loaded from the machine's plugin configuration: no text-layout plugin means
+// Graphviz's own font-size estimate, the same on every machine), and the positions are read
+// back into the value structs. Graphviz keeps global state and is not thread-safe: one lay_out
+// runs at a time.
+
+#include <graphviz/cgraph.h>
+#include <graphviz/gvc.h>
+#include <graphviz/gvplugin.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "sim/graph/graph.hpp"
+
+extern "C" {
+extern gvplugin_library_t gvplugin_dot_layout_LTX_library;
+}
+
+namespace hivesim::graph {
+
+namespace {
+
+std::string graphviz_errors;
+
+int collect_error(char* message) {
+  graphviz_errors += message;
+  return 0;
+}
+
+struct GraphCloser {
+  GVC_t* gvc;
+  void operator()(Agraph_t* g) const {
+    gvFreeLayout(gvc, g);
+    agclose(g);
+  }
+};
+
+void find_clusters(Agraph_t* g, std::map<std::string, Agraph_t*>& out) {
+  for (Agraph_t* sg = agfstsubg(g); sg != nullptr; sg = agnxtsubg(sg)) {
+    out[agnameof(sg)] = sg;
+    find_clusters(sg, out);
+  }
+}
+
+}  // namespace
+
+Status lay_out(Graph& graph) {
+  static std::mutex graphviz_mutex;
+  const std::lock_guard lock(graphviz_mutex);
+
+  // Each edge carries its index so that parallel edges map back one to one.
+  std::string dot = to_dot(graph);
+  {
+    std::string tagged;
+    std::size_t edge = 0;
+    std::size_t start = 0;
+    while (start < dot.size()) {
+      std::size_t end = dot.find('\n', start);
+      std::string line = dot.substr(start, end - start);
+      if (line.find("\" -- \"") != std::string::npos) {
+        const std::string id = "id=\"e" + std::to_string(edge++) + "\"";
+        if (line.back() == ';' && line[line.size() - 2] == ']') {
+          line.insert(line.size() - 2, ", " + id);
+        } else {
+          line.insert(line.size() - 1, " [" + id + "]");
+        }
+      }
+      tagged += line + "\n";
+      start = end + 1;
+    }
+    dot = std::move(tagged);
+  }
+
+  static const lt_symlist_t builtins[] = {
+      {"gvplugin_dot_layout_LTX_library", &gvplugin_dot_layout_LTX_library},
+      {nullptr, nullptr},
+  };
+  graphviz_errors.clear();
+  const agusererrf previous = agseterrf(collect_error);
+  agseterr(AGERR);
+  std::unique_ptr<GVC_t, int (*)(GVC_t*)> gvc(gvContextPlugins(builtins, 0), gvFreeContext);
+  std::unique_ptr<Agraph_t, GraphCloser> g(agmemread(dot.c_str()), GraphCloser{gvc.get()});
+  auto failure = [&](const std::string& what) {
+    agseterrf(previous);
+    return Error{"graphviz: " + what + (graphviz_errors.empty() ? "" : ": " + graphviz_errors)};
+  };
+  if (!g) return failure("cannot parse the generated DOT text");
+  if (gvLayout(gvc.get(), g.get(), "dot") != 0) return failure("dot layout failed");
+
+  const boxf bb = GD_bb(g.get());
+  constexpr double kMargin = 8;
+  auto place = [&](pointf p) { return Point{p.x - bb.LL.x + kMargin, bb.UR.y - p.y + kMargin}; };
+  graph.width = bb.UR.x - bb.LL.x + 2 * kMargin;
+  graph.height = bb.UR.y - bb.LL.y + 2 * kMargin;
+
+  for (Node& n : graph.nodes) {
+    Agnode_t* gn = agnode(g.get(), const_cast<char*>(n.id.c_str()), 0);
+    if (gn == nullptr) return failure("node " + n.id + " missing after layout");
+    const Point c = place(ND_coord(gn));
+    n.x = c.x;
+    n.y = c.y;
+    n.width = ND_width(gn) * 72.0;
+    n.height = ND_height(gn) * 72.0;
+  }
+
+  std::map<std::string, Agraph_t*> clusters;
+  find_clusters(g.get(), clusters);
+  for (Cluster& c : graph.clusters) {
+    auto it = clusters.find("cluster_" + c.id);
+    if (it == clusters.end()) continue;  // empty clusters are dropped by Graphviz
+    const boxf cb = GD_bb(it->second);
+    const Point top_left = place(pointf{cb.LL.x, cb.UR.y});
+    c.box = Box{top_left.x, top_left.y, cb.UR.x - cb.LL.x, cb.UR.y - cb.LL.y};
+  }
+
+  for (Agnode_t* gn = agfstnode(g.get()); gn != nullptr; gn = agnxtnode(g.get(), gn)) {
+    for (Agedge_t* ge = agfstout(g.get(), gn); ge != nullptr; ge = agnxtout(g.get(), ge)) {
+      const char* id = agget(ge, const_cast<char*>("id"));
+      if (id == nullptr || id[0] != 'e') return failure("an edge lost its id");
+      const std::size_t index = std::stoul(id + 1);
+      if (index >= graph.edges.size()) return failure("an edge id out of range");
+      Edge& e = graph.edges[index];
+      e.points.clear();
+      if (const splines* spl = ED_spl(ge); spl != nullptr) {
+        for (int b = 0; b < spl->size; ++b) {
+          const bezier& bz = spl->list[b];
+          for (int i = 0; i < bz.size; ++i)
+            e.points.push_back(place(bz.list[i]));
+        }
+      }
+      // Graphviz may store the edge from `to` to `from`; keep the points from -> to.
+      if (e.points.size() >= 2 && agnameof(agtail(ge)) != e.from) {
+        std::reverse(e.points.begin(), e.points.end());
+      }
+      const bool reversed = agnameof(agtail(ge)) != e.from;
+      const textlabel_t* tail = reversed ? ED_head_label(ge) : ED_tail_label(ge);
+      const textlabel_t* head = reversed ? ED_tail_label(ge) : ED_head_label(ge);
+      if (tail != nullptr && tail->set) e.tail_label_pos = place(tail->pos);
+      if (head != nullptr && head->set) e.head_label_pos = place(head->pos);
+    }
+  }
+  agseterrf(previous);
+  graph.placed = true;
+  return std::nullopt;
+}
+
+}  // namespace hivesim::graph
