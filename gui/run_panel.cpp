@@ -53,7 +53,7 @@ QString duration(SimTime t) {
 /// The report's timeline block as the chart draws it.
 ChartData chart_data(const RunReport& r) {
   ChartData d;
-  d.bucket = r.timeline.bucket;
+  d.bucket = r.timeline.bucket_ns;
   for (const auto& s : r.timeline.series) {
     d.series.push_back(ChartSeries{s.traffic, s.delivered, s.dropped});
   }
