@@ -206,20 +206,20 @@ std::string html_escape(const std::string& text) {
   return out;
 }
 
-std::optional<std::string> device_html(const Simulator& sim, DeviceKind kind,
+std::optional<std::string> device_html(const Simulator& sim, ObjectKind kind,
                                        const std::string& name) {
   const Topology& topo = sim.topology();
   switch (kind) {
-    case DeviceKind::kBridge:
+    case ObjectKind::kBridge:
       if (auto id = topo.find_bridge(name)) return bridge_html(sim, topo.bridge(*id));
       break;
-    case DeviceKind::kRouter:
+    case ObjectKind::kRouter:
       if (auto id = topo.find_router(name)) return router_html(sim, topo.router(*id));
       break;
-    case DeviceKind::kHost:
+    case ObjectKind::kHost:
       if (auto id = topo.find_host(name)) return host_html(topo, *id);
       break;
-    case DeviceKind::kPort:
+    case ObjectKind::kPort:
       if (auto id = topo.find_port(name)) {
         const Port& p = topo.port(*id);
         std::vector<ChainId> chains;

@@ -11,10 +11,10 @@
 
 namespace hivesim::gui {
 
-enum class DeviceKind { kBridge, kRouter, kHost, kPort };
+enum class ObjectKind { kBridge, kRouter, kHost, kPort };
 
 /// HTML describing the device `name` of `kind`; nullopt when there is no such device.
-std::optional<std::string> device_html(const Simulator& sim, DeviceKind kind,
+std::optional<std::string> device_html(const Simulator& sim, ObjectKind kind,
                                        const std::string& name);
 
 /// "rule 2 of db-in: src=10.0.2.0/24 proto=tcp dport=5432 -> accept" for a drop's rule, or

@@ -20,6 +20,12 @@
 
 namespace hivesim::gui {
 
+namespace {
+const char* const kNavigationHint =
+    "Wheel: zoom · drag: pan · click a bridge, router, host or port for its details · "
+    "double-click the background: fit";
+}  // namespace
+
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   setWindowTitle("hivesim");
   auto* toolbar = addToolBar("main");
@@ -33,9 +39,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
   view_ = new TopologyView;
   connect(fit, &QAction::triggered, view_, &TopologyView::fit);
-  hint_ = new QLabel(
-      "Wheel: zoom · drag: pan · click a bridge, router, host or port for its "
-      "details · double-click the background: fit");
+  hint_ = new QLabel(kNavigationHint);
   hint_->setStyleSheet("QLabel { color: #555; padding: 2px; }");
   auto* left = new QWidget;
   auto* left_layout = new QVBoxLayout(left);
@@ -66,7 +70,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   vertical_->addWidget(run_);
   vertical_->setStretchFactor(0, 3);
   vertical_->setStretchFactor(1, 1);
-  vertical_->setSizes({560, 200});
+  vertical_->setSizes({600, 170});
   setCentralWidget(vertical_);
 
   connect(trace_, &TracePanel::traceRequested, this, &MainWindow::trace);
@@ -137,6 +141,12 @@ void MainWindow::draw(const TraceRecord* record) {
     return;
   }
   view_->show_graph(*laid);
+  hint_->setText(record == nullptr
+                     ? kNavigationHint
+                     : "<span style='color:#e67800'><b>Orange</b></span>: the packet's path, "
+                       "numbered in hop order · <span style='color:#c81e1e'><b>red</b></span>: "
+                       "where it was dropped · <span style='color:#145ac8'><b>blue frame</b></span>"
+                       ": the hop selected on the right");
 }
 
 void MainWindow::trace(const QString& port, const QString& spec) {
@@ -181,7 +191,7 @@ Status MainWindow::run_and_wait() {
   return std::nullopt;
 }
 
-void MainWindow::show_device(DeviceKind kind, const QString& name) {
+void MainWindow::show_device(ObjectKind kind, const QString& name) {
   if (!session_) return;
   const auto html = device_html(session_->simulator(), kind, name.toStdString());
   if (!html) return;

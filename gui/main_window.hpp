@@ -45,7 +45,7 @@ class MainWindow : public QMainWindow {
  public slots:
   void open_dialog();
   void trace(const QString& port, const QString& spec);
-  void show_device(hivesim::gui::DeviceKind kind, const QString& name);
+  void show_device(hivesim::gui::ObjectKind kind, const QString& name);
 
  private:
   void draw(const TraceRecord* record);

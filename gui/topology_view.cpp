@@ -26,6 +26,7 @@ const QColor kPath(230, 120, 0);    // the traced path
 const QColor kDrop(200, 30, 30);    // where the packet was dropped
 const QColor kEdge(120, 120, 120);  // an edge not on the path
 const QColor kFocus(20, 90, 200);   // the hop being stepped through
+constexpr double kPortLabelZoom = 1.6;  // interior port names show from this zoom on
 
 QColor fill_for(graph::NodeKind kind) {
   switch (kind) {
@@ -43,17 +44,17 @@ QColor fill_for(graph::NodeKind kind) {
   return Qt::white;
 }
 
-std::optional<DeviceKind> device_kind(graph::NodeKind kind) {
+std::optional<ObjectKind> device_kind(graph::NodeKind kind) {
   switch (kind) {
     case graph::NodeKind::kBridge:
-      return DeviceKind::kBridge;
+      return ObjectKind::kBridge;
     case graph::NodeKind::kRouter:
-      return DeviceKind::kRouter;
+      return ObjectKind::kRouter;
     case graph::NodeKind::kHost:
-      return DeviceKind::kHost;
+      return ObjectKind::kHost;
     case graph::NodeKind::kPort:
     case graph::NodeKind::kUplink:
-      return DeviceKind::kPort;
+      return ObjectKind::kPort;
   }
   return std::nullopt;
 }
@@ -98,6 +99,7 @@ TopologyView::TopologyView(QWidget* parent) : QGraphicsView(parent) {
 void TopologyView::clear_graph() {
   scene()->clear();
   node_items_.clear();
+  port_labels_.clear();
   focus_frame_ = nullptr;
   callout_ = nullptr;
   focused_.clear();
@@ -142,14 +144,19 @@ void TopologyView::show_graph(const graph::Graph& g) {
     auto* item = s->addPath(path, pen);
     item->setZValue(e.highlighted || e.dropped ? 1 : 0);
     item->setData(kRoleId, QString::fromStdString(e.from + "|" + e.to));
+    if (!e.label.empty()) item->setToolTip(QString::fromStdString(e.label));
+    // Interior port names crowd round a router at small sizes: they keep their pixel size and
+    // show once zoomed in (update_port_labels).
     for (const auto& [text, pos] :
          {std::pair{e.tail_label, e.tail_label_pos}, std::pair{e.head_label, e.head_label_pos}}) {
       if (text.empty()) continue;
-      auto* label =
-          centred_text(nullptr, QString::fromStdString(text), QPointF(pos.x, pos.y), 0, 9);
-      label->setBrush(QColor(90, 90, 90));
+      auto* label = centred_text(nullptr, QString::fromStdString(text), QPointF(0, 0), 0, 10);
+      label->setBrush(QColor(80, 80, 80));
       label->setZValue(2);
+      label->setFlag(QGraphicsItem::ItemIgnoresTransformations);
+      label->setPos(label->pos() + QPointF(pos.x, pos.y));
       s->addItem(label);
+      port_labels_.push_back(label);
     }
   }
 
@@ -205,6 +212,7 @@ void TopologyView::fit() {
   fitInView(scene()->sceneRect(), Qt::KeepAspectRatio);
   // Small drawings are not blown up past twice their size.
   if (transform().m11() > 2.0) setTransform(QTransform::fromScale(2.0, 2.0));
+  update_port_labels();
 }
 
 double TopologyView::zoom() const {
@@ -216,7 +224,14 @@ void TopologyView::wheelEvent(QWheelEvent* event) {
   const double next = zoom() * factor;
   if (next < 0.05 || next > 10.0) return;
   scale(factor, factor);
+  update_port_labels();
   event->accept();
+}
+
+void TopologyView::update_port_labels() {
+  const bool show = zoom() >= kPortLabelZoom;
+  for (QGraphicsItem* label : port_labels_)
+    label->setVisible(show);
 }
 
 void TopologyView::mouseDoubleClickEvent(QMouseEvent* event) {

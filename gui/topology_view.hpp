@@ -7,6 +7,8 @@
 //
 // Use: the wheel zooms around the mouse, dragging the background pans, a click on a bridge,
 // router, host or port selects it (deviceSelected), a double click fits the whole drawing.
+// Interior port names (at each end of a link) show once zoomed in past 1.6x; hovering a link
+// names both its ports.
 
 #include <map>
 #include <string>
@@ -48,7 +50,7 @@ class TopologyView : public QGraphicsView {
   double zoom() const;
 
  signals:
-  void deviceSelected(hivesim::gui::DeviceKind kind, const QString& name);
+  void deviceSelected(hivesim::gui::ObjectKind kind, const QString& name);
 
  protected:
   void wheelEvent(QWheelEvent* event) override;
@@ -56,9 +58,11 @@ class TopologyView : public QGraphicsView {
 
  private:
   void on_selection();
+  void update_port_labels();
 
   graph::Graph graph_;
   std::map<std::string, QGraphicsItem*> node_items_;
+  std::vector<QGraphicsItem*> port_labels_;
   QGraphicsRectItem* focus_frame_ = nullptr;
   QGraphicsItem* callout_ = nullptr;
   std::string focused_;

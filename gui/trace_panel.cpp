@@ -2,11 +2,10 @@
 
 #include <QComboBox>
 #include <QHBoxLayout>
-#include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
-#include <QTreeWidget>
+#include <QListWidget>
 #include <QVBoxLayout>
 
 #include "gui/device_info.hpp"
@@ -48,16 +47,12 @@ TracePanel::TracePanel(QWidget* parent) : QWidget(parent) {
   verdict_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   layout->addWidget(verdict_);
 
-  hops_ = new QTreeWidget;
-  hops_->setColumnCount(4);
-  hops_->setHeaderLabels({"#", "device", "in → out", "decision"});
-  hops_->setRootIsDecorated(false);
+  layout->addWidget(new QLabel("Hops (each device the packet crossed, and what it decided):"));
+  hops_ = new QListWidget;
   hops_->setWordWrap(true);
   hops_->setAlternatingRowColors(true);
-  hops_->header()->setStretchLastSection(true);
-  hops_->setColumnWidth(0, 28);
-  hops_->setColumnWidth(1, 90);
-  hops_->setColumnWidth(2, 120);
+  hops_->setResizeMode(QListView::Adjust);
+  hops_->setSpacing(1);
   layout->addWidget(hops_, 1);
 
   auto* step_row = new QHBoxLayout;
@@ -73,8 +68,8 @@ TracePanel::TracePanel(QWidget* parent) : QWidget(parent) {
   connect(spec_, &QLineEdit::returnPressed, this, &TracePanel::trace);
   connect(prev_, &QPushButton::clicked, this, &TracePanel::previous_hop);
   connect(next_, &QPushButton::clicked, this, &TracePanel::next_hop);
-  connect(hops_, &QTreeWidget::currentItemChanged, this, [this](QTreeWidgetItem* item) {
-    if (item != nullptr) set_hop(hops_->indexOfTopLevelItem(item) + 1);
+  connect(hops_, &QListWidget::currentRowChanged, this, [this](int row) {
+    if (row >= 0) set_hop(row + 1);
   });
   // Editing the spec clears a stale error.
   connect(spec_, &QLineEdit::textEdited, this, [this] {
@@ -121,7 +116,7 @@ QString TracePanel::verdict_text() const {
   return verdict_->text();
 }
 int TracePanel::hop_count() const {
-  return hops_->topLevelItemCount();
+  return hops_->count();
 }
 
 void TracePanel::trace() {
@@ -154,13 +149,14 @@ void TracePanel::show_result(const Topology& topo, const TraceRecord& record) {
     case Verdict::kDropped: {
       text = "<span style='color:#b00000'><b>Dropped</b></span>";
       if (r.drop) {
-        text += ": " + QString::fromStdString(std::string(to_string(r.drop->reason)));
         if (!r.drop->device.empty()) {
           text += " at <b>" + QString::fromStdString(r.drop->device).toHtmlEscaped() + "</b>";
         }
+        text += " (reason: " + QString::fromStdString(std::string(to_string(r.drop->reason))) +
+                ")";
         const std::string rule = rule_text(topo, r.drop->device, r.drop->rule);
         if (r.drop->rule && !rule.empty()) {
-          text += "<br>deciding " + QString::fromStdString(html_escape(rule));
+          text += "<br>Deciding " + QString::fromStdString(html_escape(rule));
         }
       }
       break;
@@ -177,13 +173,13 @@ void TracePanel::show_result(const Topology& topo, const TraceRecord& record) {
   hops_->clear();
   int number = 0;
   for (const Hop& h : r.hops) {
-    auto* item = new QTreeWidgetItem(hops_);
-    item->setText(0, QString::number(++number));
-    item->setText(1, QString::fromStdString(h.kind + " " + h.device));
-    item->setText(2, QString::fromStdString((h.in_port.empty() ? "-" : h.in_port) + " → " +
-                                            (h.out_port.empty() ? "-" : h.out_port)));
-    item->setText(3, QString::fromStdString(h.detail));
-    item->setToolTip(3, QString::fromStdString(h.detail));
+    const std::string ports = (h.in_port.empty() ? "-" : h.in_port) + " → " +
+                              (h.out_port.empty() ? "(stops here)" : h.out_port);
+    auto* item = new QListWidgetItem(
+        QString::fromStdString(std::to_string(++number) + ". " + h.kind + " " + h.device + "   " +
+                               ports + "\n     " + h.detail),
+        hops_);
+    item->setToolTip(QString::fromStdString(h.detail));
   }
   current_ = 0;
   update_buttons();
@@ -199,11 +195,7 @@ void TracePanel::previous_hop() {
 void TracePanel::set_hop(int number) {
   if (number < 0 || number > hop_count() || number == current_) return;
   current_ = number;
-  if (number > 0) {
-    hops_->setCurrentItem(hops_->topLevelItem(number - 1));
-  } else {
-    hops_->setCurrentItem(nullptr);
-  }
+  hops_->setCurrentRow(number - 1);
   update_buttons();
   emit hopFocused(number);
 }

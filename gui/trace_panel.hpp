@@ -15,7 +15,7 @@ class QComboBox;
 class QLabel;
 class QLineEdit;
 class QPushButton;
-class QTreeWidget;
+class QListWidget;
 
 namespace hivesim::gui {
 
@@ -62,7 +62,7 @@ class TracePanel : public QWidget {
   QLabel* error_;
   QString error_message_;
   QLabel* verdict_;
-  QTreeWidget* hops_;
+  QListWidget* hops_;
   QPushButton* prev_;
   QPushButton* next_;
   QLabel* position_;

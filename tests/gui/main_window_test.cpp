@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include <QEventLoop>
 #include <QTabWidget>
 #include <QTextBrowser>
 

@@ -47,21 +47,21 @@ TEST_CASE("Device info: a router lists its routes, a bridge its ports' chains an
   auto session = Session::open(kThreeTier);
   REQUIRE(session);
   const Simulator& sim = (*session)->simulator();
-  const auto router = device_html(sim, DeviceKind::kRouter, "r1");
+  const auto router = device_html(sim, ObjectKind::kRouter, "r1");
   REQUIRE(router);
   CHECK_THAT(*router, Catch::Contains("10.99.0.0/16"));
   CHECK_THAT(*router, Catch::Contains("blackhole"));
   CHECK_THAT(*router, Catch::Contains("180.0.1.1"));
-  const auto bridge = device_html(sim, DeviceKind::kBridge, "db");
+  const auto bridge = device_html(sim, ObjectKind::kBridge, "db");
   REQUIRE(bridge);
   CHECK_THAT(*bridge, Catch::Contains("chain db-in"));
   CHECK_THAT(*bridge, Catch::Contains("dport=5432"));
   CHECK_THAT(*bridge, Catch::Contains("reject"));
-  const auto host = device_html(sim, DeviceKind::kHost, "hv2");
+  const auto host = device_html(sim, ObjectKind::kHost, "hv2");
   REQUIRE(host);
   CHECK_THAT(*host, Catch::Contains("web2"));
   CHECK_THAT(*host, Catch::Contains("db1"));
-  CHECK_FALSE(device_html(sim, DeviceKind::kBridge, "nope"));
+  CHECK_FALSE(device_html(sim, ObjectKind::kBridge, "nope"));
 }
 
 TEST_CASE("App args: the SPEC command line, and bad arguments named") {
