@@ -7,6 +7,8 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev libboost-program-options-dev
   libpcap-dev libsqlite3-dev catch2 libbenchmark-dev libabsl-dev
   tshark  # tests check that every --pcap-out file reads cleanly in Wireshark's reader
+  libgraphviz-dev  # hivesim graph: the dot layout through Graphviz's C library
+  chromium  # the HTML report is checked in headless Chromium (screenshot, console errors)
   qt6-base-dev libgl-dev fonts-dejavu-core  # hivesim-gui (Qt 6 Widgets; a font offscreen)
 )
 missing=()

@@ -240,6 +240,7 @@ nlohmann::ordered_json run_report_json(const RunReport& report) {
   }
   doc["nsdb"] = Json{{"writes", report.nsdb_writes}, {"notifications", report.nsdb_notifications}};
   doc["state_pushes"] = report.state_pushes;
+  doc["timeline"] = timeline_json(report.timeline);
   return doc;
 }
 

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sim/report/timeline.hpp"
 #include "topology/model.hpp"
 
 namespace hivesim {
@@ -126,6 +127,8 @@ struct RunReport {
   std::uint64_t nsdb_writes = 0;
   std::uint64_t nsdb_notifications = 0;
   std::uint64_t state_pushes = 0;
+  /// Delivered/dropped per traffic per time bucket, and the failure events (SPEC section 9).
+  Timeline timeline;
 
   bool all_passed() const;
 };

@@ -25,6 +25,7 @@
 #include "sim/flow/simulator.hpp"
 #include "sim/packet/codec.hpp"
 #include "sim/twin/percentiles.hpp"
+#include "sim/twin/timeline.hpp"
 #include "topology/check.hpp"
 
 namespace hivesim {
@@ -550,6 +551,7 @@ class Twin::Impl {
   absl::flat_hash_set<std::uint32_t> baseline_drops_;  // drop rows seen before any failure
   PacketTotals totals_;
   FlowStats flow_stats_;
+  TimelineRecorder timeline_{options_.until_idle ? 0 : end_};
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -1298,6 +1300,7 @@ void Twin::Impl::finalize(std::uint32_t j) {
   const Journey& jr = journeys_[j];
   Source& src = sources_[jr.source];
   const SimTime now = sched_.now();
+  if (!jr.reply) timeline_.record(jr.source, now, jr.delivered || jr.consumed);
   if (jr.delivered || jr.consumed) {
     count_arrival(src, jr.reply, jr.delivered);
   } else {
@@ -1841,6 +1844,7 @@ RunReport Twin::Impl::report() {
   r.nsdb_writes = nsdb_writes_;
   r.nsdb_notifications = nsdb_notifications_;
   r.state_pushes = state_pushes_;
+  r.timeline = timeline_.finish(end_, r.traffic, scenario_.failures);
   r.expectations = evaluate(r);
   return r;
 }

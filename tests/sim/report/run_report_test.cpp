@@ -52,6 +52,9 @@ RunReport sample_report() {
   r.nsdb_writes = 4;
   r.nsdb_notifications = 12;
   r.state_pushes = 9;
+  r.timeline.bucket_ns = 300 * kMillisecond;
+  r.timeline.series = {{"clients", {200, 290}, {0, 8}}};
+  r.timeline.events = {{10 * kSecond, "host_down hv2"}, {20 * kSecond, "link_down hv1"}};
   return r;
 }
 
@@ -76,7 +79,7 @@ TEST_CASE("RunReport: JSON keys appear in SPEC order") {
   CHECK(keys(doc) == std::vector<std::string>{"scenario", "seed", "sim_time_ns", "events",
                                               "packets", "flows", "drops", "load_balancers",
                                               "failures", "traffic", "expectations", "nsdb",
-                                              "state_pushes"});
+                                              "state_pushes", "timeline"});
   CHECK(keys(doc["packets"]) ==
         std::vector<std::string>{"injected", "delivered", "dropped", "consumed", "in_flight"});
   CHECK(keys(doc["flows"]) == std::vector<std::string>{"simulations", "installed", "cache_hits",
@@ -156,7 +159,7 @@ TEST_CASE("RunReport: the replay object appears only for replay, before nsdb") {
   r.replay = ReplayTotals{"in.pcap", "vm1", 10, 1500, 3, 2 * kMillisecond, std::nullopt};
   auto doc = run_report_json(r);
   const auto top = keys(doc);
-  REQUIRE(top.size() == 14);
+  REQUIRE(top.size() == 15);
   CHECK(top[11] == "replay");
   CHECK(top[12] == "nsdb");
   CHECK(keys(doc["replay"]) ==
@@ -264,4 +267,17 @@ TEST_CASE("RunReport: JUnit XML for a scenario without expectations is an empty 
   const std::string xml = run_report_junit(r);
   CHECK(xml.find("tests=\"0\" failures=\"0\"") != std::string::npos);
   CHECK(count_of(xml, "<testcase ") == 0);
+}
+
+TEST_CASE("RunReport: the timeline block (SPEC section 9) has its keys in order") {
+  const auto doc = run_report_json(sample_report());
+  const auto& t = doc["timeline"];
+  CHECK(keys(t) == std::vector<std::string>{"bucket_ns", "series", "events"});
+  CHECK(t["bucket_ns"] == 300000000);
+  CHECK(keys(t["series"][0]) == std::vector<std::string>{"traffic", "delivered", "dropped"});
+  CHECK(t["series"][0]["delivered"] == nlohmann::json::array({200, 290}));
+  CHECK(t["series"][0]["dropped"] == nlohmann::json::array({0, 8}));
+  CHECK(keys(t["events"][1]) == std::vector<std::string>{"at_ns", "event"});
+  CHECK(t["events"][1]["at_ns"] == 20000000000LL);
+  CHECK(t["events"][1]["event"] == "link_down hv1");
 }
