@@ -6,9 +6,10 @@ const char* const kAppUsage =
     "usage: hivesim-gui [SCENARIO] [--screenshot FILE.png [--trace \"PORT SPEC\"] [--run]]\n"
     "\n"
     "Opens SCENARIO in the hivesim window: the topology, packet traces, runs with their\n"
-    "timeline. With --screenshot the window is drawn offscreen (after the --trace and the\n"
-    "--run, when given) into FILE.png (1200x800) and the program exits: 0 when written,\n"
-    "2 for bad arguments, a scenario with errors, a bad trace or a run that cannot start.\n";
+    "timeline. --trace traces a packet after opening (its last hop selected), --run plays\n"
+    "the scenario. With --screenshot the window is drawn offscreen after those, into\n"
+    "FILE.png (1200x800), and the program exits: 0 when written, 2 for bad arguments, a\n"
+    "scenario with errors, a bad trace or a run that cannot start.\n";
 
 Result<AppArgs> parse_app_args(const std::vector<std::string>& args) {
   AppArgs a;

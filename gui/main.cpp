@@ -11,6 +11,7 @@
 #include "gui/app_args.hpp"
 #include "gui/main_window.hpp"
 #include "gui/run_panel.hpp"
+#include "gui/trace_panel.hpp"
 
 namespace {
 
@@ -67,6 +68,9 @@ int main(int argc, char** argv) {
   if (args->trace) {
     if (auto error = window.trace_line(QString::fromStdString(*args->trace))) {
       if (args->screenshot) return fail("--trace: " + error->message);
+    } else {
+      // The last hop is where the packet's fate was decided: show its callout.
+      window.trace_panel()->set_hop(window.trace_panel()->hop_count());
     }
   }
   window.show();

@@ -40,6 +40,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   view_ = new TopologyView;
   connect(fit, &QAction::triggered, view_, &TopologyView::fit);
   hint_ = new QLabel(kNavigationHint);
+  hint_->setWordWrap(true);
   hint_->setStyleSheet("QLabel { color: #555; padding: 2px; }");
   auto* left = new QWidget;
   auto* left_layout = new QVBoxLayout(left);

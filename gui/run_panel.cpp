@@ -50,18 +50,6 @@ QString duration(SimTime t) {
   return QString::fromStdString(format_duration(t));
 }
 
-/// The report's timeline block as the chart draws it.
-ChartData chart_data(const RunReport& r) {
-  ChartData d;
-  d.bucket = r.timeline.bucket_ns;
-  for (const auto& s : r.timeline.series) {
-    d.series.push_back(ChartSeries{s.traffic, s.delivered, s.dropped});
-  }
-  for (const auto& e : r.timeline.events)
-    d.events.push_back(ChartEvent{e.at, e.event});
-  return d;
-}
-
 }  // namespace
 
 RunPanel::RunPanel(QWidget* parent) : QWidget(parent) {
@@ -205,7 +193,7 @@ void RunPanel::on_finished(std::optional<RunReport> report, QString message) {
 }
 
 void RunPanel::show_report(const RunReport& r) {
-  chart_->set_data(chart_data(r));
+  chart_->set_data(r.timeline);
 
   lbs_->setRowCount(0);
   for (const LbRow& lb : r.load_balancers) {

@@ -15,23 +15,29 @@ TimelineChart::TimelineChart(QWidget* parent) : QWidget(parent) {
   setPalette(p);
 }
 
-void TimelineChart::set_data(ChartData data) {
+void TimelineChart::set_data(Timeline data) {
   data_ = std::move(data);
   update();
 }
 
 namespace {
 
-/// A step area over the buckets, from the strip's baseline up.
-QPainterPath area(const std::vector<std::uint64_t>& values, QRectF plot, double max) {
-  QPainterPath path(QPointF(plot.left(), plot.bottom()));
+/// A step band over the buckets between `base` (nullptr: the baseline) and base + `values`.
+QPainterPath band(const std::vector<std::uint64_t>& values, const std::vector<std::uint64_t>* base,
+                  QRectF plot, double max) {
   const double w = plot.width() / static_cast<double>(std::max<std::size_t>(values.size(), 1));
+  auto y = [&](double v) { return plot.bottom() - plot.height() * v / max; };
+  auto at = [&](std::size_t i) { return base ? static_cast<double>((*base)[i]) : 0.0; };
+  QPainterPath path(QPointF(plot.left(), y(at(0))));
   for (std::size_t i = 0; i < values.size(); ++i) {
-    const double y = plot.bottom() - plot.height() * static_cast<double>(values[i]) / max;
-    path.lineTo(plot.left() + w * static_cast<double>(i), y);
-    path.lineTo(plot.left() + w * static_cast<double>(i + 1), y);
+    const double top = y(at(i) + static_cast<double>(values[i]));
+    path.lineTo(plot.left() + w * static_cast<double>(i), top);
+    path.lineTo(plot.left() + w * static_cast<double>(i + 1), top);
   }
-  path.lineTo(plot.right(), plot.bottom());
+  for (std::size_t i = values.size(); i-- > 0;) {
+    path.lineTo(plot.left() + w * static_cast<double>(i + 1), y(at(i)));
+    path.lineTo(plot.left() + w * static_cast<double>(i), y(at(i)));
+  }
   path.closeSubpath();
   return path;
 }
@@ -52,9 +58,9 @@ void TimelineChart::paintEvent(QPaintEvent*) {
     return;
   }
   std::size_t buckets = 0;
-  for (const ChartSeries& s : data_.series)
+  for (const TimelineSeries& s : data_.series)
     buckets = std::max({buckets, s.delivered.size(), s.dropped.size()});
-  const SimTime span = data_.bucket * static_cast<SimTime>(buckets);
+  const SimTime span = data_.bucket_ns * static_cast<SimTime>(buckets);
 
   const int left = 150, right = 20, top = 34, bottom = 36;
   const QRectF all(left, top, width() - left - right, height() - top - bottom);
@@ -72,36 +78,34 @@ void TimelineChart::paintEvent(QPaintEvent*) {
   p.setPen(Qt::black);
   p.drawText(QPointF(left + 20, 21), "delivered");
   p.drawText(QPointF(left + 130, 21), "dropped");
-  p.drawText(
-      QPointF(left + 220, 21),
-      QString("packets per %1 bucket").arg(QString::fromStdString(format_duration(data_.bucket))));
+  p.drawText(QPointF(left + 220, 21),
+             QString("packets per %1 bucket")
+                 .arg(QString::fromStdString(format_duration(data_.bucket_ns))));
 
   for (std::size_t s = 0; s < data_.series.size(); ++s) {
-    const ChartSeries& series = data_.series[s];
+    const TimelineSeries& series = data_.series[s];
     const QRectF plot(all.left(), all.top() + static_cast<double>(s) * (strip_h + gap), all.width(),
                       strip_h);
+    // Dropped packets stacked on delivered ones: a bar's height is what landed in the bucket.
+    std::vector<std::uint64_t> delivered = series.delivered;
+    std::vector<std::uint64_t> dropped = series.dropped;
+    delivered.resize(buckets, 0);
+    dropped.resize(buckets, 0);
     std::uint64_t max = 1;
-    for (auto v : series.delivered)
-      max = std::max(max, v);
-    for (auto v : series.dropped)
-      max = std::max(max, v);
+    for (std::size_t i = 0; i < buckets; ++i)
+      max = std::max(max, delivered[i] + dropped[i]);
     p.setPen(QPen(QColor(200, 200, 200), 1));
     p.setBrush(QColor(248, 248, 248));
     p.drawRect(plot);
-    p.setPen(QPen(QColor(40, 130, 60), 1));
-    p.setBrush(QColor(60, 160, 80, 150));
-    std::vector<std::uint64_t> padded = series.delivered;
-    padded.resize(buckets, 0);
-    p.drawPath(area(padded, plot, static_cast<double>(max)));
-    padded = series.dropped;
-    padded.resize(buckets, 0);
-    p.setPen(QPen(QColor(180, 30, 30), 1));
-    p.setBrush(QColor(210, 40, 40, 190));
-    p.drawPath(area(padded, plot, static_cast<double>(max)));
+    p.setPen(Qt::NoPen);
+    p.setBrush(QColor(60, 160, 80, 170));
+    p.drawPath(band(delivered, nullptr, plot, static_cast<double>(max)));
+    p.setBrush(QColor(210, 40, 40, 200));
+    p.drawPath(band(dropped, &delivered, plot, static_cast<double>(max)));
     // The strip's name and scale on the left.
     p.setPen(Qt::black);
     const QString name =
-        fm.elidedText(QString::fromStdString(series.name), Qt::ElideRight, left - 60);
+        fm.elidedText(QString::fromStdString(series.traffic), Qt::ElideRight, left - 60);
     p.drawText(QRectF(6, plot.top(), left - 60, plot.height()), Qt::AlignVCenter | Qt::AlignLeft,
                name);
     p.setPen(QColor(110, 110, 110));
@@ -126,13 +130,13 @@ void TimelineChart::paintEvent(QPaintEvent*) {
   // Failure events across every strip, labels staggered so neighbours do not overlap.
   double last_label_end = -1e9;
   int row = 0;
-  for (const ChartEvent& e : data_.events) {
+  for (const TimelineEvent& e : data_.events) {
     if (span <= 0) break;
     const double x =
         all.left() + all.width() * static_cast<double>(e.at) / static_cast<double>(span);
     p.setPen(QPen(QColor(20, 20, 20), 1.5, Qt::DashLine));
     p.drawLine(QPointF(x, all.top() - 4), QPointF(x, all.bottom()));
-    const QString label = QString::fromStdString(e.label);
+    const QString label = QString::fromStdString(e.event);
     const double w = fm.horizontalAdvance(label) + 8;
     double lx = std::min(x + 3, all.right() - w);
     row = lx < last_label_end ? row + 1 : 0;

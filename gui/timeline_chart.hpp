@@ -1,50 +1,29 @@
 #pragma once
-// The run's timeline drawn as small multiples: one strip per traffic entry, delivered packets
-// per bucket as a green area and dropped packets as a red area on the same scale, with every
+// The run's timeline drawn as small multiples: one strip per traffic entry, packets per bucket
+// as a green (delivered) band with the dropped ones stacked on it in red, and every
 // failure event a dashed vertical line labelled across all strips. It draws the report's
 // `timeline` block (SPEC section 9) as given; it computes nothing.
 
-#include <cstdint>
-#include <string>
-#include <vector>
-
 #include <QWidget>
 
-#include "topology/units.hpp"
+#include "sim/report/timeline.hpp"
 
 namespace hivesim::gui {
-
-struct ChartSeries {
-  std::string name;
-  std::vector<std::uint64_t> delivered;  // per bucket
-  std::vector<std::uint64_t> dropped;
-};
-
-struct ChartEvent {
-  SimTime at = 0;
-  std::string label;
-};
-
-struct ChartData {
-  SimTime bucket = 0;  // width of one bucket
-  std::vector<ChartSeries> series;
-  std::vector<ChartEvent> events;
-};
 
 class TimelineChart : public QWidget {
   Q_OBJECT
 
  public:
   explicit TimelineChart(QWidget* parent = nullptr);
-  void set_data(ChartData data);
-  const ChartData& data() const { return data_; }
+  void set_data(Timeline data);
+  const Timeline& data() const { return data_; }
   QSize sizeHint() const override { return {800, 300}; }
 
  protected:
   void paintEvent(QPaintEvent* event) override;
 
  private:
-  ChartData data_;
+  Timeline data_;
 };
 
 }  // namespace hivesim::gui

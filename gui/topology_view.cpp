@@ -12,6 +12,7 @@
 #include <QGraphicsTextItem>
 #include <QMouseEvent>
 #include <QPainterPath>
+#include <QResizeEvent>
 #include <QWheelEvent>
 
 namespace hivesim::gui {
@@ -22,10 +23,10 @@ constexpr int kRoleId = 0;
 constexpr int kRoleKind = 1;
 constexpr int kRoleName = 2;
 
-const QColor kPath(230, 120, 0);    // the traced path
-const QColor kDrop(200, 30, 30);    // where the packet was dropped
-const QColor kEdge(120, 120, 120);  // an edge not on the path
-const QColor kFocus(20, 90, 200);   // the hop being stepped through
+const QColor kPath(230, 120, 0);        // the traced path
+const QColor kDrop(200, 30, 30);        // where the packet was dropped
+const QColor kEdge(120, 120, 120);      // an edge not on the path
+const QColor kFocus(20, 90, 200);       // the hop being stepped through
 constexpr double kPortLabelZoom = 1.6;  // interior port names show from this zoom on
 
 QColor fill_for(graph::NodeKind kind) {
@@ -208,6 +209,7 @@ void TopologyView::show_graph(const graph::Graph& g) {
 }
 
 void TopologyView::fit() {
+  user_zoomed_ = false;
   if (scene()->items().isEmpty()) return;
   fitInView(scene()->sceneRect(), Qt::KeepAspectRatio);
   // Small drawings are not blown up past twice their size.
@@ -224,6 +226,7 @@ void TopologyView::wheelEvent(QWheelEvent* event) {
   const double next = zoom() * factor;
   if (next < 0.05 || next > 10.0) return;
   scale(factor, factor);
+  user_zoomed_ = true;
   update_port_labels();
   event->accept();
 }
@@ -232,6 +235,11 @@ void TopologyView::update_port_labels() {
   const bool show = zoom() >= kPortLabelZoom;
   for (QGraphicsItem* label : port_labels_)
     label->setVisible(show);
+}
+
+void TopologyView::resizeEvent(QResizeEvent* event) {
+  QGraphicsView::resizeEvent(event);
+  if (!user_zoomed_) fit();
 }
 
 void TopologyView::mouseDoubleClickEvent(QMouseEvent* event) {

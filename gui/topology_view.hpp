@@ -37,7 +37,7 @@ class TopologyView : public QGraphicsView {
   /// Marks hop `number` (1-based; 0 for none) of the drawn trace: its device gets a strong
   /// frame and a callout with its decision.
   void focus_hop(int number);
-  /// Fits the whole drawing in the view.
+  /// Fits the whole drawing in the view (and keeps it fitted on resize until the next zoom).
   void fit();
 
   /// Node ids drawn as on the traced path (for tests), in graph order.
@@ -55,6 +55,8 @@ class TopologyView : public QGraphicsView {
  protected:
   void wheelEvent(QWheelEvent* event) override;
   void mouseDoubleClickEvent(QMouseEvent* event) override;
+  /// Keeps the drawing fitted while the user has not zoomed.
+  void resizeEvent(QResizeEvent* event) override;
 
  private:
   void on_selection();
@@ -66,6 +68,7 @@ class TopologyView : public QGraphicsView {
   QGraphicsRectItem* focus_frame_ = nullptr;
   QGraphicsItem* callout_ = nullptr;
   std::string focused_;
+  bool user_zoomed_ = false;
 };
 
 }  // namespace hivesim::gui

@@ -4,8 +4,8 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
-#include <QPushButton>
 #include <QListWidget>
+#include <QPushButton>
 #include <QVBoxLayout>
 
 #include "gui/device_info.hpp"
@@ -152,8 +152,7 @@ void TracePanel::show_result(const Topology& topo, const TraceRecord& record) {
         if (!r.drop->device.empty()) {
           text += " at <b>" + QString::fromStdString(r.drop->device).toHtmlEscaped() + "</b>";
         }
-        text += " (reason: " + QString::fromStdString(std::string(to_string(r.drop->reason))) +
-                ")";
+        text += " (reason: " + QString::fromStdString(std::string(to_string(r.drop->reason))) + ")";
         const std::string rule = rule_text(topo, r.drop->device, r.drop->rule);
         if (r.drop->rule && !rule.empty()) {
           text += "<br>Deciding " + QString::fromStdString(html_escape(rule));
@@ -175,10 +174,10 @@ void TracePanel::show_result(const Topology& topo, const TraceRecord& record) {
   for (const Hop& h : r.hops) {
     const std::string ports = (h.in_port.empty() ? "-" : h.in_port) + " → " +
                               (h.out_port.empty() ? "(stops here)" : h.out_port);
-    auto* item = new QListWidgetItem(
-        QString::fromStdString(std::to_string(++number) + ". " + h.kind + " " + h.device + "   " +
-                               ports + "\n     " + h.detail),
-        hops_);
+    auto* item =
+        new QListWidgetItem(QString::fromStdString(std::to_string(++number) + ". " + h.kind + " " +
+                                                   h.device + "   " + ports + "\n     " + h.detail),
+                            hops_);
     item->setToolTip(QString::fromStdString(h.detail));
   }
   current_ = 0;

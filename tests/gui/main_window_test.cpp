@@ -98,10 +98,10 @@ TEST_CASE("GUI: a run fills the timeline, with the failures marked, and the repo
   REQUIRE_FALSE(w.run_and_wait());
   RunPanel* run = w.run_panel();
   REQUIRE(run->report());
-  const ChartData& chart = run->timeline()->data();
+  const Timeline& chart = run->timeline()->data();
   REQUIRE(chart.series.size() == 2);
-  CHECK(chart.series[0].name == "web1-out");
-  CHECK(chart.bucket > 0);
+  CHECK(chart.series[0].traffic == "web1-out");
+  CHECK(chart.bucket_ns > 0);
   std::uint64_t delivered = 0;
   std::uint64_t dropped = 0;
   for (auto v : chart.series[0].delivered)
@@ -111,7 +111,7 @@ TEST_CASE("GUI: a run fills the timeline, with the failures marked, and the repo
   CHECK(delivered == run->report()->traffic[0].delivered);
   CHECK(dropped > 0);  // gw1 dies at 10s
   REQUIRE(chart.events.size() == 2);
-  CHECK(chart.events[0].label == "host_down gw1");
+  CHECK(chart.events[0].event == "host_down gw1");
   CHECK(chart.events[0].at == 10 * kSecond);
   CHECK(run->tabs()->tabText(4).contains("Expectations"));
   CHECK(run->status_text().contains("delivered"));
