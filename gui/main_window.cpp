@@ -144,10 +144,10 @@ void MainWindow::draw(const TraceRecord* record) {
   view_->show_graph(*laid);
   hint_->setText(record == nullptr
                      ? kNavigationHint
-                     : "<span style='color:#e67800'><b>Orange</b></span>: the packet's path, "
-                       "numbered in hop order · <span style='color:#c81e1e'><b>red</b></span>: "
-                       "where it was dropped · <span style='color:#145ac8'><b>blue frame</b></span>"
-                       ": the hop selected on the right");
+                     : "<span style='color:#e67800'><b>Orange</b></span>: the packet's path "
+                       "(numbers: hop order) · <span style='color:#c81e1e'><b>red</b></span>: "
+                       "where it was dropped · <span style='color:#145ac8'><b>blue</b></span>: "
+                       "the hop selected on the right");
 }
 
 void MainWindow::trace(const QString& port, const QString& spec) {

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include <QGraphicsEllipseItem>
+#include <QGraphicsLineItem>
 #include <QGraphicsPathItem>
 #include <QGraphicsRectItem>
 #include <QGraphicsScene>
@@ -28,6 +29,8 @@ const QColor kDrop(200, 30, 30);        // where the packet was dropped
 const QColor kEdge(120, 120, 120);      // an edge not on the path
 const QColor kFocus(20, 90, 200);       // the hop being stepped through
 constexpr double kPortLabelZoom = 1.6;  // interior port names show from this zoom on
+constexpr double kCalloutWidth = 250;   // the hop callout, right of a traced drawing
+constexpr double kCalloutGap = 24;
 
 QColor fill_for(graph::NodeKind kind) {
   switch (kind) {
@@ -103,6 +106,7 @@ void TopologyView::clear_graph() {
   port_labels_.clear();
   focus_frame_ = nullptr;
   callout_ = nullptr;
+  leader_ = nullptr;
   focused_.clear();
   graph_ = {};
 }
@@ -204,7 +208,8 @@ void TopologyView::show_graph(const graph::Graph& g) {
     }
     node_items_[n.id] = item;
   }
-  s->setSceneRect(bounds.adjusted(-20, -20, 20, 20));
+  // A traced drawing keeps a margin on its right for the hop callout (focus_hop).
+  s->setSceneRect(bounds.adjusted(-20, -20, g.trace ? kCalloutGap + kCalloutWidth + 10 : 20, 20));
   fit();
 }
 
@@ -278,8 +283,10 @@ std::vector<std::string> TopologyView::highlighted_nodes() const {
 void TopologyView::focus_hop(int number) {
   delete focus_frame_;
   delete callout_;
+  delete leader_;
   focus_frame_ = nullptr;
   callout_ = nullptr;
+  leader_ = nullptr;
   focused_.clear();
   if (number <= 0 || !graph_.trace || number > static_cast<int>(graph_.trace->hops.size())) {
     return;
@@ -289,28 +296,38 @@ void TopologyView::focus_hop(int number) {
     if (!badge_has(n.badge, number)) continue;
     focused_ = n.id;
     const QRectF r(n.x - n.width / 2, n.y - n.height / 2, n.width, n.height);
-    focus_frame_ = scene()->addRect(r.adjusted(-6, -6, 6, 6), QPen(kFocus, 3, Qt::SolidLine));
-    focus_frame_->setZValue(8);
-    // The callout: which hop, what the device decided, to the right of the device.
+    // A halo behind the device (its hop badge stays on top).
+    focus_frame_ =
+        scene()->addRect(r.adjusted(-7, -7, 7, 7), QPen(kFocus, 3), QBrush(QColor(210, 228, 255)));
+    focus_frame_->setZValue(4);
+    // The callout: which hop and what the device decided, in the margin right of the drawing
+    // (kept free for it when traced), joined to the device by a thin line.
     auto* text = new QGraphicsTextItem;
-    text->setTextWidth(260);
+    text->setTextWidth(kCalloutWidth - 8);
     QFont font;
-    font.setPixelSize(11);
+    font.setPixelSize(12);
     text->setFont(font);
     text->setPlainText(QString("hop %1: %2 %3\n%4")
                            .arg(number)
                            .arg(QString::fromStdString(hop.kind))
                            .arg(QString::fromStdString(hop.device))
                            .arg(QString::fromStdString(hop.decision)));
-    auto* box = new QGraphicsRectItem(text->boundingRect().adjusted(-2, -2, 2, 2));
+    auto* box = new QGraphicsRectItem(text->boundingRect().adjusted(-3, -3, 3, 3));
     box->setBrush(QColor(255, 255, 240));
     box->setPen(QPen(kFocus, 1.5));
     text->setParentItem(box);
-    box->setPos(r.right() + 12, r.top() - 4);
+    const double top = std::clamp(n.y - box->rect().height() / 2, 0.0,
+                                  std::max(0.0, graph_.height - box->rect().height()));
+    box->setPos(graph_.width + kCalloutGap, top);
     box->setZValue(9);
+    auto* leader = new QGraphicsLineItem(
+        QLineF(r.right() + 7, n.y, graph_.width + kCalloutGap - 3, top + box->rect().height() / 2));
+    leader->setPen(QPen(kFocus, 1.2, Qt::DashLine));
+    leader->setZValue(3);
     scene()->addItem(box);
+    scene()->addItem(leader);
     callout_ = box;
-    centerOn(r.center());
+    leader_ = leader;
     break;
   }
 }

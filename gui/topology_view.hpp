@@ -67,6 +67,7 @@ class TopologyView : public QGraphicsView {
   std::vector<QGraphicsItem*> port_labels_;
   QGraphicsRectItem* focus_frame_ = nullptr;
   QGraphicsItem* callout_ = nullptr;
+  QGraphicsItem* leader_ = nullptr;
   std::string focused_;
   bool user_zoomed_ = false;
 };
