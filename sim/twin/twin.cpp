@@ -1188,6 +1188,7 @@ void Twin::Impl::enqueue(std::uint32_t host, const Frame& frame) {
                                                             SimTime injected_at, SimTime at) {
   Source& src = sources_[source];
   if (!reply) src.latencies.add(at - injected_at);
+  if (!reply) timeline_.record(source, at, true);
   count_arrival(src, reply, true);  // no failure yet: nothing waits to recover
   --live_journeys_;                 // count_injection's: landing_pending() stands for it
   ++stream_events_;
@@ -1207,6 +1208,7 @@ void Twin::Impl::arrive(std::uint32_t host) {
     reschedule_top(host, wire.empty() ? std::nullopt : std::optional(wire.front().at));
     Source& src = sources_[frame.source];
     if (!frame.reply) src.latencies.add(sched_.now() - frame.injected_at);
+    if (!frame.reply) timeline_.record(frame.source, sched_.now(), true);
     count_arrival(src, frame.reply, true);
     --live_journeys_;
     last_landing_ = std::max(last_landing_, sched_.now());
