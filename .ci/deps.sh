@@ -11,6 +11,7 @@ packages=(
   chromium  # the HTML report is checked in headless Chromium (screenshot, console errors)
   libopenmpi-dev openmpi-bin  # sweep's MPI scale-out (mpirun -n R hivesim sweep) and its test
   bc  # bench/whatif/run_sweep_bench.sh
+  qt6-base-dev libgl-dev fonts-dejavu-core  # hivesim-gui (Qt 6 Widgets; a font offscreen)
 )
 missing=()
 for p in "${packages[@]}"; do

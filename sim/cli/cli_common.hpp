@@ -76,6 +76,10 @@ Status write_outputs(const RunOutputs& outputs, const RunReport& report,
                      const std::string& scenario_file, std::string_view command,
                      PcapSink* sink = nullptr);
 
+/// --html FILE: writes the self-contained report page (html_output.cpp) atomically.
+Status write_html_report(const std::string& path, const RunReport& report, const Scenario& scenario,
+                         std::string_view command);
+
 /// Prints the report in `format` (failed expectations also on `err` unless the text report
 /// shows them) and returns exit code 0 or 1.
 int print_report(const RunReport& report, const std::string& format, bool quiet, std::ostream& out,

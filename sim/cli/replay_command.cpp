@@ -1,5 +1,6 @@
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 
 #include <boost/program_options.hpp>
@@ -19,7 +20,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: hivesim replay SCENARIO --pcap FILE --port PORT [--speed X|--topspeed]\n"
     "                      [--pcap-out DIR] [--format text|json] [--out DIR] [--db FILE]\n"
-    "                      [--junit FILE] [--seed N]\n"
+    "                      [--junit FILE] [--seed N] [--html FILE]\n"
     "\n"
     "Replays a capture (pcap or pcapng, Ethernet) into the virtual network: every packet enters\n"
     "the datapath of the host that owns PORT at its capture time (scaled by --speed), or with\n"
@@ -41,6 +42,7 @@ int replay_command(const std::vector<std::string>& args, std::ostream& out, std:
       "speed", po::value<double>(), "time scale: 2 plays twice as fast (default 1)")(
       "topspeed", "send back to back at the underlay bandwidth")(
       "pcap-out", po::value<std::string>(), "folder for one pcap per exterior port")(
+      "html", po::value<std::string>(), "self-contained HTML page: topology, timeline, ...")(
       "format", po::value<std::string>()->default_value("text"), "text or json")(
       "out", po::value<std::string>(), "folder for report.json")(
       "db", po::value<std::string>(), "SQLite file the run is appended to")(
@@ -124,7 +126,14 @@ int replay_command(const std::vector<std::string>& args, std::ostream& out, std:
   err << "replayed " << totals.packets << " packets (" << totals.bytes << " bytes) in " << wall
       << " s of wall time: " << static_cast<std::uint64_t>(totals.packets / std::max(wall, 1e-9))
       << " packets/s\n";
+  if (vm.count("html")) {
+    if (auto e = write_html_report(vm["html"].as<std::string>(), report, *scenario, "replay")) {
+      err << "hivesim replay: error: " << e->message << "\n";
+      return kExitBadInput;
+    }
+  }
   if (auto e = write_outputs(outputs, report, scenario->file, "replay", sink.get())) {
+    if (vm.count("html")) std::filesystem::remove(vm["html"].as<std::string>());
     err << e->message << "\n";
     return kExitBadInput;
   }

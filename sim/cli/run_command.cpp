@@ -20,7 +20,7 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: hivesim run SCENARIO [--seed N] [--until T] [--format text|json] [--out DIR]\n"
-    "                            [--db FILE] [--junit FILE] [--pcap-out DIR] "
+    "                            [--db FILE] [--junit FILE] [--pcap-out DIR] [--html FILE] "
     "[--progress|--quiet]\n"
     "\n"
     "Runs the scenario in simulated time: every host's agent and datapath, the NSDB, the\n"
@@ -52,6 +52,7 @@ int run_command(const std::vector<std::string>& args, std::ostream& out, std::os
       "db", po::value<std::string>(), "SQLite file the run is appended to")(
       "junit", po::value<std::string>(), "JUnit XML file, one testcase per expectation")(
       "pcap-out", po::value<std::string>(), "folder for one pcap per exterior port")(
+      "html", po::value<std::string>(), "self-contained HTML page: topology, timeline, ...")(
       "progress", "show a progress bar on stderr")("quiet", "print nothing but failures");
   po::variables_map vm;
   if (auto done = parse_command_line(args, options, "run", kUsage, vm, out, err)) return *done;
@@ -96,7 +97,14 @@ int run_command(const std::vector<std::string>& args, std::ostream& out, std::os
     return kExitBadInput;
   }
   const RunReport report = (*twin)->run();
+  if (vm.count("html")) {
+    if (auto e = write_html_report(vm["html"].as<std::string>(), report, *scenario, "run")) {
+      err << "hivesim run: error: " << e->message << "\n";
+      return kExitBadInput;
+    }
+  }
   if (auto e = write_outputs(outputs, report, scenario->file, "run", sink.get())) {
+    if (vm.count("html")) std::filesystem::remove(vm["html"].as<std::string>());
     err << e->message << "\n";
     return kExitBadInput;
   }

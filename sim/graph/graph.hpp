@@ -19,7 +19,8 @@
 //
 // Invariants: ids are unique ("bridge:web", "router:r1", "port:web1", "host:hv1"); every edge
 // names existing nodes; order follows the scenario (hosts, zones, bridges, routers, ports in
-// their vectors' order), so the same input gives byte-identical text, layout and SVG.
+// their vectors' order), so the same input gives byte-identical DOT and Mermaid text, and the
+// same layout and SVG from one process to the next (layout.cpp says why only that).
 // Coordinates are in points (1/72 inch) with the origin at the top left and y growing down;
 // node x/y is the centre; the whole drawing fits in [0, width] x [0, height].
 //

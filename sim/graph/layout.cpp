@@ -4,19 +4,28 @@
 // exactly what gets laid out), laid out by a GVC context that has only the dot layout plugin
 // (linked in, not loaded from the machine's plugin configuration: no text-layout plugin means
 // Graphviz's own font-size estimate, the same on every machine), and the positions are read
-// back into the value structs. Graphviz keeps global state and is not thread-safe: one lay_out
-// runs at a time.
+// back into the value structs. Node sizes are fixed by hivesim (to_dot) and port labels are
+// placed here, so no font measuring enters the layout.
+//
+// Graphviz keeps global state and is not thread-safe: one lay_out runs at a time. That state
+// also carries over from one layout to the next in the same process (dot's positioning moves
+// nodes by a few points on a second call with the same input), so the output is byte-stable
+// from one process to the next (`hivesim graph`, `--html`: one layout each), while a
+// long-lived process (the GUI) may see a repeated layout shift slightly.
 
 #include <graphviz/cgraph.h>
 #include <graphviz/gvc.h>
 #include <graphviz/gvplugin.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
 
 #include "sim/graph/graph.hpp"
+#include "sim/graph/style.hpp"
 
 extern "C" {
 extern gvplugin_library_t gvplugin_dot_layout_LTX_library;
@@ -48,34 +57,28 @@ void find_clusters(Agraph_t* g, std::map<std::string, Agraph_t*>& out) {
   }
 }
 
+/// Where a port name goes: a little way along the edge from its end `at` (towards `next`),
+/// and to the side of it, so the name sits by its device without covering the line.
+Point beside_end(Point at, Point next) {
+  const double dx = next.x - at.x;
+  const double dy = next.y - at.y;
+  const double length = std::hypot(dx, dy);
+  if (length < 1e-6) return Point{at.x, at.y - 8};
+  const double ux = dx / length;
+  const double uy = dy / length;
+  constexpr double kAlong = 22;
+  constexpr double kAside = 8;
+  return Point{at.x + ux * kAlong - uy * kAside, at.y + uy * kAlong + ux * kAside};
+}
+
 }  // namespace
 
 Status lay_out(Graph& graph) {
   static std::mutex graphviz_mutex;
   const std::lock_guard lock(graphviz_mutex);
 
-  // Each edge carries its index so that parallel edges map back one to one.
-  std::string dot = to_dot(graph);
-  {
-    std::string tagged;
-    std::size_t edge = 0;
-    std::size_t start = 0;
-    while (start < dot.size()) {
-      std::size_t end = dot.find('\n', start);
-      std::string line = dot.substr(start, end - start);
-      if (line.find("\" -- \"") != std::string::npos) {
-        const std::string id = "id=\"e" + std::to_string(edge++) + "\"";
-        if (line.back() == ';' && line[line.size() - 2] == ']') {
-          line.insert(line.size() - 2, ", " + id);
-        } else {
-          line.insert(line.size() - 1, " [" + id + "]");
-        }
-      }
-      tagged += line + "\n";
-      start = end + 1;
-    }
-    dot = std::move(tagged);
-  }
+  // Each edge carries its index (id="eN") so that parallel edges map back one to one.
+  const std::string dot = dot_text(graph, true);
 
   static const lt_symlist_t builtins[] = {
       {"gvplugin_dot_layout_LTX_library", &gvplugin_dot_layout_LTX_library},
@@ -84,14 +87,15 @@ Status lay_out(Graph& graph) {
   graphviz_errors.clear();
   const agusererrf previous = agseterrf(collect_error);
   agseterr(AGERR);
-  std::unique_ptr<GVC_t, int (*)(GVC_t*)> gvc(gvContextPlugins(builtins, 0), gvFreeContext);
-  std::unique_ptr<Agraph_t, GraphCloser> g(agmemread(dot.c_str()), GraphCloser{gvc.get()});
+  std::unique_ptr<GVC_t, int (*)(GVC_t*)> context(gvContextPlugins(builtins, 0), gvFreeContext);
+  GVC_t* const gvc = context.get();
+  std::unique_ptr<Agraph_t, GraphCloser> g(agmemread(dot.c_str()), GraphCloser{gvc});
   auto failure = [&](const std::string& what) {
     agseterrf(previous);
     return Error{"graphviz: " + what + (graphviz_errors.empty() ? "" : ": " + graphviz_errors)};
   };
   if (!g) return failure("cannot parse the generated DOT text");
-  if (gvLayout(gvc.get(), g.get(), "dot") != 0) return failure("dot layout failed");
+  if (gvLayout(gvc, g.get(), "dot") != 0) return failure("dot layout failed");
 
   const boxf bb = GD_bb(g.get());
   constexpr double kMargin = 8;
@@ -99,8 +103,12 @@ Status lay_out(Graph& graph) {
   graph.width = bb.UR.x - bb.LL.x + 2 * kMargin;
   graph.height = bb.UR.y - bb.LL.y + 2 * kMargin;
 
-  for (Node& n : graph.nodes) {
-    Agnode_t* gn = agnode(g.get(), const_cast<char*>(n.id.c_str()), 0);
+  std::map<std::string, std::string> dot_names;
+  for (std::size_t i = 0; i < graph.nodes.size(); ++i) {
+    Node& n = graph.nodes[i];
+    dot_names[n.id] = dot_node_name(i);
+    std::string name = dot_node_name(i);
+    Agnode_t* gn = agnode(g.get(), name.data(), 0);
     if (gn == nullptr) return failure("node " + n.id + " missing after layout");
     const Point c = place(ND_coord(gn));
     n.x = c.x;
@@ -111,8 +119,9 @@ Status lay_out(Graph& graph) {
 
   std::map<std::string, Agraph_t*> clusters;
   find_clusters(g.get(), clusters);
-  for (Cluster& c : graph.clusters) {
-    auto it = clusters.find("cluster_" + c.id);
+  for (std::size_t k = 0; k < graph.clusters.size(); ++k) {
+    Cluster& c = graph.clusters[k];
+    auto it = clusters.find(dot_cluster_name(k));
     if (it == clusters.end()) continue;  // empty clusters are dropped by Graphviz
     const boxf cb = GD_bb(it->second);
     const Point top_left = place(pointf{cb.LL.x, cb.UR.y});
@@ -135,14 +144,13 @@ Status lay_out(Graph& graph) {
         }
       }
       // Graphviz may store the edge from `to` to `from`; keep the points from -> to.
-      if (e.points.size() >= 2 && agnameof(agtail(ge)) != e.from) {
+      if (e.points.size() >= 2 && agnameof(agtail(ge)) != dot_names[e.from]) {
         std::reverse(e.points.begin(), e.points.end());
       }
-      const bool reversed = agnameof(agtail(ge)) != e.from;
-      const textlabel_t* tail = reversed ? ED_head_label(ge) : ED_tail_label(ge);
-      const textlabel_t* head = reversed ? ED_tail_label(ge) : ED_head_label(ge);
-      if (tail != nullptr && tail->set) e.tail_label_pos = place(tail->pos);
-      if (head != nullptr && head->set) e.head_label_pos = place(head->pos);
+      if (e.points.size() >= 2) {
+        e.tail_label_pos = beside_end(e.points[0], e.points[1]);
+        e.head_label_pos = beside_end(e.points.back(), e.points[e.points.size() - 2]);
+      }
     }
   }
   agseterrf(previous);

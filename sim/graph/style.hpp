@@ -2,6 +2,7 @@
 // The colours and shapes every rendering of a graph shares (DOT, Mermaid, SVG), so the picture
 // reads the same in each.
 
+#include <string>
 #include <string_view>
 
 #include "sim/graph/graph.hpp"
@@ -35,5 +36,19 @@ inline NodeStyle node_style(NodeKind kind) {
   }
   return {"box", "#ffffff"};
 }
+
+/// The names nodes and clusters have in DOT: their index, never the scenario's names (Graphviz
+/// keeps backslashes in quoted ids, so a name could not always be written back exactly).
+inline std::string dot_node_name(std::size_t index) {
+  return "n" + std::to_string(index);
+}
+inline std::string dot_cluster_name(std::size_t index) {
+  return "cluster_" + std::to_string(index);
+}
+
+/// to_dot's text; `for_layout`: each edge gets id="eN" (its index) and no port labels, which
+/// lay_out places itself (Graphviz's head/tail label placement carries state from one layout
+/// to the next, so the same graph would not always come out the same).
+std::string dot_text(const Graph& graph, bool for_layout);
 
 }  // namespace hivesim::graph

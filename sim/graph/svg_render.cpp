@@ -80,7 +80,7 @@ std::string to_svg(const Graph& g, const SvgOptions& options) {
       std::string line = std::to_string(h.number) + ". " + h.kind + " " + h.device;
       if (!h.in_port.empty()) line += " in " + h.in_port;
       if (!h.out_port.empty()) line += " out " + h.out_port;
-      trace_lines.push_back(line + ": " + h.decision);
+      trace_lines.push_back(h.decision.empty() ? line : line + ": " + h.decision);
     }
     trace_lines.push_back("verdict: " + g.trace->summary);
     for (const std::string& l : trace_lines) {

@@ -1,5 +1,7 @@
 // The text renderings of a graph: Graphviz DOT (also the input of lay_out) and Mermaid.
 
+#include <algorithm>
+#include <cstdio>
 #include <map>
 
 #include "sim/graph/graph.hpp"
@@ -25,9 +27,31 @@ std::string dq(std::string_view s) {
   return out + "\"";
 }
 
+/// The node's size from its label: 10pt Courier is 6pt a character, lines 12pt apart. hivesim
+/// sizes nodes itself (fixedsize) so that no font measuring enters the layout.
+std::string node_size(const Node& n) {
+  std::size_t longest = 0;
+  std::size_t lines = 1;
+  std::size_t current = 0;
+  for (char c : n.label) {
+    if (c == '\n') {
+      ++lines;
+      current = 0;
+    } else {
+      longest = std::max(longest, ++current);
+    }
+  }
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "width=%.3f, height=%.3f, fixedsize=true",
+                (static_cast<double>(longest) * 6.0 + 18.0) / 72.0,
+                (static_cast<double>(lines) * 12.0 + 10.0) / 72.0);
+  return buf;
+}
+
 std::string node_attributes(const Node& n) {
   const NodeStyle s = node_style(n.kind);
-  std::string a = "label=" + dq(n.label) + ", shape=" + std::string(s.dot_shape) +
+  std::string a = "label=" + dq(n.label) + ", " + node_size(n) +
+                  ", shape=" + std::string(s.dot_shape) +
                   ", fillcolor=" + dq(n.dropped ? kDropFill : s.fill);
   if (n.dropped) {
     a += ", color=" + dq(kDropColour) + ", penwidth=2.5";
@@ -38,17 +62,20 @@ std::string node_attributes(const Node& n) {
   return a;
 }
 
-void write_cluster(std::string& out, const Graph& g, const Cluster& c, int depth) {
+void write_cluster(std::string& out, const Graph& g, std::size_t index, int depth) {
+  const Cluster& c = g.clusters[index];
   const std::string indent(2 * static_cast<std::size_t>(depth), ' ');
-  out += indent + "subgraph " + dq("cluster_" + c.id) + " {\n";
+  out += indent + "subgraph " + dot_cluster_name(index) + " {\n";
   out += indent + "  label=" + dq(c.label) + "; style=" +
          (c.kind == ClusterKind::kTunnelZone ? "\"dashed,rounded\"" : "\"filled,rounded\"") +
          "; fillcolor=" + dq(kHostFill) + "; color=" + dq(kClusterLine) + ";\n";
-  for (const Cluster& inner : g.clusters) {
-    if (inner.parent == c.id) write_cluster(out, g, inner, depth + 1);
+  for (std::size_t k = 0; k < g.clusters.size(); ++k) {
+    if (g.clusters[k].parent == c.id) write_cluster(out, g, k, depth + 1);
   }
-  for (const Node& n : g.nodes) {
-    if (n.cluster == c.id) out += indent + "  " + dq(n.id) + " [" + node_attributes(n) + "];\n";
+  for (std::size_t i = 0; i < g.nodes.size(); ++i) {
+    if (g.nodes[i].cluster == c.id) {
+      out += indent + "  " + dot_node_name(i) + " [" + node_attributes(g.nodes[i]) + "];\n";
+    }
   }
   out += indent + "}\n";
 }
@@ -70,6 +97,10 @@ std::string mermaid_text(std::string_view s) {
 }  // namespace
 
 std::string to_dot(const Graph& g) {
+  return dot_text(g, false);
+}
+
+std::string dot_text(const Graph& g, bool for_layout) {
   std::string out = "graph " + dq(g.name) + " {\n";
   out +=
       "  graph [rankdir=LR, nodesep=0.25, ranksep=0.7, fontname=\"Courier\", fontsize=10, "
@@ -77,17 +108,23 @@ std::string to_dot(const Graph& g) {
   out += "  node [style=\"filled,rounded\", fontname=\"Courier\", fontsize=10, color=" + dq(kLine) +
          "];\n";
   out += "  edge [fontname=\"Courier\", fontsize=8, color=" + dq(kLine) + "];\n";
-  for (const Cluster& c : g.clusters) {
-    if (c.parent.empty()) write_cluster(out, g, c, 1);
+  for (std::size_t k = 0; k < g.clusters.size(); ++k) {
+    if (g.clusters[k].parent.empty()) write_cluster(out, g, k, 1);
   }
-  for (const Node& n : g.nodes) {
-    if (n.cluster.empty()) out += "  " + dq(n.id) + " [" + node_attributes(n) + "];\n";
+  std::map<std::string, std::string> names;
+  for (std::size_t i = 0; i < g.nodes.size(); ++i) {
+    names[g.nodes[i].id] = dot_node_name(i);
+    if (g.nodes[i].cluster.empty()) {
+      out += "  " + dot_node_name(i) + " [" + node_attributes(g.nodes[i]) + "];\n";
+    }
   }
-  for (const Edge& e : g.edges) {
-    out += "  " + dq(e.from) + " -- " + dq(e.to);
+  for (std::size_t i = 0; i < g.edges.size(); ++i) {
+    const Edge& e = g.edges[i];
+    out += "  " + names[e.from] + " -- " + names[e.to];
     std::string a;
-    if (!e.tail_label.empty()) a += "taillabel=" + dq(e.tail_label) + ", ";
-    if (!e.head_label.empty()) a += "headlabel=" + dq(e.head_label) + ", ";
+    if (for_layout) a += "id=\"e" + std::to_string(i) + "\", ";
+    if (!for_layout && !e.tail_label.empty()) a += "taillabel=" + dq(e.tail_label) + ", ";
+    if (!for_layout && !e.head_label.empty()) a += "headlabel=" + dq(e.head_label) + ", ";
     if (e.dropped) {
       a += "color=" + dq(kDropColour) + ", style=dashed, penwidth=2.5, ";
     } else if (e.highlighted) {

@@ -129,6 +129,10 @@ RunReport Twin::Impl::run() {
         end_ / kProgressSteps * step + (step == kProgressSteps ? end_ % kProgressSteps : 0);
     run_until(t, false);
     if (options_.progress) options_.progress(t, end_);
+    if (options_.stop && step < kProgressSteps && options_.stop()) {
+      end_ = t;  // the report covers the run so far
+      break;
+    }
   }
   return report();
 }

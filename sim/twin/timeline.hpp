@@ -3,11 +3,11 @@
 // or dropped) in fixed-width time buckets, for the report's `timeline` (sim/report/timeline.hpp).
 //
 // With a known run length the width is ceil(length / buckets) and stays so; a packet landing
-// exactly at the end counts in the last bucket. With an unknown length (replay runs until
-// idle) the width starts at 1us and doubles, merging neighbour buckets, whenever a packet lands
-// beyond the last bucket: at most `buckets` buckets, each at least half used at the end.
-// Cost: record() is O(1) amortised (a doubling touches every bucket once); memory is
-// sources x buckets counters.
+// at the end (or counted as landed a little after it) counts in the last bucket. With an unknown
+// length (replay runs until idle) the width starts at 1us and doubles, merging neighbour buckets,
+// whenever a packet lands beyond the last bucket: at most `buckets` buckets, each at least half
+// used at the end. Cost: record() is O(1) amortised (a doubling touches every bucket once); memory
+// is sources x buckets counters.
 
 #include <array>
 #include <cstdint>
@@ -29,7 +29,7 @@ class TimelineRecorder {
   void record(std::uint32_t source, SimTime at, bool delivered) {
     std::uint64_t index = static_cast<std::uint64_t>(at / width_);
     if (index >= buckets_) {
-      if (length_ > 0 && at <= length_) {
+      if (length_ > 0) {
         index = buckets_ - 1;
       } else {
         widen(at);

@@ -38,6 +38,10 @@ struct TwinOptions {
   std::optional<SimTime> until;
   /// Called now and then with the simulated time reached (a progress bar); never a clock.
   std::function<void(SimTime now, SimTime end)> progress;
+  /// Asked after each progress step (every 1% of the run); when it returns true, run() stops
+  /// there and returns the report of the run so far, `sim_time` being the time reached (the
+  /// GUI's cancel button). Not asked with `until_idle`.
+  std::function<bool()> stop;
   /// Called for every packet leaving the virtual network at an exterior port (pcap capture).
   std::function<void(PortId port, const Packet& packet, SimTime at)> on_egress;
   /// Called for every frame put on a tunnel from host `from` to host `to` (a tunnel zone joins

@@ -54,3 +54,28 @@ TEST_CASE("Twin timeline: deliveries per bucket match the egress times, drops th
   CHECK(t.events[0].event == "host_down hv2");
   CHECK(t.events[1].event == "host_up hv2");
 }
+
+TEST_CASE("Twin timeline: packets counted on the fast paths (nobody watching) are in it too") {
+  LoadResult loaded =
+      load_scenario(std::string(HIVESIM_TEST_DATA) + "/scenarios/twin/host-down.yaml");
+  REQUIRE(loaded.scenario);
+  for (const bool failures : {false, true}) {
+    Scenario s = *loaded.scenario;
+    if (!failures) s.failures.clear();
+    auto twin = Twin::make(s, TwinOptions{});
+    REQUIRE(twin);
+    const RunReport r = (*twin)->run();
+    REQUIRE(r.timeline.series.size() == 1);
+    std::uint64_t delivered = 0;
+    std::uint64_t dropped = 0;
+    for (std::size_t i = 0; i < r.timeline.series[0].delivered.size(); ++i) {
+      delivered += r.timeline.series[0].delivered[i];
+      dropped += r.timeline.series[0].dropped[i];
+    }
+    INFO("failures " << failures);
+    CHECK(r.timeline.series[0].delivered.size() == 100);
+    CHECK(delivered == r.traffic[0].delivered);
+    CHECK(dropped == r.traffic[0].dropped);
+    CHECK(delivered > 0);
+  }
+}

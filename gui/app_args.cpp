@@ -1,0 +1,56 @@
+#include "gui/app_args.hpp"
+
+namespace hivesim::gui {
+
+const char* const kAppUsage =
+    "usage: hivesim-gui [SCENARIO] [--screenshot FILE.png [--trace \"PORT SPEC\"] [--run]]\n"
+    "\n"
+    "Opens SCENARIO in the hivesim window: the topology, packet traces, runs with their\n"
+    "timeline. --trace traces a packet after opening (its last hop selected), --run plays\n"
+    "the scenario. With --screenshot the window is drawn offscreen after those, into\n"
+    "FILE.png (1200x800), and the program exits: 0 when written, 2 for bad arguments, a\n"
+    "scenario with errors, a bad trace or a run that cannot start.\n";
+
+Result<AppArgs> parse_app_args(const std::vector<std::string>& args) {
+  AppArgs a;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    auto value = [&](std::optional<std::string>& into) -> Status {
+      if (into) return Error{arg + " given twice"};
+      if (i + 1 >= args.size()) return Error{arg + " needs a value"};
+      into = args[++i];
+      return std::nullopt;
+    };
+    if (arg == "--help" || arg == "-h") {
+      a.help = true;
+    } else if (arg == "--version") {
+      a.version = true;
+    } else if (arg == "--screenshot") {
+      if (auto e = value(a.screenshot)) return *e;
+    } else if (arg == "--trace") {
+      if (auto e = value(a.trace)) return *e;
+    } else if (arg == "--run") {
+      a.run = true;
+    } else if (arg.size() > 1 && arg[0] == '-') {
+      return Error{"unknown option '" + arg + "'"};
+    } else if (a.scenario) {
+      return Error{"one SCENARIO only (got '" + *a.scenario + "' and '" + arg + "')"};
+    } else {
+      a.scenario = arg;
+    }
+  }
+  if (a.help || a.version) return a;
+  if ((a.trace || a.run) && !a.scenario) return Error{"--trace and --run need a SCENARIO"};
+  if (a.trace && a.trace->find_first_not_of(" \t") == std::string::npos) {
+    return Error{"--trace needs \"PORT SPEC\", e.g. --trace \"web1 tcp dst=10.0.3.10 dport=5432\""};
+  }
+  if (a.screenshot) {
+    const std::string& f = *a.screenshot;
+    if (f.size() < 5 || f.compare(f.size() - 4, 4, ".png") != 0) {
+      return Error{"--screenshot writes a PNG: give a file name ending in .png, not '" + f + "'"};
+    }
+  }
+  return a;
+}
+
+}  // namespace hivesim::gui

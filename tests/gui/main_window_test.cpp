@@ -1,0 +1,139 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+#include <QEventLoop>
+#include <QTabWidget>
+#include <QTextBrowser>
+
+#include "gui/main_window.hpp"
+#include "gui/run_panel.hpp"
+#include "gui/timeline_chart.hpp"
+#include "gui/topology_view.hpp"
+#include "gui/trace_panel.hpp"
+
+using namespace hivesim;
+using namespace hivesim::gui;
+
+namespace {
+
+QString scenario(const char* name) {
+  return QString(HIVESIM_SOURCE_DIR) + "/scenarios/" + name;
+}
+
+bool has(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+}  // namespace
+
+TEST_CASE("GUI: opening a scenario draws its topology and lists its ports") {
+  MainWindow w;
+  REQUIRE_FALSE(w.open_scenario(scenario("three-tier.yaml")));
+  CHECK(w.view()->scene()->items().size() > 10);
+  CHECK(w.view()->highlighted_nodes().empty());
+  CHECK(w.trace_panel()->port() == "web1");
+  CHECK(w.windowTitle().contains("three-tier"));
+  // Selecting a device shows its routes.
+  REQUIRE(w.view()->select_node("router:r1"));
+  CHECK(w.device_browser()->toPlainText().contains("10.99.0.0/16"));
+}
+
+TEST_CASE("GUI: a scenario with errors is refused and the open one stays") {
+  MainWindow w;
+  REQUIRE_FALSE(w.open_scenario(scenario("three-tier.yaml")));
+  auto error = w.open_scenario(scenario("no-such-file.yaml"));
+  REQUIRE(error);
+  CHECK_THAT(error->message, Catch::Contains("no-such-file.yaml"));
+  CHECK(w.session()->scenario().name == "three-tier");
+}
+
+TEST_CASE("GUI: tracing a blocked packet highlights its path and names the deciding rule") {
+  MainWindow w;
+  REQUIRE_FALSE(w.open_scenario(scenario("three-tier.yaml")));
+  REQUIRE_FALSE(w.trace_line("web1 tcp dst=10.0.3.10 dport=5432"));
+  TracePanel* t = w.trace_panel();
+  CHECK(t->verdict_text().contains("Dropped"));
+  CHECK(t->verdict_text().contains("rule 1 of db-in"));
+  CHECK(t->hop_count() >= 3);
+  const auto lit = w.view()->highlighted_nodes();
+  CHECK(has(lit, "port:web1"));
+  CHECK(has(lit, "bridge:web"));
+  CHECK(has(lit, "router:r1"));
+  CHECK(has(lit, "bridge:db"));
+  CHECK_FALSE(has(lit, "bridge:app"));
+
+  // Stepping: one hop at a time, framed on the drawing.
+  CHECK(w.view()->focused_node().empty());
+  t->next_hop();
+  CHECK(t->current_hop() == 1);
+  CHECK(w.view()->focused_node() == "bridge:web");
+  t->next_hop();
+  CHECK(w.view()->focused_node() == "router:r1");
+  t->previous_hop();
+  CHECK(w.view()->focused_node() == "bridge:web");
+  for (int i = 0; i < 20; ++i)
+    t->next_hop();
+  CHECK(t->current_hop() == t->hop_count());
+  CHECK(w.view()->focused_node() == "bridge:db");
+}
+
+TEST_CASE("GUI: a bad packet spec shows the parser's error and traces nothing") {
+  MainWindow w;
+  REQUIRE_FALSE(w.open_scenario(scenario("three-tier.yaml")));
+  auto error = w.trace_line("web1 tcp dst=10.0.3.10 dprt=5432");
+  REQUIRE(error);
+  CHECK(w.trace_panel()->error_text().contains("dprt"));
+  CHECK(w.trace_panel()->hop_count() == 0);
+  CHECK(w.view()->highlighted_nodes().empty());
+  // A good spec afterwards clears the error.
+  REQUIRE_FALSE(w.trace_line("web1 tcp dst=10.0.2.10 dport=8080"));
+  CHECK(w.trace_panel()->error_text().isEmpty());
+  CHECK(w.trace_panel()->verdict_text().contains("Delivered"));
+}
+
+TEST_CASE("GUI: a run fills the timeline, with the failures marked, and the report tabs") {
+  MainWindow w;
+  REQUIRE_FALSE(w.open_scenario(scenario("failover.yaml")));
+  REQUIRE_FALSE(w.run_and_wait());
+  RunPanel* run = w.run_panel();
+  REQUIRE(run->report());
+  const Timeline& chart = run->timeline()->data();
+  REQUIRE(chart.series.size() == 2);
+  CHECK(chart.series[0].traffic == "web1-out");
+  CHECK(chart.bucket_ns > 0);
+  std::uint64_t delivered = 0;
+  std::uint64_t dropped = 0;
+  for (auto v : chart.series[0].delivered)
+    delivered += v;
+  for (auto v : chart.series[0].dropped)
+    dropped += v;
+  CHECK(delivered == run->report()->traffic[0].delivered);
+  CHECK(dropped > 0);  // gw1 dies at 10s
+  REQUIRE(chart.events.size() == 2);
+  CHECK(chart.events[0].event == "host_down gw1");
+  CHECK(chart.events[0].at == 10 * kSecond);
+  CHECK(run->tabs()->tabText(4).contains("Expectations"));
+  CHECK(run->status_text().contains("delivered"));
+}
+
+TEST_CASE("GUI: a run can be cancelled") {
+  MainWindow w;
+  REQUIRE_FALSE(w.open_scenario(scenario("failover.yaml")));
+  RunPanel* run = w.run_panel();
+  QEventLoop loop;
+  bool ok = true;
+  QString message;
+  QObject::connect(run, &RunPanel::finished, &loop, [&](bool good, const QString& m) {
+    ok = good;
+    message = m;
+    loop.quit();
+  });
+  run->start();
+  run->cancel();
+  loop.exec();
+  CHECK_FALSE(ok);
+  CHECK(message.startsWith("cancelled"));
+  CHECK_FALSE(run->report());
+  CHECK(run->timeline()->data().series.empty());
+}
