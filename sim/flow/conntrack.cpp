@@ -14,6 +14,11 @@ std::optional<NatEndpoint> NatTable::forward(NatKind kind, const ConnKey& key) c
 
 void NatTable::bind(NatKind kind, const ConnKey& key, NatEndpoint to, SimTime now) {
   forward_[tagged(kind, key)] = Binding{to, now};
+  if (journal_ != nullptr) {
+    journal_->push_back(
+        StateWrite{kind == NatKind::kSnat ? StateWrite::Kind::kSnat : StateWrite::Kind::kDnat, key,
+                   to.ip, to.port});
+  }
   // The reply arrives with the translated endpoint in place of the original one.
   ConnKey reply = key.reversed();
   NatEndpoint original;
@@ -27,6 +32,7 @@ void NatTable::bind(NatKind kind, const ConnKey& key, NatEndpoint to, SimTime no
     original = NatEndpoint{key.dst, key.dport};
   }
   reverse_[tagged(kind, reply)] = Binding{original, now};
+  if (kind == NatKind::kSnat) leases_[tagged(kind, reply)] = now;
 }
 
 std::optional<NatEndpoint> NatTable::reverse(NatKind kind, const ConnKey& key) const {
@@ -57,7 +63,7 @@ std::optional<NatEndpoint> NatTable::allocate_snat(const ConnKey& key, Ipv4 ip_l
       ConnKey reply = key.reversed();
       reply.dst = Ipv4{static_cast<std::uint32_t>(ip)};
       reply.dport = port;
-      if (reverse_.count(tagged(NatKind::kSnat, reply)) == 0) {
+      if (leases_.count(tagged(NatKind::kSnat, reply)) == 0) {
         return NatEndpoint{Ipv4{static_cast<std::uint32_t>(ip)}, port};
       }
     }
@@ -69,6 +75,7 @@ void NatTable::expire(SimTime now, SimTime idle) {
   for (auto* map : {&forward_, &reverse_}) {
     absl::erase_if(*map, [&](const auto& entry) { return now - entry.second.last > idle; });
   }
+  absl::erase_if(leases_, [&](const auto& entry) { return now - entry.second > idle; });
 }
 
 }  // namespace hivesim

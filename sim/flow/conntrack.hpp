@@ -20,6 +20,7 @@
 #include <optional>
 #include <random>
 #include <utility>
+#include <vector>
 
 #include <absl/container/flat_hash_map.h>
 
@@ -45,19 +46,37 @@ struct ConnKey {
   }
 };
 
+/// A flow-state key a simulation wrote (created or refreshed): a conntrack entry, or a NAT
+/// binding and where it translates to. The twin journals them to push them to the hosts that
+/// will see the return traffic (sim/twin/flow_state.hpp).
+struct StateWrite {
+  enum class Kind : std::uint8_t { kConnTrack, kSnat, kDnat };
+  Kind kind = Kind::kConnTrack;
+  ConnKey key;  // conntrack: the reply key; NAT: the connection as first seen
+  Ipv4 to_ip;   // NAT: the translated endpoint
+  std::uint16_t to_port = 0;
+};
+
 class ConnTrack {
  public:
   static constexpr SimTime kDefaultIdle = 60 * kSecond;
 
   bool is_return(const ConnKey& key) const { return entries_.count(key) != 0; }
   /// Records `reply_key` as the key of a return flow, seen at `now`.
-  void record(const ConnKey& reply_key, SimTime now) { entries_[reply_key] = now; }
+  void record(const ConnKey& reply_key, SimTime now) {
+    entries_[reply_key] = now;
+    if (journal_ != nullptr)
+      journal_->push_back(StateWrite{StateWrite::Kind::kConnTrack, reply_key, {}, 0});
+  }
+  /// While set, every record() is also appended to `journal` (nullptr: none).
+  void set_journal(std::vector<StateWrite>* journal) { journal_ = journal; }
   /// Drops entries not refreshed within `idle` of `now`.
   void expire(SimTime now, SimTime idle = kDefaultIdle);
   std::size_t size() const { return entries_.size(); }
 
  private:
   absl::flat_hash_map<ConnKey, SimTime> entries_;
+  std::vector<StateWrite>* journal_ = nullptr;
 };
 
 /// A translated endpoint.
@@ -90,6 +109,14 @@ class NatTable {
 
   void expire(SimTime now, SimTime idle = ConnTrack::kDefaultIdle);
   std::size_t size() const { return forward_.size(); }
+  /// Exchanges the bindings (not the random stream) with `other`'s: the twin keeps one table
+  /// of bindings per host and one stream for the whole run.
+  void swap_bindings(NatTable& other) {
+    forward_.swap(other.forward_);
+    reverse_.swap(other.reverse_);
+  }
+  /// While set, every bind() is also appended to `journal` (nullptr: none).
+  void set_journal(std::vector<StateWrite>* journal) { journal_ = journal; }
 
  private:
   struct Binding {
@@ -103,7 +130,12 @@ class NatTable {
 
   absl::flat_hash_map<ConnKey, Binding> forward_;
   absl::flat_hash_map<ConnKey, Binding> reverse_;
+  // SNAT endpoints in use (the reply keys of SNAT bindings, with their last use): what
+  // allocate_snat() avoids. Not swapped by swap_bindings(): MidoNet leases SNAT port blocks
+  // through the NSDB, so two hosts never hand out the same endpoint.
+  absl::flat_hash_map<ConnKey, SimTime> leases_;
   std::mt19937_64 rng_;
+  std::vector<StateWrite>* journal_ = nullptr;
 };
 
 }  // namespace hivesim
