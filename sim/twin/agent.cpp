@@ -50,6 +50,9 @@ void Twin::Impl::inject_answer(SourceId source, PortId port, Packet&& answer) {
     h ^= (std::uint64_t{answer.sport} << 24) ^ (std::uint64_t{answer.dport} << 8) ^ answer.proto;
     h *= 0x9e3779b97f4a7c15ULL;
     port = from[(h >> 32) % from.size()];
+    // The upstream addresses the router port it sends to.
+    const Port& p = topo_.ports[port.value];
+    if (p.on_router() && p.mac) answer.eth_dst = *p.mac;
   }
   check_answer_state(port, answer);
   inject(source, port, std::move(answer), true);
