@@ -53,10 +53,13 @@ void Loader::read_port_groups(const Field& list) {
   const auto items = list.items("port group");
   for (std::size_t i = 0; i < items.size(); ++i) {
     PortGroup& group = topo_.port_groups[i];
-    MapReader m =
-        items[i].map(label("port group", group.name, "port_groups", i), {"name", "ports"});
+    MapReader m = items[i].map(label("port group", group.name, "port_groups", i),
+                               {"name", "ports", "stateful"});
     if (!m.ok()) continue;
     if (auto name = m.require("name")) name->text();
+    if (auto stateful = m.get("stateful")) {
+      if (auto v = stateful->boolean()) group.stateful = *v;
+    }
     if (auto ports = m.get("ports")) {
       for (const Field& p : ports->items("port")) {
         auto id = ports_.resolve(p);

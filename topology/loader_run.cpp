@@ -24,13 +24,13 @@ std::optional<PortId> Loader::read_exterior_port(const Field& field) {
 void Loader::read_traffic(const Field& list) {
   const auto items = list.items("traffic");
   static const std::vector<std::string_view> kSyntheticOnly{
-      "from", "packet", "flows", "packets_per_flow", "rate", "start", "reply"};
+      "from", "packet", "flows", "packets_per_flow", "rate", "start", "reply", "reply_from"};
   static const std::vector<std::string_view> kPcapOnly{"port", "speed"};
   for (std::size_t i = 0; i < items.size(); ++i) {
     Traffic& t = s_.traffic[i];
     MapReader m = items[i].map(label("traffic", t.name, "traffic", i),
                                {"name", "from", "packet", "flows", "packets_per_flow", "rate",
-                                "start", "reply", "pcap", "port", "speed"});
+                                "start", "reply", "reply_from", "pcap", "port", "speed"});
     if (!m.ok()) continue;
     if (auto name = m.require("name")) name->text();
     const bool pcap = m.has("pcap");
@@ -73,6 +73,12 @@ void Loader::read_traffic(const Field& list) {
     read(m, "rate", syn.rate, &Field::rate);
     read(m, "start", syn.start, &Field::duration, false);
     read(m, "reply", syn.reply, &Field::boolean);
+    if (auto from = m.get("reply_from")) {
+      for (const Field& p : from->items("port")) {
+        if (auto id = read_exterior_port(p)) syn.reply_from.push_back(*id);
+      }
+      if (!syn.reply) from->error("'reply_from' needs 'reply: true'");
+    }
     t.source = syn;
   }
 }

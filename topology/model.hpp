@@ -222,6 +222,9 @@ struct SecurityGroup {
 struct PortGroup {
   std::string name;
   std::vector<PortId> ports;
+  /// Flow state a simulation creates for a flow entering or leaving by one of these ports is
+  /// pushed to the hosts of all of them (SPEC section 6), e.g. a router's uplinks.
+  bool stateful = false;
   SourceLoc loc;
 };
 
@@ -437,6 +440,9 @@ struct SyntheticTraffic {
   double rate = 1.0;  // flows started per second of simulated time
   SimTime start = 0;
   bool reply = false;  // the destination answers each packet
+  /// The ports the answers re-enter by, picked per flow by a stable hash (an upstream's ECMP
+  /// returning through another gateway); empty: the port the packet was delivered to.
+  std::vector<PortId> reply_from;
 };
 
 struct PcapTraffic {

@@ -113,10 +113,10 @@ int trace_command(const std::vector<std::string>& args, std::ostream& out, std::
   // failures up to T, and the packet meets the topology and state of that moment.
   std::unique_ptr<Simulator> initial;
   std::unique_ptr<Twin> twin;
-  std::optional<SimState> fresh_state;
+  std::optional<HostStates> states;  // one flow state per host (SPEC section 6)
   if (*at == 0) {
     initial = std::make_unique<Simulator>(scenario->topology);
-    fresh_state.emplace(scenario->seed);
+    states.emplace(initial->topology(), scenario->seed);
   } else {
     TwinOptions twin_options;
     twin_options.until = *at;
@@ -127,9 +127,9 @@ int trace_command(const std::vector<std::string>& args, std::ostream& out, std::
     }
     twin = std::move(*made);
     twin->advance(*at);
+    states.emplace(twin->host_states());
   }
   const Simulator& sim = twin ? twin->simulator() : *initial;
-  SimState& state = twin ? twin->state() : *fresh_state;
 
   std::vector<Request> requests;
   if (batch) {
@@ -149,7 +149,9 @@ int trace_command(const std::vector<std::string>& args, std::ostream& out, std::
   std::string text;
   for (Request& r : requests) {
     TraceRecord record{r.from, r.spec, r.packet, {}, scenario->file};
-    record.result = sim.simulate(r.from, r.packet, state, SimulateOptions{.trace = true});
+    record.result = states->run(r.from, [&](SimState& state) {
+      return sim.simulate(r.from, r.packet, state, SimulateOptions{.trace = true});
+    });
     if (format == "json") {
       docs.push_back(trace_json(sim.topology(), record));
     } else {

@@ -42,6 +42,7 @@ void NatTable::journal(bool reverse, const ConnKey& key) {
 
 void NatTable::checkpoint() {
   undo_.clear();
+  lease_undo_.clear();
   rng_saved_.reset();
   journaling_ = true;
 }
@@ -56,6 +57,14 @@ void NatTable::rollback() {
     }
   }
   undo_.clear();
+  for (auto it = lease_undo_.rbegin(); it != lease_undo_.rend(); ++it) {
+    if (it->second) {
+      leases_[it->first] = *it->second;
+    } else {
+      leases_.erase(it->first);
+    }
+  }
+  lease_undo_.clear();
   if (rng_saved_) rng_ = *rng_saved_;
   rng_saved_.reset();
   journaling_ = false;
@@ -64,6 +73,11 @@ void NatTable::rollback() {
 void NatTable::bind(NatKind kind, const ConnKey& key, NatEndpoint to, SimTime now) {
   if (journaling_) journal(false, tagged(kind, key));
   forward_[tagged(kind, key)] = Binding{to, now};
+  if (journal_ != nullptr) {
+    journal_->push_back(
+        StateWrite{kind == NatKind::kSnat ? StateWrite::Kind::kSnat : StateWrite::Kind::kDnat, key,
+                   to.ip, to.port});
+  }
   // The reply arrives with the translated endpoint in place of the original one.
   ConnKey reply = key.reversed();
   NatEndpoint original;
@@ -78,6 +92,14 @@ void NatTable::bind(NatKind kind, const ConnKey& key, NatEndpoint to, SimTime no
   }
   if (journaling_) journal(true, tagged(kind, reply));
   reverse_[tagged(kind, reply)] = Binding{original, now};
+  if (kind == NatKind::kSnat) {
+    if (journaling_) {
+      auto it = leases_.find(tagged(kind, reply));
+      lease_undo_.emplace_back(tagged(kind, reply),
+                               it == leases_.end() ? std::nullopt : std::optional(it->second));
+    }
+    leases_[tagged(kind, reply)] = now;
+  }
 }
 
 std::optional<NatEndpoint> NatTable::reverse(NatKind kind, const ConnKey& key) const {
@@ -109,7 +131,7 @@ std::optional<NatEndpoint> NatTable::allocate_snat(const ConnKey& key, Ipv4 ip_l
       ConnKey reply = key.reversed();
       reply.dst = Ipv4{static_cast<std::uint32_t>(ip)};
       reply.dport = port;
-      if (reverse_.count(tagged(NatKind::kSnat, reply)) == 0) {
+      if (leases_.count(tagged(NatKind::kSnat, reply)) == 0) {
         return NatEndpoint{Ipv4{static_cast<std::uint32_t>(ip)}, port};
       }
     }
@@ -121,6 +143,7 @@ void NatTable::expire(SimTime now, SimTime idle) {
   for (auto* map : {&forward_, &reverse_}) {
     absl::erase_if(*map, [&](const auto& entry) { return now - entry.second.last > idle; });
   }
+  absl::erase_if(leases_, [&](const auto& entry) { return now - entry.second > idle; });
 }
 
 }  // namespace hivesim

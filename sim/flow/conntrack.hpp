@@ -51,6 +51,17 @@ struct ConnKey {
   }
 };
 
+/// A flow-state key a simulation wrote (created or refreshed): a conntrack entry, or a NAT
+/// binding and where it translates to. The twin journals them to push them to the hosts that
+/// will see the return traffic (sim/twin/flow_state.hpp).
+struct StateWrite {
+  enum class Kind : std::uint8_t { kConnTrack, kSnat, kDnat };
+  Kind kind = Kind::kConnTrack;
+  ConnKey key;  // conntrack: the reply key; NAT: the connection as first seen
+  Ipv4 to_ip;   // NAT: the translated endpoint
+  std::uint16_t to_port = 0;
+};
+
 class ConnTrack {
  public:
   static constexpr SimTime kDefaultIdle = 60 * kSecond;
@@ -60,7 +71,11 @@ class ConnTrack {
   void record(const ConnKey& reply_key, SimTime now) {
     if (journaling_) journal(reply_key);
     entries_[reply_key] = now;
+    if (journal_ != nullptr)
+      journal_->push_back(StateWrite{StateWrite::Kind::kConnTrack, reply_key, {}, 0});
   }
+  /// While set, every record() is also appended to `journal` (nullptr: none).
+  void set_journal(std::vector<StateWrite>* journal) { journal_ = journal; }
   /// Drops entries not refreshed within `idle` of `now`.
   void expire(SimTime now, SimTime idle = kDefaultIdle);
   std::size_t size() const { return entries_.size(); }
@@ -76,6 +91,7 @@ class ConnTrack {
   absl::flat_hash_map<ConnKey, SimTime> entries_;
   std::vector<std::pair<ConnKey, std::optional<SimTime>>> undo_;
   bool journaling_ = false;
+  std::vector<StateWrite>* journal_ = nullptr;
 };
 
 /// A translated endpoint.
@@ -108,6 +124,14 @@ class NatTable {
 
   void expire(SimTime now, SimTime idle = ConnTrack::kDefaultIdle);
   std::size_t size() const { return forward_.size(); }
+  /// Exchanges the bindings (not the random stream) with `other`'s: the twin keeps one table
+  /// of bindings per host and one stream for the whole run.
+  void swap_bindings(NatTable& other) {
+    forward_.swap(other.forward_);
+    reverse_.swap(other.reverse_);
+  }
+  /// While set, every bind() is also appended to `journal` (nullptr: none).
+  void set_journal(std::vector<StateWrite>* journal) { journal_ = journal; }
 
   /// Starts journaling changes and random draws (see the file comment).
   void checkpoint();
@@ -133,12 +157,18 @@ class NatTable {
 
   absl::flat_hash_map<ConnKey, Binding> forward_;
   absl::flat_hash_map<ConnKey, Binding> reverse_;
+  // SNAT endpoints in use (the reply keys of SNAT bindings, with their last use): what
+  // allocate_snat() avoids. Not swapped by swap_bindings(): MidoNet leases SNAT port blocks
+  // through the NSDB, so two hosts never hand out the same endpoint.
+  absl::flat_hash_map<ConnKey, SimTime> leases_;
   std::mt19937_64 rng_;
   std::vector<Undo> undo_;
+  std::vector<std::pair<ConnKey, std::optional<SimTime>>> lease_undo_;  // leases_ before a bind
   // The random stream as it was at the checkpoint, saved at the first draw after it (most
   // connections draw nothing, and the engine is 2.5 KB).
   std::optional<std::mt19937_64> rng_saved_;
   bool journaling_ = false;
+  std::vector<StateWrite>* journal_ = nullptr;
 };
 
 }  // namespace hivesim

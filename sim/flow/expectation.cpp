@@ -7,13 +7,14 @@
 namespace hivesim {
 
 std::optional<std::string> check_trace_expectation(const Simulator& sim, const ExpectTrace& e,
-                                                   SimState& state) {
+                                                   SimState& state, SimulationResult* result) {
   const Topology& topo = sim.topology();
   auto spec = parse_packet_spec(e.packet);
   if (!spec) return "bad packet spec: " + spec.error();
   auto packet = build_packet(*spec, sim.spec_defaults(e.from));
   if (!packet) return "bad packet spec: " + packet.error();
   const SimulationResult r = sim.simulate(e.from, *packet, state);
+  if (result != nullptr) *result = r;  // the caller replicates the flow state it wrote
 
   auto outcome = [&] {
     std::string s = "verdict " + std::string(to_string(r.verdict));

@@ -14,6 +14,7 @@ namespace hivesim {
 /// Simulates the expectation's packet on `state` and compares. nullopt when it holds, else a
 /// detail such as "verdict dropped (rule at db-in rule 2), expected delivered".
 std::optional<std::string> check_trace_expectation(const Simulator& sim, const ExpectTrace& e,
-                                                   SimState& state);
+                                                   SimState& state,
+                                                   SimulationResult* result = nullptr);
 
 }  // namespace hivesim

@@ -240,6 +240,10 @@ nlohmann::ordered_json run_report_json(const RunReport& report) {
   }
   doc["nsdb"] = Json{{"writes", report.nsdb_writes}, {"notifications", report.nsdb_notifications}};
   doc["state_pushes"] = report.state_pushes;
+  doc["flow_state"] = Json{{"pushes", report.flow_state.pushes},
+                           {"delivered", report.flow_state.delivered},
+                           {"lost", report.flow_state.lost},
+                           {"replies_without_state", report.flow_state.replies_without_state}};
   doc["timeline"] = timeline_json(report.timeline);
   return doc;
 }
@@ -276,6 +280,9 @@ std::string run_report_text(const RunReport& report) {
   }
   out << "nsdb     writes " << report.nsdb_writes << "  notifications " << report.nsdb_notifications
       << "  state pushes " << report.state_pushes << "\n";
+  out << "flow state  pushes " << report.flow_state.pushes << "  delivered "
+      << report.flow_state.delivered << "  lost " << report.flow_state.lost
+      << "  replies without state " << report.flow_state.replies_without_state << "\n";
 
   if (report.replay) {
     const ReplayTotals& r = *report.replay;

@@ -127,6 +127,13 @@ struct RunReport {
   std::uint64_t nsdb_writes = 0;
   std::uint64_t nsdb_notifications = 0;
   std::uint64_t state_pushes = 0;
+  /// Flow-state replication (SPEC section 6).
+  struct FlowStateRow {
+    std::uint64_t pushes = 0;                 // messages sent, one per (simulation, target host)
+    std::uint64_t delivered = 0;              // installed on a live target
+    std::uint64_t lost = 0;                   // lost by the underlay, a cut link, or a dead target
+    std::uint64_t replies_without_state = 0;  // answers entering a host lacking their state
+  } flow_state;
   /// Delivered/dropped per traffic per time bucket, and the failure events (SPEC section 9).
   Timeline timeline;
 

@@ -163,6 +163,7 @@ RunReport Twin::Impl::report() {
   r.nsdb_writes = nsdb_.writes();
   r.nsdb_notifications = nsdb_.notifications();
   r.state_pushes = state_pushes_;
+  r.flow_state = flow_state_;
   r.timeline = timeline_.finish(end_, r.traffic, scenario_.failures);
   r.expectations = evaluate(r);
   return r;
@@ -170,12 +171,18 @@ RunReport Twin::Impl::report() {
 
 std::vector<ExpectationRow> Twin::Impl::evaluate(const RunReport& r) {
   std::vector<ExpectationRow> rows;
-  SimState probe = state_;  // trace expectations run like a batch on the final state
+  // Trace expectations run like a batch on the final state, each host with its own.
+  HostStates probe = host_states();
   for (const Expectation& e : scenario_.expectations) {
     ExpectationRow row;
     row.name = e.name;
     if (const auto* t = std::get_if<ExpectTrace>(&e.what)) {
-      auto failure = check_trace_expectation(*current_, *t, probe);
+      std::optional<std::string> failure;
+      probe.run(t->from, [&](SimState& s) {
+        SimulationResult result;
+        failure = check_trace_expectation(*current_, *t, s, &result);
+        return result;
+      });
       row.passed = !failure;
       row.detail = failure ? *failure : "held at the end of the run";
     } else if (const auto* lb = std::get_if<ExpectLb>(&e.what)) {

@@ -42,6 +42,19 @@ void Twin::Impl::inject_pending(SourceId index, SimTime limit) {
 }
 
 void Twin::Impl::inject_answer(SourceId source, PortId port, Packet&& answer) {
+  const std::vector<PortId>& from = sources_[source.value].reply_from;
+  if (!from.empty()) {
+    // An upstream's ECMP: a stable hash of the connection picks the port (the same for every
+    // answer of a flow, and for every run).
+    std::uint64_t h = (std::uint64_t{answer.src.bits} << 32) | answer.dst.bits;
+    h ^= (std::uint64_t{answer.sport} << 24) ^ (std::uint64_t{answer.dport} << 8) ^ answer.proto;
+    h *= 0x9e3779b97f4a7c15ULL;
+    port = from[(h >> 32) % from.size()];
+    // The upstream addresses the router port it sends to.
+    const Port& p = topo_.ports[port.value];
+    if (p.on_router() && p.mac) answer.eth_dst = *p.mac;
+  }
+  check_answer_state(port, answer);
   inject(source, port, std::move(answer), true);
 }
 
@@ -172,20 +185,7 @@ JourneyId Twin::Impl::new_journey(SourceId source, const Packet& packet, bool re
 void Twin::Impl::start_simulation(Agent& agent, HostId host, const FlowKey& key, FlightId index,
                                   PortId port, const Packet& packet) {
   InFlight& flight = flights_[index];
-  const std::size_t state_before = state_.conntrack.size() + state_.nat.size();
-  SimulateOptions opts;
-  opts.now = sched_.now();
-  flight.result = agent.sim->simulate(port, packet, state_, opts);
-  ++flow_stats_.simulations;
-
-  // State a simulation created is pushed to the hosts that will see the return traffic.
-  if (state_.conntrack.size() + state_.nat.size() > state_before) {
-    absl::flat_hash_set<std::uint32_t> peers;
-    for (const OutPacket& o : flight.result.out) {
-      if (port_host_[o.port.value] != host) peers.insert(port_host_[o.port.value].value);
-    }
-    state_pushes_ += peers.size();
-  }
+  flight.result = simulate_on(host, port, packet);
 
   // The agent simulates one flow at a time. Objects it has not loaded yet are fetched from
   // the NSDB together, one round trip; the fetch parks the simulation but does not hold the
@@ -292,11 +292,7 @@ void Twin::Impl::complete(CompletionId c) {
       apply(done.agent, *actions, unparked_, w.journey);
     } else {
       // Not cacheable (it made packets of its own): each packet is simulated.
-      SimulateOptions opts;
-      opts.now = sched_.now();
-      const SimulationResult again = agent.sim->simulate(w.port, unparked_, state_, opts);
-      ++flow_stats_.simulations;
-      emit(done.agent, w, again);
+      emit(done.agent, w, simulate_on(done.agent, w.port, unparked_));
     }
   }
   free_flight(index);
@@ -365,6 +361,7 @@ void Twin::Impl::stop_agent(HostId host) {
   agent.table.clear();
   agent.cache.clear();
   agent.busy_until = sched_.now();
+  agent.flow_state = HostFlowState{};  // its conntrack and NAT bindings go with it
   // Packets queued in the agent are lost with it, in a fixed order.
   std::vector<JourneyId> lost;
   for (const auto& [key, ref] : agent.in_flight) {
@@ -377,6 +374,30 @@ void Twin::Impl::stop_agent(HostId host) {
   const std::uint32_t drop = intern(DropReason::kHostDown, topo_.hosts[host.value].name);
   for (JourneyId j : lost)
     lose(j, drop);
+}
+
+SimulationResult Twin::Impl::simulate_on(HostId host, PortId port, const Packet& packet) {
+  Agent& agent = agents_[host.value];
+  SimulateOptions opts;
+  opts.now = sched_.now();
+  SimulationResult result;
+  journal_.clear();
+  {
+    HostStateScope scope(state_, agent.flow_state, &journal_);
+    const std::size_t before = state_.conntrack.size() + state_.nat.size();
+    result = agent.sim->simulate(port, packet, state_, opts);
+    // The first version's count: new state, once per other host an output went to.
+    if (state_.conntrack.size() + state_.nat.size() > before) {
+      absl::flat_hash_set<std::uint32_t> peers;
+      for (const OutPacket& o : result.out) {
+        if (port_host_[o.port.value] != host) peers.insert(port_host_[o.port.value].value);
+      }
+      state_pushes_ += peers.size();
+    }
+  }
+  ++flow_stats_.simulations;
+  if (!journal_.empty()) replicate(host, port, result);
+  return result;
 }
 
 }  // namespace hivesim

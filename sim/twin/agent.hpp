@@ -25,6 +25,7 @@
 
 #include "sim/datapath/flow_table.hpp"
 #include "sim/flow/simulator.hpp"
+#include "sim/twin/flow_state.hpp"
 #include "sim/twin/ids.hpp"
 #include "sim/twin/slab.hpp"
 
@@ -152,6 +153,7 @@ struct Agent {
   SimTime busy_until = 0;     // the agent simulates one flow at a time
   CompletionId last_started;  // the completion of its latest simulation (a hint)
   std::uint64_t down_generation = 0;
+  HostFlowState flow_state;  // its conntrack and NAT/LB bindings (flow_state.hpp)
 };
 
 struct Completion {

@@ -22,8 +22,10 @@ void Twin::Impl::sweep() {
   for (Agent& a : agents_) {
     if (a.alive) a.table.expire(sched_.now());
   }
-  state_.conntrack.expire(sched_.now());
-  state_.nat.expire(sched_.now());
+  for (Agent& a : agents_) {
+    if (a.alive) a.flow_state.expire(sched_.now());
+  }
+  state_.nat.expire(sched_.now());  // the SNAT leases (NSDB-wide)
   // Nothing can go idle while nothing happens: across a quiet stretch (a capture with a gap of
   // days) the next sweep waits for the next event instead of ticking through it. A frame
   // counted when sent and not landed yet is no such stretch: the earliest frame on its link

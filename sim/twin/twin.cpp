@@ -15,6 +15,7 @@ Twin::Impl::Impl(const Scenario& scenario, TwinOptions options)
       host_ports_(scenario.topology.hosts.size()),
       underlay_(topo_, scenario.underlay, scenario.seed),
       nsdb_(scenario.nsdb.replicas, scenario.nsdb.latency),
+      push_targets_(topo_),
       windows_(scenario.failures.size()) {
   agents_.reserve(topo_.hosts.size());
   for (const Host& h : topo_.hosts) {
@@ -53,7 +54,8 @@ Result<bool> Twin::Impl::add_scenario_traffic() {
                      std::to_string(syn->packet_loc.col) + ": error: traffic '" + t.name +
                      "': " + source.error()};
       }
-      add_source(t.name, std::make_unique<SyntheticSource>(std::move(*source)), syn->reply);
+      add_source(t.name, std::make_unique<SyntheticSource>(std::move(*source)), syn->reply,
+                 syn->reply_from);
     } else {
       const std::string where = scenario_.file + ":" + std::to_string(t.loc.line) + ":" +
                                 std::to_string(t.loc.col) + ": error: traffic '" + t.name + "': ";
@@ -66,12 +68,15 @@ Result<bool> Twin::Impl::add_scenario_traffic() {
   return true;
 }
 
-void Twin::Impl::add_source(std::string name, std::unique_ptr<TrafficSource> source, bool reply) {
+void Twin::Impl::add_source(std::string name, std::unique_ptr<TrafficSource> source, bool reply,
+                            std::vector<PortId> reply_from) {
   Source s;
   s.row.name = name;
   s.name = std::move(name);
   s.source = std::move(source);
   s.reply = reply;
+  s.reply_from = std::move(reply_from);
+  any_reply_source_ = any_reply_source_ || reply;
   sources_.push_back(std::move(s));
 }
 
@@ -104,6 +109,10 @@ const Simulator& Twin::simulator() const {
 
 SimState& Twin::state() {
   return impl_->state();
+}
+
+HostStates Twin::host_states() const {
+  return impl_->host_states();
 }
 
 }  // namespace hivesim

@@ -16,11 +16,15 @@
 //    can reach each other; the egress host maps the tunnel key to its port with no simulation;
 //  - traffic sources, failures at their times, and the expectations at the end.
 //
+//  - flow state kept per host: each agent's conntrack, NAT and LB bindings; what a simulation
+//    writes is pushed over the underlay to the hosts that will see the return traffic (egress
+//    ports' hosts, stateful port groups' members); a reply entering a host without it is a new
+//    forward flow there (sim/twin/flow_state.hpp, SPEC section 6).
+//
 // Invariants: single-threaded and deterministic. Every random draw comes from a stream seeded
 // by the scenario seed; nothing reads a clock; no report value depends on hash-table order.
-// Conntrack, NAT and LB state is one logical store: MidoNet pushes a flow's state to the peers
-// that will see its return traffic over the same tunnel, ahead of the packet, so a reply always
-// finds it; the twin counts those pushes instead of copying entries (README).
+// Hosts interact only through messages crossing the underlay or the NSDB. The parts and the
+// files they live in are mapped in twin_impl.hpp.
 
 #include <functional>
 #include <memory>
@@ -28,6 +32,7 @@
 #include <string>
 
 #include "sim/report/run_report.hpp"
+#include "sim/twin/flow_state.hpp"
 #include "sim/twin/traffic.hpp"
 #include "topology/model.hpp"
 
@@ -77,8 +82,12 @@ class Twin {
   void advance(SimTime t);
   /// The topology version published last (what an agent at that time simulates on)...
   const Simulator& simulator() const;
-  /// ...and the live MAC, ARP, conntrack, NAT and LB state.
+  /// ...and the live MAC and ARP tables (NSDB-wide), with the NAT/LB random stream. Conntrack,
+  /// NAT and LB bindings are per host: see host_states().
   SimState& state();
+  /// A copy of the flow state of every host (with the shared tables): what `trace --at` and
+  /// the end-of-run expectations simulate against. Valid while the twin lives.
+  HostStates host_states() const;
 
   class Impl;
 

@@ -105,6 +105,7 @@ struct Source {
   std::string name;
   std::unique_ptr<TrafficSource> source;
   bool reply = false;
+  std::vector<PortId> reply_from;   // where its answers re-enter (empty: where delivered)
   SourcePacket* pending = nullptr;  // the source's record, valid until its next pull
   TrafficRow row;
   LatencyLog latencies;
@@ -129,11 +130,13 @@ class Twin::Impl {
   Impl(const Scenario& scenario, TwinOptions options);
 
   Result<bool> add_scenario_traffic();
-  void add_source(std::string name, std::unique_ptr<TrafficSource> source, bool reply);
+  void add_source(std::string name, std::unique_ptr<TrafficSource> source, bool reply,
+                  std::vector<PortId> reply_from = {});
   RunReport run();
   void advance(SimTime t);
   const Simulator& simulator() const { return *current_; }
   SimState& state() { return state_; }
+  HostStates host_states() const;
 
  private:
   void start();
@@ -213,6 +216,15 @@ class Twin::Impl {
   void apply(HostId host, const FlowActions& actions, Packet& packet, JourneyId journey);
   std::optional<FlowActions> actions_for(const Packet& in, const SimulationResult& result);
   void stop_agent(HostId host);
+  /// Simulates `packet` entering at `port` on `host`, against that host's flow state, and
+  /// pushes what the simulation wrote to its push targets.
+  SimulationResult simulate_on(HostId host, PortId port, const Packet& packet);
+  /// Sends the journalled keys of a simulation of a flow entering at `in` on `host` to its push
+  /// targets: a message each, over the underlay, installed on arrival.
+  void replicate(HostId host, PortId in, const SimulationResult& result);
+  /// Whether an answer entering at `port` finds the state of its connection there (counted in
+  /// flow_state.replies_without_state when it does not).
+  void check_answer_state(PortId port, const Packet& answer);
   /// Starts loading `tags` the agent lacks at `from`; returns when they arrive.
   SimTime fetch(Agent& agent, const std::vector<FlowTag>& tags, SimTime from);
 
@@ -308,6 +320,21 @@ class Twin::Impl {
   Nsdb nsdb_;
   std::vector<CompletionId> stalled_sims_;  // simulations waiting for the quorum to read
   std::uint64_t state_pushes_ = 0;
+
+  // Flow-state replication (flow_state.hpp): push targets, the keys the running simulation
+  // wrote, and the connections (reply keys, device cleared) of answering sources, so that an
+  // answer entering a host without their state is counted.
+  PushTargets push_targets_;
+  std::vector<StateWrite> journal_;
+  RunReport::FlowStateRow flow_state_;
+  bool any_reply_source_ = false;
+  struct AnswerState {
+    bool conntrack = false;  // a return-flow key at `ct_device`
+    std::uint32_t ct_device = 0;
+    std::uint8_t nat = 0;  // bit 0: an SNAT binding, bit 1: a DNAT one, at `nat_device`
+    std::uint32_t nat_device = 0;
+  };
+  absl::flat_hash_map<ConnKey, AnswerState> answered_connections_;
 
   // Load balancing: backends that died (endpoint -> pool), health-check generations, counts.
   absl::flat_hash_map<std::uint64_t, std::uint32_t> dead_members_;

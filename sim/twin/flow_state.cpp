@@ -1,0 +1,65 @@
+#include "sim/twin/flow_state.hpp"
+
+#include <algorithm>
+
+namespace hivesim {
+
+void HostFlowState::install(const StateWrite& w, SimTime now) {
+  switch (w.kind) {
+    case StateWrite::Kind::kConnTrack:
+      conntrack.record(w.key, now);
+      break;
+    case StateWrite::Kind::kSnat:
+    case StateWrite::Kind::kDnat:
+      nat.bind(w.kind == StateWrite::Kind::kSnat ? NatKind::kSnat : NatKind::kDnat, w.key,
+               NatEndpoint{w.to_ip, w.to_port}, now);
+      break;
+  }
+}
+
+PushTargets::PushTargets(const Topology& topo) : topo_(topo), stateful_groups_(topo.ports.size()) {
+  for (std::uint32_t g = 0; g < topo.port_groups.size(); ++g) {
+    if (!topo.port_groups[g].stateful) continue;
+    for (PortId p : topo.port_groups[g].ports)
+      stateful_groups_[p.value].push_back(g);
+  }
+}
+
+std::vector<HostId> PushTargets::of(PortId in, const std::vector<OutPacket>& out,
+                                    HostId ingress) const {
+  std::vector<HostId> hosts;
+  auto add_port = [&](PortId p) {
+    if (const auto& h = topo_.ports[p.value].host; h && *h != ingress) hosts.push_back(*h);
+  };
+  auto add_groups = [&](PortId p) {
+    for (std::uint32_t g : stateful_groups_[p.value]) {
+      for (PortId member : topo_.port_groups[g].ports)
+        add_port(member);
+    }
+  };
+  add_groups(in);
+  for (const OutPacket& o : out) {
+    add_port(o.port);
+    add_groups(o.port);
+  }
+  std::sort(hosts.begin(), hosts.end());
+  hosts.erase(std::unique(hosts.begin(), hosts.end()), hosts.end());
+  return hosts;
+}
+
+HostStates::HostStates(const Topology& topo, std::uint64_t seed)
+    : topo_(topo),
+      shared_(seed),
+      hosts_(std::max<std::size_t>(1, topo.hosts.size())),
+      targets_(topo) {}
+
+HostStates::HostStates(const Topology& topo, SimState shared, std::vector<HostFlowState> hosts)
+    : topo_(topo), shared_(std::move(shared)), hosts_(std::move(hosts)), targets_(topo) {}
+
+HostId HostStates::host_of(PortId p) const {
+  // A port with no host (an interior port: only tests send from one) uses host 0's tables.
+  const auto& h = topo_.ports[p.value].host;
+  return h ? *h : HostId{0};
+}
+
+}  // namespace hivesim
