@@ -96,6 +96,10 @@ int run_command(const std::vector<std::string>& args, std::ostream& out, std::os
     return kExitBadInput;
   }
   const RunReport report = (*twin)->run();
+  if (const auto& stopped = (*twin)->stopped()) {  // SPEC section 10: nothing is written
+    err << scenario->file << ": error: " << *stopped << "\n";
+    return kExitBadInput;
+  }
   if (auto e = write_outputs(outputs, report, scenario->file, "run", sink.get())) {
     err << e->message << "\n";
     return kExitBadInput;

@@ -317,6 +317,7 @@ class Twin::Impl {
   void add_source(std::string name, std::unique_ptr<TrafficSource> source, bool reply);
   RunReport run();
   void advance(SimTime t);
+  std::optional<std::string> stopped_;  // set when the scenario's limits were passed
   const Simulator& simulator() const { return *current_; }
   SimState& state() { return state_; }
 
@@ -328,6 +329,7 @@ class Twin::Impl {
   /// nothing is busy): scheduler events, frames arriving and packets entering, merged. At the
   /// same time, scheduler events go first, then arrivals, then injections.
   void run_until(SimTime limit, bool until_idle);
+  std::optional<std::string> over_limits() const;  // hostile input (SPEC section 10)
   /// When the next thing of any kind is due (nullopt: nothing is).
   std::optional<SimTime> next_activity();
   /// Reads the scheduler's next time into next_event_ if it may have changed.
@@ -648,7 +650,9 @@ void Twin::Impl::pull(std::uint32_t index) {
 // serialise, land_as_sent, ...) is marked always_inline: as separate calls, saving and restoring
 // registers at each step cost 15% of what a packet costs the twin (140 of 880 instructions).
 void Twin::Impl::inject_pending(std::uint32_t index, SimTime limit) {
-  for (;;) {
+  for (std::uint32_t tick = 1;; ++tick) {
+    // A source far faster than the agents would otherwise stay in this loop (limits).
+    if (tick % 1024 == 0 && (stopped_ = over_limits())) return;
     // Injected from where it waits (pull() replaces it next): no copy of the packet.
     SourcePacket& sp = *sources_[index].pending;
     if (sp.extracted) {  // extracted ahead: the record's other lines are read only if needed
@@ -1697,7 +1701,8 @@ bool Twin::Impl::runs_next(const Due& item, SimTime limit) {
 }
 
 void Twin::Impl::run_until(SimTime limit, bool until_idle) {
-  for (;;) {
+  for (std::uint32_t tick = 1; !stopped_; ++tick) {
+    if (tick % 1024 == 0 && (stopped_ = over_limits())) return;
     refresh_next_event();
     // Idle once nothing is busy and the frames counted when sent have landed.
     if (until_idle && !busy() && !landing_ahead()) return;
@@ -1720,7 +1725,7 @@ void Twin::Impl::run_until(SimTime limit, bool until_idle) {
       break;
     }
   }
-  sched_.run_until(limit);
+  if (!stopped_) sched_.run_until(limit);
 }
 
 void Twin::Impl::advance(SimTime t) {
@@ -1747,9 +1752,32 @@ RunReport Twin::Impl::run() {
     const SimTime t =
         end_ / kProgressSteps * step + (step == kProgressSteps ? end_ % kProgressSteps : 0);
     run_until(t, false);
+    if (stopped_) break;
     if (options_.progress) options_.progress(t, end_);
   }
   return report();
+}
+
+std::optional<std::string> Twin::Impl::over_limits() const {
+  const Limits& l = scenario_.limits;
+  const std::uint64_t events = sched_.events_run() + stream_events_;
+  const std::uint64_t in_flight =
+      totals_.injected - totals_.delivered - totals_.dropped - totals_.consumed;
+  std::uint64_t flows = 0;
+  for (const Agent& a : agents_)
+    flows += a.table.stats().installed;
+  const auto at = " at " + std::to_string(sched_.now() / 1000000) + "ms of simulated time";
+  if (l.max_events != 0 && events > l.max_events)
+    return "limits.max_events: more than " + std::to_string(l.max_events) + " events" + at;
+  if (l.max_flows != 0 && flows > l.max_flows)
+    return "limits.max_flows: more than " + std::to_string(l.max_flows) + " flows installed" + at;
+  if (in_flight > l.max_in_flight) {
+    return "limits.max_in_flight: more than " + std::to_string(l.max_in_flight) +
+           " packets in flight at once" + at +
+           " (the traffic outruns what the agents can simulate; lower its rate, or raise "
+           "limits.max_in_flight)";
+  }
+  return std::nullopt;
 }
 
 RunReport Twin::Impl::report() {
@@ -1909,6 +1937,10 @@ void Twin::add_source(std::string name, std::unique_ptr<TrafficSource> source, b
 
 RunReport Twin::run() {
   return impl_->run();
+}
+
+const std::optional<std::string>& Twin::stopped() const {
+  return impl_->stopped_;
 }
 
 void Twin::advance(SimTime t) {
