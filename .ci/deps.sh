@@ -7,6 +7,7 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev libboost-program-options-dev
   libpcap-dev libsqlite3-dev catch2 libbenchmark-dev libabsl-dev
   tshark  # tests check that every --pcap-out file reads cleanly in Wireshark's reader
+  clang libclang-rt-14-dev libfuzzer-14-dev  # fuzz/ (libFuzzer targets, fuzz/run_ci.sh)
 )
 missing=()
 for p in "${packages[@]}"; do
