@@ -12,6 +12,7 @@ packages=(
   libopenmpi-dev openmpi-bin  # sweep's MPI scale-out (mpirun -n R hivesim sweep) and its test
   bc  # bench/whatif/run_sweep_bench.sh
   qt6-base-dev libgl-dev fonts-dejavu-core  # hivesim-gui (Qt 6 Widgets; a font offscreen)
+  clang libclang-rt-14-dev libfuzzer-14-dev  # fuzz/ (libFuzzer targets, fuzz/run_ci.sh)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -2,6 +2,7 @@
 
 #include "topology/yaml_doc.hpp"
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -143,6 +144,12 @@ void Loader::read_settings(const MapReader& top) {
     read(m, "latency", s_.nsdb.latency, &Field::duration, false);
     read(m, "session_timeout", s_.nsdb.session_timeout, &Field::duration, false);
   }
+  if (auto field = top.get("limits")) {  // SPEC section 10
+    MapReader m = field->map("limits", {"max_events", "max_flows", "max_in_flight"});
+    read(m, "max_events", s_.limits.max_events, &Field::integer, 1, kMaxU64);
+    read(m, "max_flows", s_.limits.max_flows, &Field::integer, 1, kMaxU64);
+    read(m, "max_in_flight", s_.limits.max_in_flight, &Field::integer, 1, kMaxU64);
+  }
 }
 
 void Loader::read_hosts(const Field& list) {
@@ -210,7 +217,7 @@ LoadResult Loader::load(const yaml::Node& root) {
   MapReader top(diags_, root, "",
                 {"name", "seed", "duration", "underlay", "nsdb", "hosts", "tunnel_zones", "chains",
                  "port_groups", "bridges", "routers", "security_groups", "floating_ips",
-                 "load_balancers", "traffic", "failures", "expect"});
+                 "load_balancers", "traffic", "failures", "expect", "limits"});
   declare(top);
   read_settings(top);
   // Sections in dependency order: failures need nsdb, chains' rule counts and pool members.
@@ -266,21 +273,39 @@ LoadResult load_scenario_text(std::string_view yaml, const std::string& file_nam
 }
 
 LoadResult load_scenario(const std::string& path) {
+  // Hostile input (SPEC section 10): a scenario is a text file of bounded size. /dev/zero, a
+  // binary file or an endless pipe is refused before any YAML parsing.
+  // The cap leaves room for the largest clouds a user models (100,000 hosts: ~130 MB of YAML).
+  constexpr std::size_t kMaxScenarioBytes = std::size_t{1} << 30;
+  auto refuse = [&path](std::uint32_t line, const std::string& message) {
+    return LoadResult{std::nullopt, {Diagnostic{path, line, line == 0 ? 0u : 1u, message}}};
+  };
   std::ifstream in(path, std::ios::binary);
   std::error_code ec;
   if (!in || std::filesystem::is_directory(path, ec)) {
-    return LoadResult{std::nullopt, {Diagnostic{path, 0, 0, "cannot read the scenario file"}}};
+    return refuse(0, "cannot read the scenario file");
   }
-  // Read in large pieces straight into one string: a stringstream would hold the text twice.
   std::string text;
+  // Read in large pieces straight into one string: a stringstream would hold the text twice.
   std::vector<char> piece(1 << 20);
-  while (in.read(piece.data(), static_cast<std::streamsize>(piece.size())) || in.gcount() > 0) {
-    text.append(piece.data(), static_cast<std::size_t>(in.gcount()));
-    if (in.eof()) break;
+  char* const buffer = piece.data();
+  while (in) {
+    in.read(buffer, static_cast<std::streamsize>(piece.size()));
+    const auto got = static_cast<std::size_t>(in.gcount());
+    if (text.size() + got > kMaxScenarioBytes) {
+      return refuse(0, "the scenario file is larger than 1 GiB");
+    }
+    if (std::memchr(buffer, '\0', got) != nullptr) {
+      const auto nul = static_cast<std::size_t>(
+          static_cast<const char*>(std::memchr(buffer, '\0', got)) - buffer);
+      text.append(buffer, nul);
+      const auto line = 1 + std::count(text.begin(), text.end(), '\n');
+      return refuse(static_cast<std::uint32_t>(line),
+                    "a NUL byte: the scenario is not a text (YAML) file");
+    }
+    text.append(buffer, got);
   }
-  if (in.bad()) {
-    return LoadResult{std::nullopt, {Diagnostic{path, 0, 0, "cannot read the scenario file"}}};
-  }
+  if (in.bad()) return refuse(0, "cannot read the scenario file");
   std::string dir = std::filesystem::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
   return load_text(std::move(text), path, dir);

@@ -525,6 +525,16 @@ struct Expectation {
   SourceLoc loc;
 };
 
+/// `limits` (SPEC section 10): `run` stops with exit 2 once one is passed. 0 = no limit.
+/// max_in_flight bounds the packets the twin holds at once (waiting for a simulation or on
+/// the underlay): traffic faster than the agents can simulate would otherwise grow without
+/// bound, so it has a default.
+struct Limits {
+  std::uint64_t max_events = 0;
+  std::uint64_t max_flows = 0;
+  std::uint64_t max_in_flight = 1'000'000;
+};
+
 struct Scenario {
   std::string file;  // as given on the command line; used in messages
   std::string dir;   // folder that relative paths resolve against
@@ -537,6 +547,7 @@ struct Scenario {
   std::vector<Traffic> traffic;
   std::vector<Failure> failures;
   std::vector<Expectation> expectations;
+  Limits limits;
 };
 
 }  // namespace hivesim

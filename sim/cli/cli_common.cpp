@@ -5,6 +5,7 @@
 #include <fstream>
 #include <ostream>
 
+#include "sim/io/atomic_file.hpp"
 #include "sim/io/pcap_source.hpp"
 #include "sim/io/sqlite_history.hpp"
 
@@ -81,22 +82,7 @@ std::optional<std::uint64_t> parse_seed(const std::string& text) {
 }
 
 Status write_file_atomically(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".partial";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f || !(f << content) || !f.flush()) {
-      std::error_code ignored;
-      std::filesystem::remove(tmp, ignored);
-      return Error{path + ": error: cannot write the file"};
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    return Error{path + ": error: cannot write the file"};
-  }
-  return std::nullopt;
+  return hivesim::write_file_atomically(path, std::string_view(content));
 }
 
 std::unique_ptr<PcapSink> capture_egress(const RunOutputs& outputs, const Topology& topo,

@@ -110,6 +110,10 @@ int replay_command(const std::vector<std::string>& args, std::ostream& out, std:
 
   const auto wall_start = std::chrono::steady_clock::now();
   RunReport report = (*twin)->run();
+  if (const auto& stopped = (*twin)->stopped()) {  // SPEC section 10: nothing is written
+    err << scenario->file << ": error: " << *stopped << "\n";
+    return kExitBadInput;
+  }
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
 

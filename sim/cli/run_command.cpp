@@ -97,6 +97,10 @@ int run_command(const std::vector<std::string>& args, std::ostream& out, std::os
     return kExitBadInput;
   }
   const RunReport report = (*twin)->run();
+  if (const auto& stopped = (*twin)->stopped()) {  // SPEC section 10: nothing is written
+    err << scenario->file << ": error: " << *stopped << "\n";
+    return kExitBadInput;
+  }
   if (vm.count("html")) {
     if (auto e = write_html_report(vm["html"].as<std::string>(), report, *scenario, "run")) {
       err << "hivesim run: error: " << e->message << "\n";

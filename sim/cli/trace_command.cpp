@@ -6,6 +6,7 @@
 
 #include "sim/cli/cli_common.hpp"
 #include "sim/cli/commands.hpp"
+#include "sim/io/bounded_input.hpp"
 #include "sim/report/trace_report.hpp"
 #include "sim/twin/twin.hpp"
 #include "topology/units.hpp"
@@ -32,51 +33,57 @@ struct Request {
   Packet packet;
 };
 
-/// Reads a batch file; every bad line is reported (FILE:LINE: error: ...) before any result.
-std::optional<std::vector<Request>> read_batch(const std::string& path, const Simulator& sim,
-                                               std::ostream& err) {
-  std::ifstream in(path);
-  if (!in) {
-    err << path << ": error: cannot read the batch file\n";
-    return std::nullopt;
+/// One batch line, parsed: the port and the packet, or the problem (without the location).
+Result<Request> parse_batch_line(std::string line, const Simulator& sim) {
+  if (const auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
+  const auto first = line.find_first_not_of(" \t\r");
+  if (first == std::string::npos) return Error{""};  // blank: the caller skips it
+  const auto space = line.find_first_of(" \t", first);
+  const std::string port_name = line.substr(first, space - first);
+  const auto spec_start = space == std::string::npos ? space : line.find_first_not_of(" \t", space);
+  std::string spec = spec_start == std::string::npos ? "" : line.substr(spec_start);
+  while (!spec.empty() && (spec.back() == ' ' || spec.back() == '\t' || spec.back() == '\r')) {
+    spec.pop_back();
   }
-  std::vector<Request> requests;
+  auto port = sending_port(sim.topology(), port_name);
+  if (!port) return Error{port.error()};
+  if (spec.empty()) return Error{"no packet spec after the port name"};
+  auto packet = packet_from(sim, *port, spec);
+  if (!packet) return Error{packet.error()};
+  return Request{*port, std::move(spec), std::move(*packet)};
+}
+
+/// Checks every line of a batch file (FILE:LINE: error: ... for each bad one) without keeping
+/// any: a batch of a million packets is read twice rather than held (SPEC section 10).
+bool check_batch(LineReader& in, const std::string& path, const Simulator& sim, std::ostream& err) {
   bool ok = true;
   std::string line;
-  for (int number = 1; std::getline(in, line); ++number) {
-    if (const auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
-    const auto first = line.find_first_not_of(" \t\r");
-    if (first == std::string::npos) continue;
-    const auto space = line.find_first_of(" \t", first);
-    const std::string port_name = line.substr(first, space - first);
-    const auto spec_start =
-        space == std::string::npos ? space : line.find_first_not_of(" \t", space);
-    std::string spec = spec_start == std::string::npos ? "" : line.substr(spec_start);
-    while (!spec.empty() && (spec.back() == ' ' || spec.back() == '\t' || spec.back() == '\r')) {
-      spec.pop_back();
-    }
-    const std::string where = path + ":" + std::to_string(number) + ": error: ";
-    auto port = sending_port(sim.topology(), port_name);
-    if (!port) {
-      err << where << port.error() << "\n";
+  while (in.next(line)) {
+    auto request = parse_batch_line(line, sim);
+    if (!request && !request.error().empty()) {
+      err << path << ":" << in.line_number() << ": error: " << request.error() << "\n";
       ok = false;
-      continue;
     }
-    if (spec.empty()) {
-      err << where << "no packet spec after the port name\n";
-      ok = false;
-      continue;
-    }
-    auto packet = packet_from(sim, *port, spec);
-    if (!packet) {
-      err << where << packet.error() << "\n";
-      ok = false;
-      continue;
-    }
-    requests.push_back(Request{*port, spec, std::move(*packet)});
   }
-  if (!ok) return std::nullopt;
-  return requests;
+  if (in.error()) {
+    err << *in.error() << "\n";
+    return false;
+  }
+  return ok;
+}
+
+/// Writes `doc` as an element of a top-level JSON array printed with indent 2, exactly as
+/// nlohmann::json::dump(2) of the whole array would (so that the output streams).
+void write_array_element(std::ostream& out, const nlohmann::json& doc, bool first) {
+  out << (first ? "[\n  " : ",\n  ");
+  const std::string text = doc.dump(2);
+  std::size_t start = 0;
+  for (std::size_t nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', start)) {
+    out.write(text.data() + start, static_cast<std::streamsize>(nl + 1 - start));
+    out << "  ";
+    start = nl + 1;
+  }
+  out.write(text.data() + start, static_cast<std::streamsize>(text.size() - start));
 }
 
 }  // namespace
@@ -127,43 +134,68 @@ int trace_command(const std::vector<std::string>& args, std::ostream& out, std::
     }
     twin = std::move(*made);
     twin->advance(*at);
+    if (const auto& stopped = twin->stopped()) {
+      err << scenario->file << ": error: " << *stopped << "\n";
+      return kExitBadInput;
+    }
     states.emplace(twin->host_states());
   }
   const Simulator& sim = twin ? twin->simulator() : *initial;
 
-  std::vector<Request> requests;
-  if (batch) {
-    auto read = read_batch(vm["batch"].as<std::string>(), sim, err);
-    if (!read) return kExitBadInput;
-    requests = std::move(*read);
-  } else {
+  auto simulate = [&](const Request& r) {
+    TraceRecord record{r.from, r.spec, r.packet, {}, scenario->file};
+    record.result = states->run(r.from, [&](SimState& state) {
+      return sim.simulate(r.from, r.packet, state, SimulateOptions{.trace = true});
+    });
+    return record;
+  };
+  if (!batch) {
     auto port = sending_port(sim.topology(), vm["from"].as<std::string>());
     if (!port) return fail("--from: " + port.error());
     const std::string spec = vm["packet"].as<std::string>();
     auto packet = packet_from(sim, *port, spec);
     if (!packet) return fail("--packet: " + packet.error());
-    requests.push_back(Request{*port, spec, std::move(*packet)});
+    const TraceRecord record = simulate(Request{*port, spec, std::move(*packet)});
+    if (format == "json") {
+      out << trace_json(sim.topology(), record).dump(2) << "\n";
+    } else {
+      out << trace_text(sim.topology(), record);
+    }
+    return kExitOk;
   }
 
-  nlohmann::json docs = nlohmann::json::array();
-  std::string text;
-  for (Request& r : requests) {
-    TraceRecord record{r.from, r.spec, r.packet, {}, scenario->file};
-    record.result = states->run(r.from, [&](SimState& state) {
-      return sim.simulate(r.from, r.packet, state, SimulateOptions{.trace = true});
-    });
+  // A batch: every line is checked before any result is printed, then the packets are
+  // simulated and printed one at a time (streamed: memory does not grow with the batch).
+  const std::string path = vm["batch"].as<std::string>();
+  LineReader in(path);
+  if (!in.ok()) {
+    err << *in.error() << "\n";
+    return kExitBadInput;
+  }
+  if (!check_batch(in, path, sim, err)) return kExitBadInput;
+  if (!in.rewind()) {
+    err << in.error().value_or(path + ": error: cannot read the batch file again") << "\n";
+    return kExitBadInput;
+  }
+  bool first = true;
+  std::string line;
+  while (in.next(line)) {
+    auto request = parse_batch_line(line, sim);
+    if (!request) continue;  // blank or comment (every other problem was reported above)
+    const TraceRecord record = simulate(*request);
     if (format == "json") {
-      docs.push_back(trace_json(sim.topology(), record));
+      write_array_element(out, trace_json(sim.topology(), record), first);
     } else {
-      if (!text.empty()) text += "\n";
-      text += trace_text(sim.topology(), record);
+      if (!first) out << "\n";
+      out << trace_text(sim.topology(), record);
     }
+    first = false;
   }
-  if (format == "json") {
-    out << (batch ? docs : docs.at(0)).dump(2) << "\n";
-  } else {
-    out << text;
+  if (in.error()) {  // the file changed between the two passes
+    err << *in.error() << "\n";
+    return kExitBadInput;
   }
+  if (format == "json") out << (first ? "[]\n" : "\n]\n");
   return kExitOk;
 }
 

@@ -270,6 +270,17 @@ Result<std::int64_t> append_to(const std::string& db_path, const RunReport& repo
   if (sqlite3_exec(db.get(), "PRAGMA foreign_keys = ON", nullptr, nullptr, nullptr) != SQLITE_OK) {
     return Error{db_path + ": " + sqlite3_errmsg(db.get())};
   }
+  // Write-ahead log: concurrent runs append one after the other (each in one transaction) while
+  // readers keep reading, and a writer killed part-way leaves the history with its run entirely
+  // or not at all (the log's uncommitted frames are ignored on the next open). The mode is
+  // stored in the file, so this is a no-op after the first append.
+  char* mode_error = nullptr;
+  if (sqlite3_exec(db.get(), "PRAGMA journal_mode = WAL", nullptr, nullptr, &mode_error) !=
+      SQLITE_OK) {
+    const std::string message = mode_error != nullptr ? mode_error : sqlite3_errmsg(db.get());
+    sqlite3_free(mode_error);
+    return Error{db_path + ": cannot use a write-ahead log: " + message};
+  }
   return HistoryWriter(db_path, db.get()).append(report, scenario_file, command);
 }
 

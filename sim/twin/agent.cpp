@@ -15,7 +15,9 @@ void Twin::Impl::pull(SourceId index) {
 // registers at each step cost 15% of what a packet costs the twin (140 of 880 instructions).
 
 void Twin::Impl::inject_pending(SourceId index, SimTime limit) {
-  for (;;) {
+  for (std::uint32_t tick = 1;; ++tick) {
+    // A source far faster than the agents would otherwise stay in this loop (limits).
+    if (tick % 1024 == 0 && (stopped_ = over_limits())) return;
     // Injected from where it waits (pull() replaces it next): no copy of the packet.
     SourcePacket& sp = *sources_[index.value].pending;
     if (sp.extracted) {  // extracted ahead: the record's other lines are read only if needed

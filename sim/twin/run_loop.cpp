@@ -80,7 +80,8 @@ bool Twin::Impl::runs_next(const Due& item, SimTime limit) {
 }
 
 void Twin::Impl::run_until(SimTime limit, bool until_idle) {
-  for (;;) {
+  for (std::uint32_t tick = 1; !stopped_; ++tick) {
+    if (tick % 1024 == 0 && (stopped_ = over_limits())) return;
     refresh_next_event();
     // Idle once nothing is busy and the frames counted when sent have landed.
     if (until_idle && !busy() && !landing_ahead()) return;
@@ -103,7 +104,29 @@ void Twin::Impl::run_until(SimTime limit, bool until_idle) {
       break;
     }
   }
-  sched_.run_until(limit);
+  if (!stopped_) sched_.run_until(limit);
+}
+
+std::optional<std::string> Twin::Impl::over_limits() const {
+  const Limits& l = scenario_.limits;
+  const std::uint64_t events = sched_.events_run() + stream_events_;
+  const std::uint64_t in_flight =
+      totals_.injected - totals_.delivered - totals_.dropped - totals_.consumed;
+  std::uint64_t flows = 0;
+  for (const Agent& a : agents_)
+    flows += a.table.stats().installed;
+  const auto at = " at " + std::to_string(sched_.now() / 1000000) + "ms of simulated time";
+  if (l.max_events != 0 && events > l.max_events)
+    return "limits.max_events: more than " + std::to_string(l.max_events) + " events" + at;
+  if (l.max_flows != 0 && flows > l.max_flows)
+    return "limits.max_flows: more than " + std::to_string(l.max_flows) + " flows installed" + at;
+  if (in_flight > l.max_in_flight) {
+    return "limits.max_in_flight: more than " + std::to_string(l.max_in_flight) +
+           " packets in flight at once" + at +
+           " (the traffic outruns what the agents can simulate; lower its rate, or raise "
+           "limits.max_in_flight)";
+  }
+  return std::nullopt;
 }
 
 void Twin::Impl::advance(SimTime t) {
@@ -130,6 +153,7 @@ RunReport Twin::Impl::run() {
     const SimTime t =
         end_ / kProgressSteps * step + (step == kProgressSteps ? end_ % kProgressSteps : 0);
     run_until(t, false);
+    if (stopped_) break;
     if (options_.progress) options_.progress(t, end_);
     if (options_.stop && step < kProgressSteps && options_.stop()) {
       end_ = t;  // the report covers the run so far

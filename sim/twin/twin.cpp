@@ -99,6 +99,10 @@ RunReport Twin::run() {
   return impl_->run();
 }
 
+const std::optional<std::string>& Twin::stopped() const {
+  return impl_->stopped_;
+}
+
 void Twin::advance(SimTime t) {
   impl_->advance(t);
 }

@@ -77,6 +77,9 @@ class Twin {
 
   /// Runs to the end time and returns the report (expectations evaluated). Call once.
   RunReport run();
+  /// Set when run() or advance() stopped early because the scenario's `limits` (SPEC section
+  /// 10) were passed: the message; the report is then partial and must not be written.
+  const std::optional<std::string>& stopped() const;
 
   /// Runs up to simulated time `t` (at most the end) without reporting: for `trace --at T`.
   void advance(SimTime t);

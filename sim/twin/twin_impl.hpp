@@ -134,6 +134,7 @@ class Twin::Impl {
                   std::vector<PortId> reply_from = {});
   RunReport run();
   void advance(SimTime t);
+  std::optional<std::string> stopped_;  // set when the scenario's limits were passed
   const Simulator& simulator() const { return *current_; }
   SimState& state() { return state_; }
   HostStates host_states() const;
@@ -146,6 +147,7 @@ class Twin::Impl {
   /// nothing is busy): scheduler events, frames arriving and packets entering, merged. At the
   /// same time, scheduler events go first, then arrivals, then injections.
   void run_until(SimTime limit, bool until_idle);
+  std::optional<std::string> over_limits() const;  // hostile input (SPEC section 10)
   /// When the next thing of any kind is due (nullopt: nothing is).
   std::optional<SimTime> next_activity();
   /// Reads the scheduler's next time into next_event_ if it may have changed.

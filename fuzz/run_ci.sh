@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# CI fuzzing (fuzz/README.md): builds the libFuzzer targets with clang, ASan and UBSan in
+# build-fuzz/, replays each target's committed corpus (every input must pass), then fuzzes each
+# target for FUZZ_SECONDS (default 30) from that corpus. A crash, a leak, a timeout or an
+# out-of-memory fails the script and leaves the input in build-fuzz/artifacts/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${FUZZ_SECONDS:-30}
+targets=(fuzz_frame fuzz_spec fuzz_scenario fuzz_pcap fuzz_batch)
+
+CXX=${CXX:-clang++} cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DHIVESIM_FUZZ=ON -DHIVESIM_TESTS=OFF -DHIVESIM_BENCH=OFF
+cmake --build build-fuzz -j2 --target "${targets[@]}"
+
+mkdir -p build-fuzz/artifacts
+for t in "${targets[@]}"; do
+  corpus=fuzz/corpus/$t
+  dict=()
+  case $t in
+    fuzz_scenario) dict=(-dict=fuzz/yaml.dict) ;;
+    fuzz_spec) dict=(-dict=fuzz/spec.dict) ;;
+    fuzz_batch) dict=(-dict=fuzz/batch.dict) ;;
+  esac
+  echo "== $t: replaying $corpus"
+  build-fuzz/fuzz/$t -runs=0 -rss_limit_mb=2048 "$corpus"
+  echo "== $t: fuzzing for ${seconds}s"
+  # New inputs go to a scratch folder: the committed corpus changes only by hand.
+  scratch=build-fuzz/corpus/$t
+  mkdir -p "$scratch"
+  build-fuzz/fuzz/$t "${dict[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    -max_len=65536 -artifact_prefix="build-fuzz/artifacts/$t-" -print_final_stats=1 \
+    "$scratch" "$corpus"
+done
