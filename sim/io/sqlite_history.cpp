@@ -275,8 +275,13 @@ Result<std::int64_t> append_to(const std::string& db_path, const RunReport& repo
   // or not at all (the log's uncommitted frames are ignored on the next open). The mode is
   // stored in the file, so this is a no-op after the first append.
   char* mode_error = nullptr;
-  if (sqlite3_exec(db.get(), "PRAGMA journal_mode = WAL", nullptr, nullptr, &mode_error) !=
-      SQLITE_OK) {
+  if (const int mode_rc =
+          sqlite3_exec(db.get(), "PRAGMA journal_mode = WAL", nullptr, nullptr, &mode_error);
+      mode_rc != SQLITE_OK) {
+    if ((mode_rc & 0xff) == SQLITE_NOTADB) {
+      sqlite3_free(mode_error);
+      return Error{db_path + ": not an SQLite database"};
+    }
     const std::string message = mode_error != nullptr ? mode_error : sqlite3_errmsg(db.get());
     sqlite3_free(mode_error);
     return Error{db_path + ": cannot use a write-ahead log: " + message};

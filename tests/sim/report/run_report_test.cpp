@@ -79,7 +79,7 @@ TEST_CASE("RunReport: JSON keys appear in SPEC order") {
   CHECK(keys(doc) == std::vector<std::string>{"scenario", "seed", "sim_time_ns", "events",
                                               "packets", "flows", "drops", "load_balancers",
                                               "failures", "traffic", "expectations", "nsdb",
-                                              "state_pushes", "timeline"});
+                                              "state_pushes", "flow_state", "timeline"});
   CHECK(keys(doc["packets"]) ==
         std::vector<std::string>{"injected", "delivered", "dropped", "consumed", "in_flight"});
   CHECK(keys(doc["flows"]) == std::vector<std::string>{"simulations", "installed", "cache_hits",
@@ -159,7 +159,7 @@ TEST_CASE("RunReport: the replay object appears only for replay, before nsdb") {
   r.replay = ReplayTotals{"in.pcap", "vm1", 10, 1500, 3, 2 * kMillisecond, std::nullopt};
   auto doc = run_report_json(r);
   const auto top = keys(doc);
-  REQUIRE(top.size() == 15);
+  REQUIRE(top.size() == 16);
   CHECK(top[11] == "replay");
   CHECK(top[12] == "nsdb");
   CHECK(keys(doc["replay"]) ==
