@@ -1,5 +1,7 @@
 #include "topology/units.hpp"
 
+#include <cstdio>
+
 #include <array>
 #include <charconv>
 #include <cmath>
@@ -83,6 +85,27 @@ std::string format_duration(SimTime ns) {
     if (ns != 0 && ns % scale == 0) return std::to_string(ns / scale) + std::string(name);
   }
   return "0s";
+}
+
+std::string human_duration(SimTime ns) {
+  if (ns <= 0) return "0s";
+  static constexpr std::array<std::pair<std::string_view, SimTime>, 3> kUnits{
+      {{"s", kSecond}, {"ms", kMillisecond}, {"us", kMicrosecond}}};
+  for (const auto& [name, scale] : kUnits) {
+    if (ns < scale) continue;
+    const double v = static_cast<double>(ns) / static_cast<double>(scale);
+    const int decimals = v >= 100 ? 0 : v >= 10 ? 1 : 2;
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+    std::string s = buf;
+    if (s.find('.') != std::string::npos) {
+      while (s.back() == '0')
+        s.pop_back();
+      if (s.back() == '.') s.pop_back();
+    }
+    return s + std::string(name);
+  }
+  return std::to_string(ns) + "ns";
 }
 
 std::optional<double> parse_rate(std::string_view text) {

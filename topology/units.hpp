@@ -23,6 +23,9 @@ inline constexpr SimTime kMinute = 60 * kSecond;
 std::optional<SimTime> parse_duration(std::string_view text);
 /// The shortest exact rendering in the largest unit that divides it ("1500ms", "2s").
 std::string format_duration(SimTime ns);
+/// A duration for people: three significant digits in the largest unit it reaches ("1.2s",
+/// "1.23ms", "123us", "40us"); exact below a microsecond; "0s" for zero or less.
+std::string human_duration(SimTime ns);
 
 /// "1000/s", "5/ms", "60/m": events per second, > 0.
 std::optional<double> parse_rate(std::string_view text);

@@ -40,25 +40,6 @@ std::string num(double v, int decimals) {
   return buf;
 }
 
-/// "7.5s", "2ms", "50.08us": three significant digits at most, for people.
-std::string human(SimTime ns) {
-  if (ns <= 0) return "0s";
-  const std::pair<const char*, SimTime> units[] = {
-      {"s", kSecond}, {"ms", kMillisecond}, {"us", kMicrosecond}, {"ns", 1}};
-  for (const auto& [name, scale] : units) {
-    if (ns < scale) continue;
-    const double v = static_cast<double>(ns) / static_cast<double>(scale);
-    std::string s = num(v, v >= 100 ? 0 : v >= 10 ? 1 : 2);
-    if (s.find('.') != std::string::npos) {
-      while (s.back() == '0')
-        s.pop_back();
-      if (s.back() == '.') s.pop_back();
-    }
-    return s + name;
-  }
-  return std::to_string(ns) + "ns";
-}
-
 std::string percent(double fraction) {
   return num(100.0 * fraction, 1) + "%";
 }
@@ -110,8 +91,8 @@ std::string series_chart(const TimelineSeries& s, const Timeline& t, SimTime sim
     const double hd = plot_h * static_cast<double>(s.delivered[i]) / static_cast<double>(top);
     const double hx = plot_h * static_cast<double>(s.dropped[i]) / static_cast<double>(top);
     const double base = kTop + plot_h;
-    const std::string tip = "<title>" + human(static_cast<SimTime>(i) * t.bucket_ns) + ": " +
-                            std::to_string(s.delivered[i]) + " delivered, " +
+    const std::string tip = "<title>" + human_duration(static_cast<SimTime>(i) * t.bucket_ns) +
+                            ": " + std::to_string(s.delivered[i]) + " delivered, " +
                             std::to_string(s.dropped[i]) + " dropped</title>";
     if (s.delivered[i] > 0) {
       out += "<rect x=\"" + num(x0, 2) + "\" y=\"" + num(base - hd, 2) + "\" width=\"" + num(w, 2) +
@@ -129,7 +110,7 @@ std::string series_chart(const TimelineSeries& s, const Timeline& t, SimTime sim
            (k == 0   ? "start"
             : k == 4 ? "end"
                      : "middle") +
-           "\" fill=\"#475569\">" + escape(human(at)) + "</text>\n";
+           "\" fill=\"#475569\">" + escape(human_duration(at)) + "</text>\n";
   }
   for (std::size_t e = 0; e < t.events.size(); ++e) {
     const double x = x_of(t.events[e].at);
@@ -140,7 +121,7 @@ std::string series_chart(const TimelineSeries& s, const Timeline& t, SimTime sim
     out += "<text x=\"" + num(x + (right_half ? -3 : 3), 1) + "\" y=\"" +
            num(e % 2 == 0 ? kTop - 8 : kTop - 19, 0) + "\" fill=\"#7c3aed\" text-anchor=\"" +
            (right_half ? "end" : "start") + "\">" +
-           escape(t.events[e].event + " @ " + human(t.events[e].at)) + "</text>\n";
+           escape(t.events[e].event + " @ " + human_duration(t.events[e].at)) + "</text>\n";
   }
   out += "</svg>\n";
   return out;
@@ -181,7 +162,7 @@ std::string page(std::string_view title, std::string_view body) {
 
 std::string timeline_section(const Timeline& timeline, SimTime sim_time) {
   std::string out = "<section id=\"timeline\"><h2>Timeline</h2>\n";
-  out += "<div class=\"legend\">packets landed per " + escape(human(timeline.bucket_ns)) +
+  out += "<div class=\"legend\">packets landed per " + escape(human_duration(timeline.bucket_ns)) +
          ":<span class=\"sw\" style=\"background:#22c55e\"></span>delivered"
          "<span class=\"sw\" style=\"background:#dc2626\"></span>dropped"
          "<span class=\"sw\" style=\"background:#7c3aed\"></span>failure event</div>\n";
@@ -267,9 +248,9 @@ std::string failures_section(const std::vector<FailureRow>& rows) {
       "<table><tr><th>at</th><th>event</th><th>packets lost</th><th>recovered after</th>"
       "<th>flows invalidated</th></tr>\n";
   for (const FailureRow& f : rows) {
-    out += "<tr><td>" + escape(human(f.at)) + "</td><td><code>" + escape(f.event) +
+    out += "<tr><td>" + escape(human_duration(f.at)) + "</td><td><code>" + escape(f.event) +
            "</code></td><td class=\"n\">" + std::to_string(f.packets_lost) + "</td><td>" +
-           (f.recovered_after ? escape(human(*f.recovered_after)) : "not recovered") +
+           (f.recovered_after ? escape(human_duration(*f.recovered_after)) : "not recovered") +
            "</td><td class=\"n\">" + std::to_string(f.flows_invalidated) + "</td></tr>\n";
   }
   return out + "</table></section>\n";
@@ -284,7 +265,7 @@ std::string run_report_page(const RunReport& report, const graph::Graph* topolog
   std::string body = "<h1>" + escape(report.scenario) + " <span class=\"pill " +
                      (passed ? "pass\">all expectations held" : "fail\">expectation failed") +
                      "</span></h1>\n<div class=\"sub\">hivesim " + escape(command) + ", seed " +
-                     std::to_string(report.seed) + ", " + escape(human(report.sim_time)) +
+                     std::to_string(report.seed) + ", " + escape(human_duration(report.sim_time)) +
                      " simulated, " + std::to_string(report.events) + " events</div>\n";
   const PacketTotals& p = report.packets;
   body += "<div class=\"cards\">" + card(std::to_string(p.injected), "packets injected") +
@@ -323,8 +304,8 @@ std::string run_report_page(const RunReport& report, const graph::Graph* topolog
       body += "<tr><td>" + escape(t.name) + "</td><td class=\"n\">" + std::to_string(t.sent) +
               "</td><td class=\"n\">" + std::to_string(t.delivered) + "</td><td class=\"n\">" +
               std::to_string(t.dropped) + "</td><td class=\"n\">" + std::to_string(t.in_flight) +
-              "</td><td class=\"n\">" + escape(human(t.latency.p50)) + "</td><td class=\"n\">" +
-              escape(human(t.latency.p99)) + "</td></tr>\n";
+              "</td><td class=\"n\">" + escape(human_duration(t.latency.p50)) +
+              "</td><td class=\"n\">" + escape(human_duration(t.latency.p99)) + "</td></tr>\n";
     }
     body += "</table>\n";
   }

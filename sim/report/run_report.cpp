@@ -27,32 +27,6 @@ std::string percent(double x) {
   return buf;
 }
 
-/// A duration for people: three significant digits in the largest unit it reaches ("1.2s",
-/// "1.23ms", "123us", "40us"); exact below a microsecond.
-std::string human_duration(SimTime ns) {
-  if (ns <= 0) return "0s";
-  struct Unit {
-    const char* name;
-    SimTime scale;
-  };
-  static constexpr Unit kUnits[] = {{"s", kSecond}, {"ms", kMillisecond}, {"us", kMicrosecond}};
-  for (const Unit& u : kUnits) {
-    if (ns < u.scale) continue;
-    const double v = static_cast<double>(ns) / static_cast<double>(u.scale);
-    const int decimals = v >= 100 ? 0 : v >= 10 ? 1 : 2;
-    char buf[48];
-    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-    std::string s = buf;
-    if (s.find('.') != std::string::npos) {
-      while (s.back() == '0')
-        s.pop_back();
-      if (s.back() == '.') s.pop_back();
-    }
-    return s + u.name;
-  }
-  return std::to_string(ns) + "ns";
-}
-
 /// Left-aligned text columns; the last column is not padded.
 class Table {
  public:

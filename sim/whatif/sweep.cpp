@@ -483,7 +483,7 @@ std::string sweep_text(const nlohmann::ordered_json& report) {
     char line[160];
     const std::string recovered = v["recovered_after_ns"].is_null()
                                       ? std::string("never")
-                                      : format_duration(v["recovered_after_ns"].get<SimTime>());
+                                      : human_duration(v["recovered_after_ns"].get<SimTime>());
     std::snprintf(line, sizeof line, "%4d  %s%s  %-8llu  %9.4f  %-10s", ++rank, name.c_str(),
                   std::string(width - name.size(), ' ').c_str(),
                   static_cast<unsigned long long>(v["packets_lost"].get<std::uint64_t>()),
