@@ -183,7 +183,8 @@ class Translator {
       if (auto it = known.find(name); it != known.end()) {
         ip = it->second;
       } else {
-        while (used.count(next) != 0) ++next;
+        while (used.count(next) != 0)
+          ++next;
         ip = Ipv4{next};
         used.insert(next++);
       }
