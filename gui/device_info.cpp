@@ -3,6 +3,7 @@
 #include <set>
 
 #include "sim/flow/chain.hpp"
+#include "sim/report/xml_escape.hpp"
 
 namespace hivesim::gui {
 
@@ -183,27 +184,7 @@ std::string host_html(const Topology& topo, HostId id) {
 }  // namespace
 
 std::string html_escape(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
+  return xml_escape(text, false);
 }
 
 std::optional<std::string> device_html(const Simulator& sim, ObjectKind kind,

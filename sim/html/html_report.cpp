@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "sim/flow/chain.hpp"
+#include "sim/report/xml_escape.hpp"
 #include "topology/units.hpp"
 
 namespace hivesim::html {
@@ -130,27 +131,7 @@ std::string series_chart(const TimelineSeries& s, const Timeline& t, SimTime sim
 }  // namespace
 
 std::string escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
+  return xml_escape(text, false);
 }
 
 std::string page(std::string_view title, std::string_view body) {

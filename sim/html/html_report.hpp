@@ -17,7 +17,7 @@
 
 namespace hivesim::html {
 
-/// Text with & < > " escaped.
+/// Text for an HTML page or attribute (double-quoted): xml_escape() of element text.
 std::string escape(std::string_view text);
 
 /// A whole page: doctype, title, the shared stylesheet, `body` as given.

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "sim/report/xml_escape.hpp"
 #include "topology/units.hpp"
 
 namespace hivesim {
@@ -64,49 +65,6 @@ class Table {
 
 std::string num(std::uint64_t v) {
   return std::to_string(v);
-}
-
-/// Text safe in XML: the five predefined entities, and control characters that XML 1.0 forbids
-/// replaced by '?'. In an attribute, tab and line breaks become character references too,
-/// since a parser would otherwise normalise them to spaces.
-std::string xml_escape(std::string_view s, bool attribute = true) {
-  std::string out;
-  out.reserve(s.size());
-  for (const char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      case '\n':
-        out += attribute ? "&#10;" : "\n";
-        break;
-      case '\r':
-        out += attribute ? "&#13;" : "\r";
-        break;
-      case '\t':
-        out += attribute ? "&#9;" : "\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += '?';
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
 }
 
 std::string first_line(std::string_view s) {

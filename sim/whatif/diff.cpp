@@ -7,6 +7,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "sim/report/xml_escape.hpp"
 #include "sim/twin/twin.hpp"
 #include "sim/whatif/reach_report.hpp"
 
@@ -321,32 +322,7 @@ std::string diff_text(const DiffReport& report) {
   return out.str();
 }
 
-namespace {
-
-std::string xml_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::string diff_junit(const DiffReport& report) {
   std::ostringstream out;
@@ -361,7 +337,7 @@ std::string diff_junit(const DiffReport& report) {
       out << "/>\n";
       continue;
     }
-    out << ">\n      <failure message=\"regression\">" << xml_escape(i.detail)
+    out << ">\n      <failure message=\"regression\">" << xml_escape(i.detail, false)
         << "</failure>\n    </testcase>\n";
   }
   out << "  </testsuite>\n</testsuites>\n";
