@@ -1,34 +1,51 @@
 #!/usr/bin/env bash
-# Sweep scale-out: the same 56-variant sweep with 1 and 2 local workers and under
-# `mpirun -n 2`, wall time of each (best of 3) and the speed-ups; also checks that the three
-# reports are byte-identical. Usage: bench/whatif/run_sweep_bench.sh [path/to/hivesim]
+# Sweep scale-out: the same 56-variant sweep (bench/whatif/sweep50.yaml) with 1 and 2 local
+# workers and under `mpirun -n 2`; for each, the best wall time of RUNS runs and the CPU time
+# (user + sys, of the process and its children) of that run, then the speed-ups and the
+# parallelism reached (CPU seconds per wall second: 2.0 means both cores were ours). Also
+# checks that the three reports are byte-identical, and prints the load average before and
+# after, since on a shared machine the wall figures mean little without it.
+# Usage: bench/whatif/run_sweep_bench.sh [path/to/hivesim] [RUNS (default 3)]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 hivesim=${1:-build/sim/cli/hivesim}
+runs=${2:-3}
 scenario=bench/whatif/sweep50.yaml
 args=(sweep "$scenario" --fail host,agent,link,nsdb,port --format json --quiet)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-best() {  # best wall time of 3 runs, in seconds; the last report is kept in $out/$1.json
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# measure NAME CMD...: sets wall_NAME and cpu_NAME (seconds) of the fastest of $runs runs; the
+# report of the last run is kept in $out/NAME.json.
+measure() {
   local name=$1; shift
-  local t best=999
-  for _ in 1 2 3; do
-    local start end
-    start=$(date +%s.%N)
-    "$@" > "$out/$name.json" || [ $? -eq 1 ]
-    end=$(date +%s.%N)
-    t=$(echo "$end - $start" | bc)
-    best=$(echo "if ($t < $best) $t else $best" | bc)
+  local best_wall=999999 best_cpu=0
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -f "%e %U %S" -o "$out/time" "$@" > "$out/$name.json" || [ $? -eq 1 ]
+    read -r wall user sys < <(tail -1 "$out/time")
+    if (( $(echo "$wall < $best_wall" | bc) )); then
+      best_wall=$wall
+      best_cpu=$(echo "$user + $sys" | bc)
+    fi
   done
-  echo "$best"
+  printf -v "wall_$name" '%s' "$best_wall"
+  printf -v "cpu_$name" '%s' "$best_cpu"
 }
-t1=$(best jobs1 "$hivesim" "${args[@]}" --jobs 1)
-t2=$(best jobs2 "$hivesim" "${args[@]}" --jobs 2)
+report() {  # NAME LABEL
+  local wall_var="wall_$1" cpu_var="cpu_$1"
+  local w=${!wall_var} c=${!cpu_var}
+  printf '%-14s wall %6.2fs  cpu %6.2fs  parallelism %.2f  speed-up vs --jobs 1: %.2fx\n' \
+    "$2" "$w" "$c" "$(echo "scale=4; $c / $w" | bc)" "$(echo "scale=4; $wall_jobs1 / $w" | bc)"
+}
+measure jobs1 "$hivesim" "${args[@]}" --jobs 1
+measure jobs2 "$hivesim" "${args[@]}" --jobs 2
 echo "variants: $(grep -c '"name": "[a-z_]* ' "$out/jobs1.json" || true)"
-echo "jobs 1: ${t1}s  jobs 2: ${t2}s  speed-up $(echo "scale=2; $t1 / $t2" | bc)x"
-cmp "$out/jobs1.json" "$out/jobs2.json" && echo "jobs 1 and 2: byte-identical"
+report jobs1 "--jobs 1"
+report jobs2 "--jobs 2"
+cmp "$out/jobs1.json" "$out/jobs2.json" && echo "--jobs 1 and 2: byte-identical"
 if command -v mpirun > /dev/null; then
-  tm=$(best mpi mpirun --allow-run-as-root --oversubscribe -n 2 "$hivesim" "${args[@]}")
-  echo "mpirun -n 2: ${tm}s  speed-up $(echo "scale=2; $t1 / $tm" | bc)x"
+  measure mpi mpirun --allow-run-as-root --oversubscribe -n 2 "$hivesim" "${args[@]}"
+  report mpi "mpirun -n 2"
   cmp "$out/jobs1.json" "$out/mpi.json" && echo "mpirun -n 2: byte-identical"
 fi
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

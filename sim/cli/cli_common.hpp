@@ -12,9 +12,11 @@
 #include <boost/program_options.hpp>
 
 #include "sim/flow/simulator.hpp"
+#include "sim/html/whatif_pages.hpp"
 #include "sim/io/pcap_sink.hpp"
 #include "sim/report/run_report.hpp"
 #include "sim/twin/twin.hpp"
+#include "sim/whatif/diff.hpp"
 #include "topology/loader.hpp"
 #include "topology/result.hpp"
 
@@ -79,6 +81,14 @@ Status write_outputs(const RunOutputs& outputs, const RunReport& report,
 /// --html FILE: writes the self-contained report page (html_output.cpp) atomically.
 Status write_html_report(const std::string& path, const RunReport& report, const Scenario& scenario,
                          std::string_view command);
+
+/// --html FILE of diff: the what-if page with AFTER's topology (html_output.cpp), atomically.
+Status write_diff_html(const std::string& path, const whatif::DiffReport& report,
+                       const Scenario& after);
+
+/// --html FILE of sweep: the ranking page; `timelines` may be null (a merged report).
+Status write_sweep_html(const std::string& path, const nlohmann::ordered_json& report,
+                        const html::SweepTimelines* timelines);
 
 /// Prints the report in `format` (failed expectations also on `err` unless the text report
 /// shows them) and returns exit code 0 or 1.

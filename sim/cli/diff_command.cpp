@@ -17,13 +17,14 @@ namespace {
 constexpr const char* kUsage =
     "usage: hivesim diff BEFORE AFTER [--seed N] [--until T] [--static-only] [--tolerance X]\n"
     "                    [--from GLOB] [--to LIST] [--services LIST] [--format text|json]\n"
-    "                    [--junit FILE] [--out DIR]\n"
+    "                    [--junit FILE] [--out DIR] [--html FILE]\n"
     "\n"
     "What a change does. Static part: reach on both scenarios over the union of their default\n"
     "destinations and services, from the exterior ports both have. Dynamic part (unless\n"
     "--static-only): run on both with the same seed, compared per traffic entry, drop, LB\n"
     "member share, failure and expectation. Exit 0: nothing regressed; 1: something did (each\n"
-    "regression printed); 2: bad input.\n";
+    "regression printed); 2: bad input. --html writes one self-contained page: the verdict,\n"
+    "the changed connections with their deciding rule, the runs' timelines, AFTER's topology.\n";
 
 }  // namespace
 
@@ -40,7 +41,8 @@ int diff_command(const std::vector<std::string>& args, std::ostream& out, std::o
       "services", po::value<std::string>(), "e.g. tcp/22,udp/53,icmp")(
       "format", po::value<std::string>()->default_value("text"), "text or json")(
       "junit", po::value<std::string>(), "JUnit XML, one testcase per compared item")(
-      "out", po::value<std::string>(), "folder for report.json");
+      "out", po::value<std::string>(), "folder for report.json")(
+      "html", po::value<std::string>(), "self-contained HTML page of the comparison");
   po::options_description all;
   all.add(options).add_options()("scenarios", po::value<std::vector<std::string>>(), "");
   po::positional_options_description positional;
@@ -106,6 +108,13 @@ int diff_command(const std::vector<std::string>& args, std::ostream& out, std::o
   if (vm.count("junit")) {
     if (auto e =
             write_file_atomically(vm["junit"].as<std::string>(), whatif::diff_junit(*report))) {
+      undo();
+      return fail(e->message);
+    }
+    written.push_back(vm["junit"].as<std::string>());
+  }
+  if (vm.count("html")) {
+    if (auto e = write_diff_html(vm["html"].as<std::string>(), *report, *after)) {
       undo();
       return fail(e->message);
     }

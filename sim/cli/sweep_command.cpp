@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include "sim/cli/cli_common.hpp"
 #include "sim/cli/commands.hpp"
 #include "sim/cli/sweep_mpi.hpp"
+#include "sim/io/sqlite_history.hpp"
 #include "sim/whatif/sweep.hpp"
 #include "topology/units.hpp"
 
@@ -21,8 +23,10 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: hivesim sweep SCENARIO --fail KIND[,KIND...] [--at T] [--for D] [--jobs N]\n"
-    "                     [--shard K/N] [--format text|json] [--out DIR] [--quiet]\n"
-    "       hivesim sweep --merge PART.json... [--format text|json] [--out DIR]\n"
+    "                     [--shard K/N] [--format text|json] [--out DIR] [--db FILE]\n"
+    "                     [--html FILE] [--quiet]\n"
+    "       hivesim sweep --merge PART.json... [--format text|json] [--out DIR] [--db FILE]\n"
+    "                     [--html FILE]\n"
     "       mpirun -n R hivesim sweep SCENARIO --fail ...\n"
     "\n"
     "Runs the scenario once as a baseline and once per failure variant, and ranks the\n"
@@ -31,7 +35,10 @@ constexpr const char* kUsage =
     "nsdb (nsdb_down), port (port_down of each exterior port). The failure happens at --at\n"
     "(default: a third of the duration) and is undone after --for (default: never).\n"
     "--shard K/N runs variants i with i mod N = K-1 and prints a partial report (JSON);\n"
-    "--merge joins the partial reports. Exit 1 when a variant fails an expectation the\n"
+    "--merge joins the partial reports. --db appends the sweep to an SQLite history (the\n"
+    "baseline's run, one row per variant; sim/io/SCHEMA.md); --html writes one self-contained\n"
+    "page (ranking, the worst variants' timelines against the baseline). A shard is partial:\n"
+    "give --db and --html to the --merge. Exit 1 when a variant fails an expectation the\n"
     "baseline passes, 2 on bad input.\n";
 
 /// "done/total variants, ETA" on stderr; the wall clock only feeds this line.
@@ -57,22 +64,41 @@ class Progress {
   std::chrono::steady_clock::time_point start_;
 };
 
+/// What a complete report is written with besides stdout and --out.
+struct Extras {
+  const html::SweepTimelines* timelines = nullptr;  // for --html
+  const RunReport* baseline = nullptr;              // for --db (null after --merge)
+  std::string scenario_file;                        // for --db ('' after --merge)
+};
+
 int write_and_print(const nlohmann::ordered_json& doc, const std::string& format,
                     const po::variables_map& vm, const std::string& file_name, std::ostream& out,
-                    std::ostream& err) {
+                    std::ostream& err, const Extras& extras = {}) {
   const std::string json = doc.dump(2) + "\n";
+  std::vector<std::string> written;
+  auto fail = [&](const std::string& message) {
+    std::error_code ignored;
+    for (const std::string& p : written)
+      std::filesystem::remove(p, ignored);
+    err << "hivesim sweep: error: " << message << "\n";
+    return kExitBadInput;
+  };
   if (vm.count("out")) {
     const std::string dir = vm["out"].as<std::string>();
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
-    if (ec) {
-      err << "hivesim sweep: error: " << dir << ": cannot create the output folder\n";
-      return kExitBadInput;
-    }
-    if (auto e = write_file_atomically(dir + "/" + file_name, json)) {
-      err << "hivesim sweep: error: " << e->message << "\n";
-      return kExitBadInput;
-    }
+    if (ec) return fail(dir + ": cannot create the output folder");
+    if (auto e = write_file_atomically(dir + "/" + file_name, json)) return fail(e->message);
+    written.push_back(dir + "/" + file_name);
+  }
+  if (vm.count("html")) {
+    const std::string path = vm["html"].as<std::string>();
+    if (auto e = write_sweep_html(path, doc, extras.timelines)) return fail(e->message);
+    written.push_back(path);
+  }
+  if (vm.count("db")) {  // last: an append cannot be taken back
+    auto id = append_sweep(vm["db"].as<std::string>(), doc, extras.baseline, extras.scenario_file);
+    if (!id) return fail(id.error());
   }
   if (format == "json" || doc.contains("partial")) {
     out << json;
@@ -80,6 +106,32 @@ int write_and_print(const nlohmann::ordered_json& doc, const std::string& format
     out << whatif::sweep_text(doc);
   }
   return whatif::sweep_regressed(doc) ? kExitExpectationFailed : kExitOk;
+}
+
+/// The baseline's and the worst variants' timelines for the page: from the results this
+/// process ran, the others (another MPI rank's) run again here.
+Result<html::SweepTimelines> page_timelines(const Scenario& scenario, const whatif::SweepPlan& plan,
+                                            const nlohmann::ordered_json& doc,
+                                            const std::vector<whatif::VariantResult>& results) {
+  html::SweepTimelines t;
+  t.baseline = plan.baseline.timeline;
+  t.baseline_time = plan.baseline.sim_time;
+  for (const std::string& name : html::worst_variants(doc)) {
+    auto mine = std::find_if(results.begin(), results.end(),
+                             [&](const whatif::VariantResult& r) { return r.name == name; });
+    if (mine != results.end()) {
+      t.worst.push_back({name, mine->timeline, mine->sim_time});
+      continue;
+    }
+    for (std::uint32_t i = 0; i < plan.variants.size(); ++i) {
+      if (plan.variants[i].name != name) continue;
+      auto again = whatif::run_variant(scenario, plan, i);
+      if (!again) return Error{again.error()};
+      t.worst.push_back({name, again->timeline, again->sim_time});
+      break;
+    }
+  }
+  return t;
 }
 
 int merge(const std::vector<std::string>& files, const std::string& format,
@@ -116,7 +168,8 @@ int sweep_command(const std::vector<std::string>& args, std::ostream& out, std::
       "merge", "join the partial reports given as arguments")(
       "format", po::value<std::string>()->default_value("text"), "text or json")(
       "out", po::value<std::string>(), "folder for report.json (partial-K-of-N.json)")(
-      "db", po::value<std::string>(), "SQLite history (not supported by sweep yet)")(
+      "db", po::value<std::string>(), "append the sweep to this SQLite history")(
+      "html", po::value<std::string>(), "self-contained HTML page of the ranking")(
       "quiet", "no progress bar");
   po::options_description all;
   all.add(options).add_options()("inputs", po::value<std::vector<std::string>>(), "");
@@ -152,7 +205,6 @@ int sweep_command(const std::vector<std::string>& args, std::ostream& out, std::
   }
   if (inputs.size() != 1) return fail("give one SCENARIO (see hivesim sweep --help)");
   if (!vm.count("fail")) return fail("--fail KIND[,KIND...] is required");
-  if (vm.count("db")) return fail("--db is not supported by sweep yet (run --db records runs)");
   whatif::SweepQuestion question;
   auto kinds = whatif::parse_fail_kinds(vm["fail"].as<std::string>());
   if (!kinds) return fail("--fail: " + kinds.error());
@@ -179,6 +231,15 @@ int sweep_command(const std::vector<std::string>& args, std::ostream& out, std::
     auto s = whatif::parse_shard(vm["shard"].as<std::string>());
     if (!s) return fail(s.error());
     shard = *s;
+    // A shard's report is partial: recording or drawing it would show a sweep that never
+    // finished. The merge has the whole sweep.
+    for (const char* flag : {"db", "html"}) {
+      if (vm.count(flag)) {
+        return fail(std::string("--") + flag +
+                    " takes the whole sweep, and a shard is a part: give --" + flag +
+                    " to 'hivesim sweep --merge PART.json...' instead");
+      }
+    }
   }
 
   const auto scenario = load_or_report(inputs[0], err);
@@ -233,7 +294,15 @@ int sweep_command(const std::vector<std::string>& args, std::ostream& out, std::
       err << "hivesim sweep: internal error: " << merged.error() << "\n";
       return finish(kExitInternal);
     }
-    return finish(write_and_print(*merged, format, vm, "report.json", out, err));
+    Extras extras{nullptr, &plan->baseline, scenario->file};
+    std::optional<html::SweepTimelines> pictures;
+    if (vm.count("html")) {
+      auto t = page_timelines(*scenario, *plan, *merged, results);
+      if (!t) return finish(fail(t.error()));
+      pictures = std::move(*t);
+      extras.timelines = &*pictures;
+    }
+    return finish(write_and_print(*merged, format, vm, "report.json", out, err, extras));
   }
   if (!error.empty()) return fail(error);
   if (shard) {
@@ -242,8 +311,16 @@ int sweep_command(const std::vector<std::string>& args, std::ostream& out, std::
     return write_and_print(whatif::partial_json(*scenario, question, *plan, *shard, results),
                            format, vm, name, out, err);
   }
-  return write_and_print(whatif::sweep_json(*scenario, question, *plan, std::move(results)), format,
-                         vm, "report.json", out, err);
+  const nlohmann::ordered_json doc = whatif::sweep_json(*scenario, question, *plan, results);
+  Extras extras{nullptr, &plan->baseline, scenario->file};
+  std::optional<html::SweepTimelines> pictures;
+  if (vm.count("html")) {
+    auto t = page_timelines(*scenario, *plan, doc, results);
+    if (!t) return fail(t.error());
+    pictures = std::move(*t);
+    extras.timelines = &*pictures;
+  }
+  return write_and_print(doc, format, vm, "report.json", out, err, extras);
 }
 
 }  // namespace hivesim::cli

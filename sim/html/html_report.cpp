@@ -33,7 +33,13 @@ code{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:12px}
 .legend{font-size:12px;color:#475569;margin:4px 0 8px}
 .sw{display:inline-block;width:10px;height:10px;margin:0 4px 0 10px;vertical-align:-1px}
 .topo{overflow-x:auto}.none{color:#64748b;font-size:13px}
+.warn{background:#d97706}.neutral{background:#64748b}
+.bar .fill.bad{background:#dc2626}.bar .fill.good{background:#16a34a}
+.verdict{font-size:15px;margin:6px 0 12px}
+h3{font-size:14px;margin:12px 0 4px}.nowrap,th{white-space:nowrap}
 )";
+
+}  // namespace
 
 std::string num(double v, int decimals) {
   char buf[64];
@@ -54,8 +60,8 @@ std::string card(const std::string& value, std::string_view what) {
   return "<div class=\"card\"><b>" + escape(value) + "</b><span>" + escape(what) + "</span></div>";
 }
 
-/// One chart: stacked bars per bucket (delivered green, dropped red), failure lines.
-std::string series_chart(const TimelineSeries& s, const Timeline& t, SimTime sim_time) {
+std::string timeline_chart(const TimelineSeries& s, const Timeline& t, SimTime sim_time,
+                           const ChartReference* reference) {
   constexpr double kWidth = 1100;
   constexpr double kHeight = 150;
   constexpr double kLeft = 56;
@@ -65,14 +71,22 @@ std::string series_chart(const TimelineSeries& s, const Timeline& t, SimTime sim
   const double plot_w = kWidth - kLeft - kRight;
   const double plot_h = kHeight - kTop - kBottom;
   const std::size_t n = s.delivered.size();
-  const SimTime span =
+  SimTime span =
       std::max<SimTime>({sim_time, static_cast<SimTime>(n) * t.bucket_ns, static_cast<SimTime>(1)});
-  auto x_of = [&](SimTime at) {
-    return kLeft + plot_w * static_cast<double>(at) / static_cast<double>(span);
-  };
   std::uint64_t top = 1;
   for (std::size_t i = 0; i < n; ++i)
     top = std::max(top, s.delivered[i] + s.dropped[i]);
+  if (reference != nullptr) {
+    // One scale for both, so that the heights compare.
+    span = std::max(span, reference->sim_time);
+    span = std::max(
+        span, static_cast<SimTime>(reference->series.delivered.size()) * reference->bucket_ns);
+    for (std::uint64_t d : reference->series.delivered)
+      top = std::max(top, d);
+  }
+  auto x_of = [&](SimTime at) {
+    return kLeft + plot_w * static_cast<double>(at) / static_cast<double>(span);
+  };
 
   std::string out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + num(kWidth, 0) +
                     "\" height=\"" + num(kHeight, 0) + "\" viewBox=\"0 0 " + num(kWidth, 0) + " " +
@@ -104,6 +118,22 @@ std::string series_chart(const TimelineSeries& s, const Timeline& t, SimTime sim
              num(w, 2) + "\" height=\"" + num(hx, 2) + "\" fill=\"#dc2626\">" + tip + "</rect>\n";
     }
   }
+  if (reference != nullptr && !reference->series.delivered.empty()) {
+    // The reference's delivered packets per bucket as a step line over the bars.
+    const std::vector<std::uint64_t>& d = reference->series.delivered;
+    std::string points;
+    for (std::size_t i = 0; i < d.size(); ++i) {
+      const double y =
+          kTop + plot_h - plot_h * static_cast<double>(d[i]) / static_cast<double>(top);
+      points += num(x_of(static_cast<SimTime>(i) * reference->bucket_ns), 2) + "," + num(y, 2) +
+                " " + num(x_of(static_cast<SimTime>(i + 1) * reference->bucket_ns), 2) + "," +
+                num(y, 2) + " ";
+    }
+    points.pop_back();
+    out += "<polyline class=\"reference\" points=\"" + points +
+           "\" fill=\"none\" stroke=\"#0f172a\" stroke-width=\"1.5\"><title>" +
+           escape(reference->label + ": delivered per bucket") + "</title></polyline>\n";
+  }
   // x axis: five ticks.
   for (int k = 0; k <= 4; ++k) {
     const SimTime at = span / 4 * k;
@@ -128,8 +158,6 @@ std::string series_chart(const TimelineSeries& s, const Timeline& t, SimTime sim
   return out;
 }
 
-}  // namespace
-
 std::string escape(std::string_view text) {
   return xml_escape(text, false);
 }
@@ -151,7 +179,7 @@ std::string timeline_section(const Timeline& timeline, SimTime sim_time) {
     out += "<p class=\"none\">No traffic in this run.</p>\n";
   }
   for (const TimelineSeries& s : timeline.series) {
-    out += "<div><b>" + escape(s.traffic) + "</b></div>\n" + series_chart(s, timeline, sim_time);
+    out += "<div><b>" + escape(s.traffic) + "</b></div>\n" + timeline_chart(s, timeline, sim_time);
   }
   return out + "</section>\n";
 }

@@ -5,7 +5,7 @@
 //
 // Invariants: one page with everything inline (CSS, SVG; no script, no network fetch, no other
 // file), deterministic (the same report gives the same bytes), every text HTML-escaped. The
-// pieces are separate functions so that other pages (diff, sweep) can reuse them.
+// pieces are separate functions that the diff and sweep pages (whatif_pages.hpp) reuse.
 // Cost: linear in the report's size (series x buckets, drops, members).
 
 #include <string>
@@ -22,6 +22,30 @@ std::string escape(std::string_view text);
 
 /// A whole page: doctype, title, the shared stylesheet, `body` as given.
 std::string page(std::string_view title, std::string_view body);
+
+/// `v` with `decimals` digits after the point ("%.*f").
+std::string num(double v, int decimals);
+
+/// "12.5%" of a fraction; the width of a bar ("12.50%", clamped to [0, 100]).
+std::string percent(double fraction);
+std::string css_percent(double fraction);
+
+/// A summary card: a big value over a small caption.
+std::string card(const std::string& value, std::string_view what);
+
+/// A second series drawn over a chart as a step line of its delivered packets per bucket
+/// (a run's "before", a sweep's baseline), on the same scales as the bars.
+struct ChartReference {
+  const TimelineSeries& series;
+  SimTime bucket_ns = 1;
+  SimTime sim_time = 0;
+  std::string label;  // "before", "baseline"
+};
+
+/// One SVG chart of one traffic series: delivered (green) and dropped (red) per bucket, the
+/// failure events of `timeline` as labelled vertical lines, and `reference` (may be null).
+std::string timeline_chart(const TimelineSeries& series, const Timeline& timeline, SimTime sim_time,
+                           const ChartReference* reference = nullptr);
 
 /// The timeline as one small SVG chart per traffic series: delivered per bucket (area) and
 /// dropped (red bars), with the failure events as labelled vertical lines.

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <system_error>
 
@@ -91,12 +92,18 @@ class HistoryWriter {
  public:
   HistoryWriter(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
 
-  Result<std::int64_t> append(const RunReport& report, const std::string& scenario_file,
-                              std::string_view command) {
+  /// Runs `body` in one write transaction, after checking (or creating) the schema.
+  template <class Body>
+  Result<std::int64_t> transaction(Body body) {
     // Ask for the write lock before looking at the schema, so that two hivesim processes
     // appending to a new file do not both decide to create it.
     if (int rc = exec("BEGIN IMMEDIATE"); rc != SQLITE_OK) return fail(rc, "cannot start a write");
-    Result<std::int64_t> id = write(report, scenario_file, command);
+    Result<std::int64_t> id = Error{""};
+    if (Status bad = ensure_schema()) {
+      id = Error{bad->message};
+    } else {
+      id = body();
+    }
     if (!id.ok()) {
       exec("ROLLBACK");
       return id;
@@ -108,18 +115,35 @@ class HistoryWriter {
     return id;
   }
 
+  Result<std::int64_t> append(const RunReport& report, const std::string& scenario_file,
+                              std::string_view command) {
+    return transaction([&] { return write(report, scenario_file, command); });
+  }
+
+  Result<std::int64_t> append_sweep(const nlohmann::ordered_json& sweep, const RunReport* baseline,
+                                    const std::string& scenario_file) {
+    return transaction([&]() -> Result<std::int64_t> {
+      std::optional<std::int64_t> baseline_id;
+      if (baseline != nullptr) {
+        auto id = write(*baseline, scenario_file, "sweep");
+        if (!id.ok()) return id;
+        baseline_id = *id;
+      }
+      return write_sweep(sweep, baseline_id, scenario_file);
+    });
+  }
+
  private:
-  Result<std::int64_t> write(const RunReport& report, const std::string& scenario_file,
-                             std::string_view command) {
+  Status ensure_schema() {
     std::int64_t version = 0;
     if (int rc = Statement(db_, "PRAGMA user_version").single_int(version); rc != SQLITE_OK) {
-      return fail(rc, "cannot read the schema version");
+      return fail_status(rc, "cannot read the schema version");
     }
     if (version == 0) {
       std::int64_t objects = 0;
       if (int rc = Statement(db_, "SELECT count(*) FROM sqlite_master").single_int(objects);
           rc != SQLITE_OK) {
-        return fail(rc, "cannot read the schema");
+        return fail_status(rc, "cannot read the schema");
       }
       if (objects != 0) {
         return Error{path_ + ": not a hivesim run history (an SQLite database with other " +
@@ -129,7 +153,7 @@ class HistoryWriter {
                                  "PRAGMA user_version = " + std::to_string(kRunHistoryVersion) +
                                  ";";
       if (int rc = exec(schema.c_str()); rc != SQLITE_OK) {
-        return fail(rc, "cannot create the schema");
+        return fail_status(rc, "cannot create the schema");
       }
     } else if (version != kRunHistoryVersion) {
       return Error{path_ + ": run history schema version " + std::to_string(version) +
@@ -137,6 +161,16 @@ class HistoryWriter {
                    std::to_string(kRunHistoryVersion)};
     }
 
+    // Tables added to version 1 later (the sweep history): created on the first append of a
+    // hivesim that knows them, harmless to one that does not.
+    if (int rc = exec(std::string(kSweepHistorySchema).c_str()); rc != SQLITE_OK) {
+      return fail_status(rc, "cannot create the sweep tables");
+    }
+    return std::nullopt;
+  }
+
+  Result<std::int64_t> write(const RunReport& report, const std::string& scenario_file,
+                             std::string_view command) {
     const auto failed = static_cast<std::uint64_t>(
         std::count_if(report.expectations.begin(), report.expectations.end(),
                       [](const ExpectationRow& e) { return !e.passed; }));
@@ -240,7 +274,102 @@ class HistoryWriter {
     return id;
   }
 
+  /// The sweep's row, one sweep_variants row for the baseline (rank 0) and one per variant
+  /// (rank in the report's order), their traffic and failed expectations. Everything comes
+  /// from the report document, so the rows are the same whatever ran the variants.
+  Result<std::int64_t> write_sweep(const nlohmann::ordered_json& sweep,
+                                   std::optional<std::int64_t> baseline_id,
+                                   const std::string& scenario_file) {
+    try {
+      std::set<std::string> baseline_failed;
+      for (const auto& n : sweep.at("baseline").at("expectations_failed"))
+        baseline_failed.insert(n.get<std::string>());
+      auto newly = [&](const nlohmann::ordered_json& row) {
+        std::int64_t n = 0;
+        for (const auto& e : row.at("expectations_failed"))
+          n += baseline_failed.count(e.get<std::string>()) ? 0 : 1;
+        return n;
+      };
+      std::string kinds;
+      for (const auto& k : sweep.at("fail"))
+        kinds += (kinds.empty() ? "" : ",") + k.get<std::string>();
+      std::int64_t failing = 0;
+      for (const auto& v : sweep.at("variants"))
+        failing += newly(v) > 0 ? 1 : 0;
+      Statement head(db_,
+                     "INSERT INTO sweeps (recorded_at, scenario, scenario_file, seed, fail, at_ns, "
+                     "for_ns, variants, variants_failing, baseline_run_id) VALUES "
+                     "(strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      const auto& for_ns = sweep.at("for_ns");
+      head.text(sweep.at("scenario").get<std::string>())
+          .text(scenario_file)
+          .u64(sweep.at("seed").get<std::uint64_t>())
+          .text(kinds)
+          .i64(sweep.at("at_ns").get<std::int64_t>())
+          .maybe(for_ns.is_null() ? std::nullopt
+                                  : std::optional<std::int64_t>(for_ns.get<std::int64_t>()))
+          .u64(sweep.at("variants").size())
+          .i64(failing)
+          .maybe(baseline_id);
+      if (int rc = head.run(); rc != SQLITE_OK) return fail(rc, "cannot insert the sweep");
+      const std::int64_t id = sqlite3_last_insert_rowid(db_);
+
+      Statement variant(db_,
+                        "INSERT INTO sweep_variants (sweep_id, rank, name, packets_lost, "
+                        "delivered_fraction, recovered_after_ns, expectations_failed, "
+                        "newly_failed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+      Statement traffic(db_,
+                        "INSERT INTO sweep_traffic (sweep_id, rank, name, sent, delivered, "
+                        "dropped) VALUES (?, ?, ?, ?, ?, ?)");
+      Statement failed(db_,
+                       "INSERT INTO sweep_expectations_failed (sweep_id, rank, name, new) "
+                       "VALUES (?, ?, ?, ?)");
+      auto add = [&](std::int64_t rank, const nlohmann::ordered_json& row,
+                     const std::string& name) -> Status {
+        const auto& rec = row.contains("recovered_after_ns") ? row.at("recovered_after_ns")
+                                                             : nlohmann::ordered_json(nullptr);
+        variant.i64(id)
+            .i64(rank)
+            .text(name)
+            .u64(row.contains("packets_lost") ? row.at("packets_lost").get<std::uint64_t>() : 0)
+            .real(row.at("delivered_fraction").get<double>())
+            .maybe(rec.is_null() ? std::nullopt
+                                 : std::optional<std::int64_t>(rec.get<std::int64_t>()))
+            .u64(row.at("expectations_failed").size())
+            .i64(rank == 0 ? 0 : newly(row));
+        if (int rc = variant.run(); rc != SQLITE_OK) return fail(rc, "cannot insert variants");
+        for (const auto& t : row.at("traffic")) {
+          traffic.i64(id)
+              .i64(rank)
+              .text(t.at("name").get<std::string>())
+              .u64(t.at("sent").get<std::uint64_t>())
+              .u64(t.at("delivered").get<std::uint64_t>())
+              .u64(t.at("dropped").get<std::uint64_t>());
+          if (int rc = traffic.run(); rc != SQLITE_OK) return fail(rc, "cannot insert traffic");
+        }
+        for (const auto& e : row.at("expectations_failed")) {
+          const std::string n = e.get<std::string>();
+          failed.i64(id).i64(rank).text(n).i64(rank != 0 && !baseline_failed.count(n) ? 1 : 0);
+          if (int rc = failed.run(); rc != SQLITE_OK) {
+            return fail(rc, "cannot insert failed expectations");
+          }
+        }
+        return std::nullopt;
+      };
+      if (Status bad = add(0, sweep.at("baseline"), "baseline")) return *bad;
+      std::int64_t rank = 0;
+      for (const auto& v : sweep.at("variants")) {
+        if (Status bad = add(++rank, v, v.at("name").get<std::string>())) return *bad;
+      }
+      return id;
+    } catch (const nlohmann::json::exception& e) {
+      return Error{path_ + ": not a sweep report: " + e.what()};
+    }
+  }
+
   int exec(const char* sql) { return sqlite3_exec(db_, sql, nullptr, nullptr, nullptr); }
+
+  Status fail_status(int rc, std::string_view what) const { return fail(rc, what); }
 
   Error fail(int rc, std::string_view what) const {
     if ((rc & 0xff) == SQLITE_NOTADB) return Error{path_ + ": not an SQLite database"};
@@ -251,8 +380,8 @@ class HistoryWriter {
   sqlite3* db_;
 };
 
-Result<std::int64_t> append_to(const std::string& db_path, const RunReport& report,
-                               const std::string& scenario_file, std::string_view command) {
+template <class Append>
+Result<std::int64_t> append_to(const std::string& db_path, Append append) {
   sqlite3* raw = nullptr;
   const int rc =
       sqlite3_open_v2(db_path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
@@ -286,7 +415,23 @@ Result<std::int64_t> append_to(const std::string& db_path, const RunReport& repo
     sqlite3_free(mode_error);
     return Error{db_path + ": cannot use a write-ahead log: " + message};
   }
-  return HistoryWriter(db_path, db.get()).append(report, scenario_file, command);
+  HistoryWriter writer(db_path, db.get());
+  return append(writer);
+}
+
+/// Runs `append_to`, and removes the file when it created it and the append failed.
+template <class Append>
+Result<std::int64_t> append_or_clean(const std::string& db_path, Append append) {
+  std::error_code ec;
+  const bool existed = std::filesystem::exists(db_path, ec);
+  Result<std::int64_t> id = append_to(db_path, append);
+  // Opening creates the file; a failed first append leaves it empty, so remove it rather than
+  // leave a zero-byte "history" behind.
+  if (!id.ok() && !existed && std::filesystem::is_regular_file(db_path, ec) &&
+      std::filesystem::file_size(db_path, ec) == 0) {
+    std::filesystem::remove(db_path, ec);
+  }
+  return id;
 }
 
 }  // namespace
@@ -297,16 +442,17 @@ Result<std::int64_t> append_run(const std::string& db_path, const RunReport& rep
     return Error{db_path + ": unknown command '" + std::string(command) +
                  "' for the run history (run or replay)"};
   }
-  std::error_code ec;
-  const bool existed = std::filesystem::exists(db_path, ec);
-  Result<std::int64_t> id = append_to(db_path, report, scenario_file, command);
-  // Opening creates the file; a failed first append leaves it empty, so remove it rather than
-  // leave a zero-byte "history" behind.
-  if (!id.ok() && !existed && std::filesystem::is_regular_file(db_path, ec) &&
-      std::filesystem::file_size(db_path, ec) == 0) {
-    std::filesystem::remove(db_path, ec);
-  }
-  return id;
+  return append_or_clean(db_path, [&](HistoryWriter& writer) {
+    return writer.append(report, scenario_file, command);
+  });
+}
+
+Result<std::int64_t> append_sweep(const std::string& db_path,
+                                  const nlohmann::ordered_json& sweep_report,
+                                  const RunReport* baseline, const std::string& scenario_file) {
+  return append_or_clean(db_path, [&](HistoryWriter& writer) {
+    return writer.append_sweep(sweep_report, baseline, scenario_file);
+  });
 }
 
 }  // namespace hivesim

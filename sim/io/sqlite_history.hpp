@@ -1,5 +1,5 @@
 #pragma once
-// Run history in SQLite (`hivesim run|replay --db FILE`): each run appends one row to `runs`
+// Run history in SQLite (`hivesim run|replay|sweep --db FILE`): each run appends one row to `runs`
 // and its per-traffic, per-drop, per-LB-member, per-failure, per-expectation and per-host rows
 // to child tables, so CI can compare runs over time with plain SQL.
 //
@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include <nlohmann/json.hpp>
 
 #include "sim/report/run_report.hpp"
 #include "topology/result.hpp"
@@ -29,7 +31,7 @@ inline constexpr std::string_view kRunHistorySchema = R"sql(
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY,
   recorded_at TEXT NOT NULL,            -- UTC ISO-8601 wall clock of the append
-  command TEXT NOT NULL,                -- 'run' or 'replay'
+  command TEXT NOT NULL,                -- 'run', 'replay' or 'sweep' (a sweep's baseline)
   scenario TEXT NOT NULL,               -- the scenario's name
   scenario_file TEXT NOT NULL,          -- the path given on the command line
   seed INTEGER NOT NULL,
@@ -102,11 +104,66 @@ CREATE INDEX IF NOT EXISTS expectations_run ON expectations(run_id);
 CREATE INDEX IF NOT EXISTS host_flows_run ON host_flows(run_id);
 )sql";
 
+/// Tables of `sweep --db` (SPEC section 7), added to version 1 without changing it: every
+/// append creates them when missing, and a hivesim that predates them ignores them. One
+/// `sweeps` row per sweep; `sweep_variants` holds the baseline (rank 0) and each variant (rank
+/// 1.. in the report's order, worst first); the baseline's whole run is a `runs` row with
+/// command 'sweep' that sweeps.baseline_run_id points at (NULL for a merged report).
+inline constexpr std::string_view kSweepHistorySchema = R"sql(
+CREATE TABLE IF NOT EXISTS sweeps (
+  id INTEGER PRIMARY KEY,
+  recorded_at TEXT NOT NULL,            -- UTC ISO-8601 wall clock of the append
+  scenario TEXT NOT NULL,
+  scenario_file TEXT NOT NULL,          -- the path given on the command line ('' after --merge)
+  seed INTEGER NOT NULL,
+  fail TEXT NOT NULL,                   -- the --fail kinds, 'host,link'
+  at_ns INTEGER NOT NULL,               -- when each variant's failure happens
+  for_ns INTEGER,                       -- undone after this long; NULL: never
+  variants INTEGER NOT NULL,
+  variants_failing INTEGER NOT NULL,    -- variants failing an expectation the baseline passes
+  baseline_run_id INTEGER REFERENCES runs(id)
+);
+CREATE TABLE IF NOT EXISTS sweep_variants (
+  sweep_id INTEGER NOT NULL REFERENCES sweeps(id),
+  rank INTEGER NOT NULL,                -- 0: the baseline; 1, 2, ...: variants, worst first
+  name TEXT NOT NULL,                   -- 'baseline', 'host_down gw1'
+  packets_lost INTEGER NOT NULL,        -- 0 for the baseline
+  delivered_fraction REAL,              -- delivered / sent over all traffic entries
+  recovered_after_ns INTEGER,           -- NULL: not recovered (or nothing lost)
+  expectations_failed INTEGER NOT NULL,
+  newly_failed INTEGER NOT NULL         -- of those, how many the baseline passes
+);
+CREATE TABLE IF NOT EXISTS sweep_traffic (
+  sweep_id INTEGER NOT NULL REFERENCES sweeps(id),
+  rank INTEGER NOT NULL,                -- sweep_variants.rank
+  name TEXT NOT NULL,
+  sent INTEGER NOT NULL,
+  delivered INTEGER NOT NULL,
+  dropped INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sweep_expectations_failed (
+  sweep_id INTEGER NOT NULL REFERENCES sweeps(id),
+  rank INTEGER NOT NULL,                -- sweep_variants.rank
+  name TEXT NOT NULL,
+  new INTEGER NOT NULL                  -- 1 when the baseline passes it
+);
+CREATE INDEX IF NOT EXISTS sweep_variants_sweep ON sweep_variants(sweep_id);
+CREATE INDEX IF NOT EXISTS sweep_traffic_sweep ON sweep_traffic(sweep_id);
+CREATE INDEX IF NOT EXISTS sweep_expectations_failed_sweep ON sweep_expectations_failed(sweep_id);
+)sql";
+
 /// Appends `report` to the history at `db_path`, creating the file and schema when absent.
 /// `scenario_file` is recorded as given; `command` is "run" or "replay". Returns the new
 /// runs.id, or an Error naming the file (not SQLite, another schema version, unwritable, ...)
 /// with nothing written.
 Result<std::int64_t> append_run(const std::string& db_path, const RunReport& report,
                                 const std::string& scenario_file, std::string_view command);
+
+/// Appends a complete sweep report (SPEC section 7 JSON) to the history: the rows of
+/// kSweepHistorySchema, and `baseline` (may be null) as a run with command 'sweep'. One
+/// transaction; returns the new sweeps.id, or an Error with nothing written.
+Result<std::int64_t> append_sweep(const std::string& db_path,
+                                  const nlohmann::ordered_json& sweep_report,
+                                  const RunReport* baseline, const std::string& scenario_file);
 
 }  // namespace hivesim

@@ -189,6 +189,8 @@ Result<DiffReport> diff(const Scenario& before, const Scenario& after, const Dif
   DiffReport report;
   report.before = before.name;
   report.after = after.name;
+  report.before_file = before.file;
+  report.after_file = after.file;
   report.seed = options.seed.value_or(before.seed);
 
   // Static part: the same question to both.
@@ -263,6 +265,8 @@ Result<DiffReport> diff(const Scenario& before, const Scenario& after, const Dif
   auto a = run(after);
   if (!a) return Error{a.error()};
   diff_runs(*b, *a, options.tolerance, report);
+  report.before_run = std::move(*b);
+  report.after_run = std::move(*a);
   return report;
 }
 

@@ -48,7 +48,8 @@ struct DiffItem {
 };
 
 struct DiffReport {
-  std::string before, after;  // scenario names
+  std::string before, after;            // scenario names
+  std::string before_file, after_file;  // as given on the command line
   std::uint64_t seed = 0;
   bool dynamic = false;
   std::vector<ReachChange> reach_changed;
@@ -61,6 +62,8 @@ struct DiffReport {
   std::vector<DiffItem> items;  // every compared item, for JUnit and the text report
   std::uint64_t regressions = 0;
   std::uint64_t improvements = 0;
+  /// The two runs of the dynamic part (empty when static only), for the HTML page's timelines.
+  std::optional<RunReport> before_run, after_run;
 };
 
 /// Compares two loaded scenarios. Errors (exit 2): no common source, a bad query, a twin

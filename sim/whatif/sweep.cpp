@@ -280,6 +280,8 @@ Result<VariantResult> run_variant(const Scenario& scenario, const SweepPlan& pla
   v.delivered_fraction = delivered_fraction(report);
   v.traffic = traffic_json(report);
   v.expectations_failed = failed_expectations(report);
+  v.timeline = report.timeline;
+  v.sim_time = report.sim_time;
   return v;
 }
 

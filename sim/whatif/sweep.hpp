@@ -62,6 +62,9 @@ struct VariantResult {
   std::optional<SimTime> recovered_after;
   nlohmann::ordered_json traffic = nlohmann::ordered_json::array();
   std::vector<std::string> expectations_failed;
+  /// Not in the JSON report: the run's timeline, for the HTML page (SPEC section 9).
+  Timeline timeline;
+  SimTime sim_time = 0;
 };
 
 /// The baseline's run and the variants it implies.

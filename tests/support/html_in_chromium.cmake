@@ -1,9 +1,11 @@
-# Renders `hivesim run --html` and `hivesim graph --format svg` in headless Chromium: each
+# Renders `hivesim run --html`, `diff --html`, `sweep --html` and `graph --format svg` in
+# headless Chromium: each
 # screenshot must not be blank (much larger than a blank page's) and the browser must log no
 # console message. A control page that logs an error proves the console check can see one.
 # Also: two `graph --format svg` runs give the same bytes. Run by ctest with -D HIVESIM,
-# CHROMIUM, SCENARIO, WORK (a scratch folder in the build tree).
-foreach(var HIVESIM CHROMIUM SCENARIO WORK)
+# CHROMIUM, SCENARIO, BEFORE, AFTER (the diff pair, BEFORE also swept), WORK (a scratch folder
+# in the build tree).
+foreach(var HIVESIM CHROMIUM SCENARIO BEFORE AFTER WORK)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "html_in_chromium.cmake: -D${var}=... is missing")
   endif()
@@ -64,7 +66,21 @@ if(NOT first STREQUAL second)
   message(FATAL_ERROR "two graph --format svg runs differ")
 endif()
 
-foreach(page report.html graph.svg)
+# The what-if pages: both exit 1 on the example pair (a regression; variants that break
+# expectations).
+execute_process(COMMAND ${HIVESIM} diff ${BEFORE} ${AFTER} --html ${WORK}/diff.html
+                RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+if(NOT rc EQUAL 1 OR NOT EXISTS ${WORK}/diff.html)
+  message(FATAL_ERROR "hivesim diff --html failed (exit ${rc}): ${err}")
+endif()
+execute_process(COMMAND ${HIVESIM} sweep ${BEFORE} --fail host,agent,link,nsdb,port --quiet
+                        --html ${WORK}/sweep.html
+                RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+if(NOT rc EQUAL 1 OR NOT EXISTS ${WORK}/sweep.html)
+  message(FATAL_ERROR "hivesim sweep --html failed (exit ${rc}): ${err}")
+endif()
+
+foreach(page report.html graph.svg diff.html sweep.html)
   shoot(${WORK}/${page} ${WORK}/${page}.png console)
   if(NOT console STREQUAL "")
     message(FATAL_ERROR "${page} logged to the browser console:\n${console}")

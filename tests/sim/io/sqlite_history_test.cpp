@@ -272,3 +272,74 @@ TEST_CASE("SqliteHistory: an unknown command is refused before the file is creat
   REQUIRE_FALSE(result.ok());
   CHECK_FALSE(fs::exists(db));
 }
+
+namespace {
+
+nlohmann::ordered_json sample_sweep() {
+  using Json = nlohmann::ordered_json;
+  auto row = [](std::uint64_t lost, std::vector<std::string> failed) {
+    return Json{{"packets_lost", lost},
+                {"delivered_fraction", 0.5},
+                {"recovered_after_ns", lost ? Json(7) : Json(nullptr)},
+                {"traffic",
+                 Json::array({Json{{"name", "t"}, {"sent", 4}, {"delivered", 2}, {"dropped", 2}}})},
+                {"expectations_failed", failed}};
+  };
+  Json doc{{"scenario", "s"},
+           {"seed", 1},
+           {"fail", {"host", "port"}},
+           {"at_ns", 5},
+           {"for_ns", nullptr}};
+  doc["baseline"] = row(0, {"old"});
+  doc["baseline"].erase("packets_lost");
+  doc["baseline"].erase("recovered_after_ns");
+  Json a = row(9, {"old", "new"});
+  a["name"] = "host_down a";
+  Json b = row(3, {"old"});
+  b["name"] = "port_down b";
+  doc["variants"] = {a, b};
+  return doc;
+}
+
+}  // namespace
+
+TEST_CASE("SqliteHistory: a sweep appends its rows, the baseline run tied to it") {
+  TempDir dir;
+  const std::string db = dir.file("h.db");
+  const RunReport baseline = sample_report();
+  const auto id = append_sweep(db, sample_sweep(), &baseline, "s.yaml");
+  REQUIRE(id.ok());
+  Reader r(db);
+  CHECK(r.count("sweeps") == 1);
+  CHECK(r.count("sweep_variants") == 3);
+  CHECK(r.count("sweep_traffic") == 3);
+  CHECK(r.count("sweep_expectations_failed") == 4);
+  CHECK(*r.value("SELECT fail || ' ' || variants || ' ' || variants_failing FROM sweeps") ==
+        "host,port 2 1");
+  CHECK(*r.value("SELECT group_concat(rank || ':' || name || ':' || newly_failed, ' ') FROM "
+                 "(SELECT * FROM sweep_variants ORDER BY rank)") ==
+        "0:baseline:0 1:host_down a:1 2:port_down b:0");
+  CHECK(*r.value("SELECT name FROM sweep_expectations_failed WHERE new = 1") == "new");
+  CHECK(*r.value("SELECT r.command FROM runs r JOIN sweeps s ON s.baseline_run_id = r.id") ==
+        "sweep");
+  CHECK_FALSE(r.value("SELECT for_ns FROM sweeps").has_value());
+}
+
+TEST_CASE("SqliteHistory: a malformed sweep report writes nothing") {
+  TempDir dir;
+  const std::string db = dir.file("h.db");
+  auto doc = sample_sweep();
+  doc["variants"][1].erase("traffic");  // the second variant fails after the first went in
+  const auto id = append_sweep(db, doc, nullptr, "s.yaml");
+  REQUIRE_FALSE(id.ok());
+  CHECK(id.error().find("not a sweep report") != std::string::npos);
+  CHECK_FALSE(fs::exists(db));
+  // Into an existing history: rolled back whole.
+  REQUIRE(append_run(db, sample_report(), "s.yaml", "run").ok());
+  const RunReport baseline = sample_report();
+  REQUIRE_FALSE(append_sweep(db, doc, &baseline, "s.yaml").ok());
+  Reader r(db);
+  CHECK(r.count("runs") == 1);
+  CHECK(r.count("sweeps") == 0);
+  CHECK(r.count("sweep_variants") == 0);
+}
