@@ -419,17 +419,30 @@ Result<std::int64_t> append_to(const std::string& db_path, Append append) {
   return append(writer);
 }
 
+/// True when `path` holds no table (a history this process created and then rolled back).
+bool holds_nothing(const std::string& path) {
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
+  Db db(raw);
+  if (rc != SQLITE_OK) return false;
+  std::int64_t objects = -1;
+  Statement(db.get(), "SELECT count(*) FROM sqlite_master").single_int(objects);
+  return objects == 0;
+}
+
 /// Runs `append_to`, and removes the file when it created it and the append failed.
 template <class Append>
 Result<std::int64_t> append_or_clean(const std::string& db_path, Append append) {
   std::error_code ec;
   const bool existed = std::filesystem::exists(db_path, ec);
   Result<std::int64_t> id = append_to(db_path, append);
-  // Opening creates the file; a failed first append leaves it empty, so remove it rather than
-  // leave a zero-byte "history" behind.
+  // Opening creates the file (and switching to WAL writes its header); a failed first append
+  // leaves no table in it, so remove it rather than leave an empty "history" behind.
   if (!id.ok() && !existed && std::filesystem::is_regular_file(db_path, ec) &&
-      std::filesystem::file_size(db_path, ec) == 0) {
+      (std::filesystem::file_size(db_path, ec) == 0 || holds_nothing(db_path))) {
     std::filesystem::remove(db_path, ec);
+    std::filesystem::remove(db_path + "-wal", ec);
+    std::filesystem::remove(db_path + "-shm", ec);
   }
   return id;
 }

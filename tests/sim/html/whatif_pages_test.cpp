@@ -111,15 +111,17 @@ TEST_CASE("diff page: verdict first, reach changes with their source, runs, mark
   r.after_file = "after.yaml";
   r.seed = 3;
   r.dynamic = false;
-  whatif::ReachChange worse{"app1", "10.0.3.10", "tcp/5432", whatif::Reach::kOpen,
-                            whatif::Reach::kBlocked};
+  whatif::ReachChange worse{
+      "app1",  "10.0.3.10", "tcp/5432", whatif::Reach::kOpen, whatif::Reach::kBlocked,
+      nullptr, nullptr};
   worse.after_drop = Json{{"direction", "forward"},
                           {"reason", "rule"},
                           {"device", "db-in"},
                           {"rule", 1},
                           {"source", "after.yaml:37"}};
-  whatif::ReachChange better{"web1", "10.0.2.10", "tcp/8080", whatif::Reach::kBlocked,
-                             whatif::Reach::kOpen};
+  whatif::ReachChange better{
+      "web1",  "10.0.2.10", "tcp/8080", whatif::Reach::kBlocked, whatif::Reach::kOpen,
+      nullptr, nullptr};
   better.before_drop = Json{{"direction", "forward"}, {"reason", "rule"}, {"device", "app1"}};
   r.reach_changed = {worse, better};
   r.reach_unchanged = 7;
