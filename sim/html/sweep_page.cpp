@@ -85,7 +85,8 @@ std::string ranking_section(const Json& report) {
   const std::set<std::string> base = baseline_failed(report);
   out +=
       "<table><tr><th>rank</th><th>variant</th><th>packets lost</th><th style=\"width:18%\">"
-      "</th><th>delivered</th><th style=\"width:18%\"></th><th title=\"from the failure to the first "
+      "</th><th>delivered</th><th style=\"width:18%\"></th><th title=\"from the failure to the "
+      "first "
       "delivery after its last loss\">recovered after</th>"
       "<th>expectations newly failed</th></tr>\n";
   int rank = 0;
