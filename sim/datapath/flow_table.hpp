@@ -7,13 +7,13 @@
 //
 // Structure (tuple-space search, as OVS's classifier): one hash subtable per distinct mask,
 // searched in the order the subtables were created; the first match wins, so a lookup does not
-// depend on hash order and is the same on every run. Entries live in a slab (a vector with a
-// free list) and are threaded on an intrusive, index-based LRU list. Tags are kept per distinct
-// tag set, not per flow: a flow belongs to the set of exactly its tags (a list threaded through
-// the entries), and a tag index maps each FlowTag to the sets that carry it. Flows between the
-// same two ports through the same devices share a set, so a host's thousands of flows have tens
-// or hundreds of sets, and the index costs a flow 12 bytes of links instead of 8 bytes per tag
-// (about 140 bytes a flow with the 10-14 tags of a routed, security-grouped flow).
+// depend on hash order and is the same on every run. Entries live in a slab (blocks of 32 that
+// never move, with a free list) and are threaded on an intrusive, index-based LRU list. Tags are
+// kept per distinct tag set, not per flow: a flow belongs to the set of exactly its tags (a list
+// threaded through the entries), and a tag index maps each FlowTag to the sets that carry it. Flows
+// between the same two ports through the same devices share a set, so a host's thousands of flows
+// have tens or hundreds of sets, and the index costs a flow 12 bytes of links instead of 8 bytes
+// per tag (about 140 bytes a flow with the 10-14 tags of a routed, security-grouped flow).
 //
 // Invariants:
 //  - within a subtable a masked key is unique; no subtable is empty (it is dropped with its last
