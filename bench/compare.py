@@ -142,6 +142,16 @@ def build_rows(work):
     rows.append(row("scale, simulated/wall time", sim_s / wall_s, f"{sim_s:.0f} s simulated",
                     wall_s, f"{wall_s:.1f} s wall", sim_s / wall_s, ">=", 1, ">= 1x",
                     note=size))
+    # Scale growth: instructions per connection (loading included) at the larger cloud over the
+    # smaller, the same load per host (bench/scale/growth.py under callgrind).
+    growth = json.load(open(os.path.join(work, "scale_growth.json")))["instr"]
+    small, large = growth[0], growth[-1]
+    per = lambda r: r["run_ir"] / r["connections"]
+    rows.append(row(f"scale growth, instructions/connection, {large['hosts']:,} vs "
+                    f"{small['hosts']:,} hosts", per(large), f"{per(large):,.0f} instr/conn",
+                    per(small), f"{per(small):,.0f} instr/conn", per(large) / per(small), "<=",
+                    1.10, "<= 1.10x",
+                    note="callgrind, 10 connections per traffic source, loading included"))
     return rows
 
 

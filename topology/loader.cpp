@@ -188,13 +188,18 @@ void Loader::read_tunnel_zones(const Field& list) {
          std::initializer_list<std::pair<std::string_view, TunnelType>>{
              {"vxlan", TunnelType::kVxlan}, {"gre", TunnelType::kGre}});
     if (auto hosts = m.get("hosts")) {
+      // Membership by a bit per host, not a search of the zone so far (which was quadratic in
+      // the zone's size: one zone of every host is the common case).
+      std::vector<bool> listed(topo_.hosts.size());
       for (const Field& h : hosts->items("host")) {
         auto id = hosts_.resolve(h);
         if (!id) continue;
-        if (std::find(zone.hosts.begin(), zone.hosts.end(), *id) != zone.hosts.end()) {
+        if (id->value >= listed.size()) listed.resize(id->value + 1);
+        if (listed[id->value]) {
           h.error("host " + q(topo_.host(*id).name) + " is listed twice");
           continue;
         }
+        listed[id->value] = true;
         zone.hosts.push_back(*id);
       }
     }

@@ -12,8 +12,8 @@
 //  - a plain scalar `~`, `null`, `Null`, `NULL` or an empty plain value is null;
 //  - a node's mark is where its first token starts (0-based line and column);
 //  - an alias refers to its anchor's node (shared, never copied). A document whose aliases would
-//    expand to more than kMaxExpandedNodes nodes is refused, so a walk over it stays bounded
-//    ("billion laughs").
+//    expand it by more than kMaxExpandedNodes nodes beyond its own is refused, so a walk over it
+//    stays bounded ("billion laughs").
 //
 // Cost: one pass over libfyaml's events, O(text) time and about 24 bytes per node + 4 per child
 // + the unescaped scalar text.
@@ -126,7 +126,7 @@ struct SyntaxError {
 
 class Document {
  public:
-  /// Aliases may expand a document to at most this many nodes.
+  /// Aliases may expand a document by at most this many nodes beyond its own.
   static constexpr std::uint64_t kMaxExpandedNodes = 10'000'000;
 
   /// Parses the first document of `text`, which the Document keeps (scalars are views into it

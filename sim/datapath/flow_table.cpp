@@ -22,9 +22,9 @@ namespace {
 constexpr std::uint32_t kNil = std::numeric_limits<std::uint32_t>::max();
 constexpr std::uint64_t kMac48 = (std::uint64_t{1} << 48) - 1;
 constexpr std::uint32_t kKnownFields = (1U << static_cast<unsigned>(Field::kCount)) - 1;
-// Stale tag pairs tolerated beyond the live ones before a sweep (keeps tiny tables from
+// Tag sets with no flow tolerated beyond the live ones before a sweep (keeps tiny tables from
 // sweeping on every removal).
-constexpr std::size_t kTagSlack = 64;
+constexpr std::size_t kSetSlack = 64;
 
 /// A FlowKey's bytes as words (it has no padding): cheap to mask, hash and compare.
 using Words = std::array<std::uint64_t, 7>;
@@ -96,27 +96,52 @@ struct Entry {
   SimTime last_used = 0;
   std::uint32_t prev = kNil;  // LRU neighbours; `next` also links the free list
   std::uint32_t next = kNil;
-  std::uint32_t generation = 0;  // bumped when the flow is removed or replaced
+  std::uint32_t set = kNil;       // its tag set; kNil: a free slot
+  std::uint32_t set_prev = kNil;  // neighbours among the flows of its tag set
+  std::uint32_t set_next = kNil;
   FieldMask mask;
-  std::uint32_t tag_count = 0;  // tag index pairs this flow owns
-  bool live = false;
   FlowActions actions;
+  bool live() const { return set != kNil; }
 };
 // The memory budget of the header's cost note: grow it knowingly.
 static_assert(sizeof(Entry) <= 160);
+
+/// The slab: entries in fixed blocks of 32 (5 KB) that never move, so it wastes at most a block
+/// a table. (A vector grown by half at a time held 1,353 slots for a host's 1,000 flows: a third
+/// of the flows' memory, and the old and new arrays at once while it grew.)
+class EntrySlab {
+ public:
+  static constexpr std::uint32_t kShift = 5;
+  static constexpr std::uint32_t kBlock = 1U << kShift;
+
+  Entry& operator[](std::uint32_t id) { return blocks_[id >> kShift][id & (kBlock - 1)]; }
+  const Entry& operator[](std::uint32_t id) const {
+    return blocks_[id >> kShift][id & (kBlock - 1)];
+  }
+  std::size_t size() const { return size_; }
+  /// A default entry at the end; its id is size() - 1.
+  void emplace_back() {
+    if (size_ == blocks_.size() * kBlock) blocks_.push_back(std::make_unique<Entry[]>(kBlock));
+    ++size_;
+  }
+
+ private:
+  std::vector<std::unique_ptr<Entry[]>> blocks_;
+  std::size_t size_ = 0;
+};
 
 /// A subtable holds entry ids; hash and equality look through to the entries' keys, so a key is
 /// stored once. Lookups pass the masked key itself (heterogeneous lookup).
 struct IdHash {
   using is_transparent = void;
-  const std::vector<Entry>* entries;
+  const EntrySlab* entries;
   std::size_t operator()(std::uint32_t id) const { return hash_words((*entries)[id].key); }
   std::size_t operator()(const Words& key) const { return hash_words(key); }
 };
 
 struct IdEq {
   using is_transparent = void;
-  const std::vector<Entry>* entries;
+  const EntrySlab* entries;
   bool operator()(std::uint32_t a, std::uint32_t b) const { return a == b; }
   bool operator()(std::uint32_t a, const Words& key) const {
     return same_words((*entries)[a].key, key);
@@ -134,19 +159,60 @@ struct Subtable {
   IdSet ids;
 };
 
-struct TagRef {
-  std::uint32_t id;
-  std::uint32_t generation;
+/// A distinct set of tags, and the flows that carry exactly it (a list through their entries).
+/// Flows between the same two ports through the same devices share one: a host's thousands of
+/// flows have tens or hundreds of sets.
+struct TagSet {
+  std::vector<FlowTag> tags;  // sorted, unique
+  std::uint32_t head = kNil;  // its first flow
+  std::uint32_t flows = 0;    // 0: dead, kept for reuse until a sweep
 };
 
-/// Most tags are carried by a few flows: two pairs fit in the slot, without an allocation.
-using TagRefs = absl::InlinedVector<TagRef, 2>;
+std::uint64_t tag_word(FlowTag t) {
+  return (std::uint64_t{static_cast<std::uint8_t>(t.kind)} << 32) | t.id;
+}
+
+std::size_t hash_tags(std::span<const FlowTag> tags) {
+  std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ tags.size();
+  for (const FlowTag t : tags)
+    h = mum(h ^ tag_word(t), 0xa0761d6478bd642fULL);
+  return h;
+}
+
+/// The set of tag sets holds set ids; hash and equality look through to the sets' tags, and
+/// lookups pass a sorted, unique span of tags.
+struct SetHash {
+  using is_transparent = void;
+  const std::vector<TagSet>* sets;
+  std::size_t operator()(std::uint32_t id) const { return hash_tags((*sets)[id].tags); }
+  std::size_t operator()(std::span<const FlowTag> tags) const { return hash_tags(tags); }
+};
+
+struct SetEq {
+  using is_transparent = void;
+  const std::vector<TagSet>* sets;
+  static bool same(std::span<const FlowTag> a, std::span<const FlowTag> b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end());
+  }
+  bool operator()(std::uint32_t a, std::uint32_t b) const { return a == b; }
+  bool operator()(std::uint32_t a, std::span<const FlowTag> t) const {
+    return same((*sets)[a].tags, t);
+  }
+  bool operator()(std::span<const FlowTag> t, std::uint32_t a) const {
+    return same((*sets)[a].tags, t);
+  }
+};
+
+using SetIds = absl::flat_hash_set<std::uint32_t, SetHash, SetEq>;
 
 struct TagHash {
   std::size_t operator()(FlowTag t) const {
     return absl::HashOf(static_cast<std::uint8_t>(t.kind), t.id);
   }
 };
+
+/// The sets carrying a tag; most tags are in a few sets.
+using SetList = absl::InlinedVector<std::uint32_t, 2>;
 
 }  // namespace
 
@@ -157,7 +223,7 @@ struct FlowTable::Impl {
   FlowTableStats stats;
   SimTime clock = std::numeric_limits<SimTime>::min();
 
-  std::vector<Entry> entries;  // the slab; subtable hashers point at this vector
+  EntrySlab entries;  // subtable hashers point at it
   std::uint32_t free_head = kNil;
   std::uint32_t lru_head = kNil;  // most recently used
   std::uint32_t lru_tail = kNil;
@@ -165,9 +231,11 @@ struct FlowTable::Impl {
 
   std::vector<Subtable> subtables;  // creation order = search order
 
-  absl::flat_hash_map<FlowTag, TagRefs, TagHash> tags;
-  std::size_t tag_refs = 0;   // pairs in `tags`
-  std::size_t live_refs = 0;  // pairs owned by live flows
+  std::vector<TagSet> sets;  // the set index's hashers point at this vector
+  SetIds set_index{0, SetHash{&sets}, SetEq{&sets}};
+  std::vector<std::uint32_t> free_sets;
+  std::size_t dead_sets = 0;                            // sets in use with no flow
+  absl::flat_hash_map<FlowTag, SetList, TagHash> tags;  // tag -> sets (live or dead) carrying it
 
   void advance_clock(SimTime now) {
     HIVESIM_CHECK(now >= clock, "flow table time went backwards");
@@ -204,12 +272,6 @@ struct FlowTable::Impl {
       return id;
     }
     HIVESIM_CHECK(entries.size() < kNil, "flow table slab full");
-    if (entries.size() == entries.capacity()) {
-      // Grow by half rather than double, and never past the capacity (the slab never holds
-      // more than `capacity` entries): an entry is big, slack is most of a small table.
-      const std::size_t grown = entries.size() + entries.size() / 2 + 8;
-      entries.reserve(std::min<std::size_t>(grown, config.capacity));
-    }
     entries.emplace_back();
     return static_cast<std::uint32_t>(entries.size() - 1);
   }
@@ -224,10 +286,7 @@ struct FlowTable::Impl {
     subtables[si].ids.erase(id);
     if (subtables[si].ids.empty())
       subtables.erase(subtables.begin() + static_cast<std::ptrdiff_t>(si));
-    live_refs -= e.tag_count;
-    e.tag_count = 0;
-    ++e.generation;
-    e.live = false;
+    leave_set(id);
     // clear() also frees an output list that had spilled to the heap.
     e.actions.verdict = Verdict::kDropped;
     e.actions.drop_id = 0;
@@ -238,24 +297,68 @@ struct FlowTable::Impl {
     --size;
   }
 
-  /// Drops stale tag pairs once they outnumber the live ones. Order-independent.
-  void maybe_sweep_tags() {
-    if (tag_refs <= 2 * live_refs + kTagSlack) return;
-    for (auto it = tags.begin(); it != tags.end();) {
-      TagRefs& refs = it->second;
-      refs.erase(std::remove_if(refs.begin(), refs.end(),
-                                [&](TagRef r) { return entries[r.id].generation != r.generation; }),
-                 refs.end());
-      if (refs.empty()) {
-        tags.erase(it++);
+  /// The set of `tags` (sorted, unique), made when new.
+  std::uint32_t set_of(std::span<const FlowTag> sorted) {
+    const auto it = set_index.find(sorted);
+    if (it != set_index.end()) return *it;
+    std::uint32_t sid;
+    if (!free_sets.empty()) {
+      sid = free_sets.back();
+      free_sets.pop_back();
+    } else {
+      HIVESIM_CHECK(sets.size() < kNil, "flow table tag sets full");
+      sid = static_cast<std::uint32_t>(sets.size());
+      sets.emplace_back();
+    }
+    sets[sid].tags.assign(sorted.begin(), sorted.end());
+    set_index.insert(sid);
+    for (const FlowTag t : sorted)
+      tags[t].push_back(sid);
+    ++dead_sets;  // no flow yet: join_set() counts it live
+    return sid;
+  }
+
+  void join_set(std::uint32_t id, std::uint32_t sid) {
+    Entry& e = entries[id];
+    TagSet& s = sets[sid];
+    e.set = sid;
+    e.set_prev = kNil;
+    e.set_next = s.head;
+    if (s.head != kNil) entries[s.head].set_prev = id;
+    s.head = id;
+    if (s.flows++ == 0) --dead_sets;
+  }
+
+  void leave_set(std::uint32_t id) {
+    Entry& e = entries[id];
+    TagSet& s = sets[e.set];
+    (e.set_prev == kNil ? s.head : entries[e.set_prev].set_next) = e.set_next;
+    if (e.set_next != kNil) entries[e.set_next].set_prev = e.set_prev;
+    if (--s.flows == 0) ++dead_sets;
+    e.set = e.set_prev = e.set_next = kNil;
+  }
+
+  /// Frees the sets without flows once they outnumber the live ones, and rebuilds the tag index
+  /// from the live sets (in set order). Amortised O(tags) per freed set.
+  void maybe_sweep_sets() {
+    if (dead_sets <= sets.size() - free_sets.size() - dead_sets + kSetSlack) return;
+    tags.clear();
+    std::vector<bool> is_free(sets.size(), false);
+    for (std::uint32_t sid : free_sets)
+      is_free[sid] = true;
+    for (std::uint32_t sid = 0; sid < sets.size(); ++sid) {
+      if (is_free[sid]) continue;
+      TagSet& s = sets[sid];
+      if (s.flows == 0) {
+        set_index.erase(sid);
+        s.tags = std::vector<FlowTag>();
+        free_sets.push_back(sid);
         continue;
       }
-      // Memory goes back only from a list mostly empty: one that regrows (a tag every flow
-      // carries, its replaced flows' pairs swept) would otherwise be reallocated at each sweep.
-      if (refs.capacity() > 4 * refs.size()) refs.shrink_to_fit();
-      ++it;
+      for (const FlowTag t : s.tags)
+        tags[t].push_back(sid);
     }
-    tag_refs = live_refs;
+    dead_sets = 0;
   }
 };
 
@@ -298,7 +401,7 @@ const FlowActions* FlowTable::lookup(const FlowKey& key, SimTime now) {
     return &e.actions;
   }
   ++t.stats.misses;
-  t.maybe_sweep_tags();
+  t.maybe_sweep_sets();
   return nullptr;
 }
 
@@ -321,10 +424,8 @@ void FlowTable::install(const FlowKey& key, FieldMask mask, std::span<const Flow
     if (it != t.subtables[si].ids.end()) id = *it;
   }
   if (id != kNil) {
-    // Replace in place: the old tag pairs go stale with the generation.
-    Entry& e = t.entries[id];
-    t.live_refs -= e.tag_count;
-    ++e.generation;
+    // Replace in place: it leaves its tag set (and joins its new one below).
+    t.leave_set(id);
     t.unlink(id);
   } else {
     if (t.size >= t.config.capacity) {
@@ -339,7 +440,6 @@ void FlowTable::install(const FlowKey& key, FieldMask mask, std::span<const Flow
     Entry& e = t.entries[id];
     e.key = mkey;
     e.mask = mask;
-    e.live = true;
     t.subtables[si].ids.insert(id);
     ++t.size;
   }
@@ -347,35 +447,36 @@ void FlowTable::install(const FlowKey& key, FieldMask mask, std::span<const Flow
   Entry& e = t.entries[id];
   e.actions = std::move(actions);
   e.last_used = now;
-  e.tag_count = static_cast<std::uint32_t>(tags.size());
   t.link_front(id);
-  for (const FlowTag tag : tags) {
-    t.tags[tag].push_back(TagRef{id, e.generation});
+  if (std::is_sorted(tags.begin(), tags.end()) &&
+      std::adjacent_find(tags.begin(), tags.end()) == tags.end()) {
+    t.join_set(id, t.set_of(tags));
+  } else {
+    absl::InlinedVector<FlowTag, 16> sorted(tags.begin(), tags.end());
+    std::sort(sorted.begin(), sorted.end());
+    sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+    t.join_set(id, t.set_of(sorted));
   }
-  t.tag_refs += tags.size();
-  t.live_refs += tags.size();
 
   ++t.stats.installed;
   t.stats.peak = std::max<std::uint64_t>(t.stats.peak, t.size);
-  t.maybe_sweep_tags();
+  t.maybe_sweep_sets();
 }
 
 std::size_t FlowTable::invalidate(FlowTag tag) {
   Impl& t = *impl_;
   const auto it = t.tags.find(tag);
   if (it == t.tags.end()) return 0;
-  const TagRefs refs = std::move(it->second);
-  t.tags.erase(it);
-  t.tag_refs -= refs.size();
+  // remove() leaves the index alone: the sets stay (dead) until a sweep.
   std::size_t removed = 0;
-  for (const TagRef r : refs) {
-    // A flow listing the tag twice meets its second pair already stale.
-    if (t.entries[r.id].generation != r.generation) continue;
-    t.remove(r.id);
-    ++removed;
+  for (const std::uint32_t sid : it->second) {
+    while (t.sets[sid].head != kNil) {
+      t.remove(t.sets[sid].head);
+      ++removed;
+    }
   }
   t.stats.invalidated += removed;
-  t.maybe_sweep_tags();
+  t.maybe_sweep_sets();
   return removed;
 }
 
@@ -388,7 +489,7 @@ std::size_t FlowTable::expire(SimTime now) {
     ++removed;
   }
   t.stats.expired += removed;
-  t.maybe_sweep_tags();
+  t.maybe_sweep_sets();
   return removed;
 }
 
@@ -397,10 +498,14 @@ void FlowTable::clear() {
   // Move-assigning empty containers releases their memory; subtables go first, as their
   // hashers read the entries.
   t.subtables = std::vector<Subtable>();
-  t.entries = std::vector<Entry>();
+  t.entries = EntrySlab();
   t.tags = decltype(t.tags)();
+  t.set_index = SetIds(0, SetHash{&t.sets}, SetEq{&t.sets});
+  t.sets = std::vector<TagSet>();
+  t.free_sets = std::vector<std::uint32_t>();
+  t.dead_sets = 0;
   t.free_head = t.lru_head = t.lru_tail = kNil;
-  t.size = t.tag_refs = t.live_refs = 0;
+  t.size = 0;
 }
 
 std::size_t FlowTable::size() const {
@@ -416,11 +521,10 @@ const FlowTableConfig& FlowTable::config() const {
 void FlowTable::check_invariants() const {
   const Impl& t = *impl_;
   std::size_t count = 0;
-  std::size_t live_refs = 0;
   std::uint32_t prev = kNil;
   for (std::uint32_t id = t.lru_head; id != kNil; id = t.entries[id].next) {
     const Entry& e = t.entries[id];
-    HIVESIM_CHECK(e.live, "dead entry on the LRU list");
+    HIVESIM_CHECK(e.live(), "dead entry on the LRU list");
     HIVESIM_CHECK(e.prev == prev, "LRU back link");
     HIVESIM_CHECK(prev == kNil || t.entries[prev].last_used >= e.last_used, "LRU order");
     const std::size_t si = t.find_subtable(e.mask);
@@ -428,7 +532,7 @@ void FlowTable::check_invariants() const {
     const auto it = t.subtables[si].ids.find(e.key);
     HIVESIM_CHECK(it != t.subtables[si].ids.end() && *it == id, "flow not in its subtable");
     HIVESIM_CHECK((e.key & t.subtables[si].bits) == e.key, "stored key not masked");
-    live_refs += e.tag_count;
+    HIVESIM_CHECK(e.set < t.sets.size() && t.sets[e.set].flows > 0, "flow outside a live set");
     prev = id;
     ++count;
     HIVESIM_CHECK(count <= t.entries.size(), "LRU cycle");
@@ -445,25 +549,53 @@ void FlowTable::check_invariants() const {
   HIVESIM_CHECK(in_subtables == t.size, "subtable sizes");
   std::size_t free_count = 0;
   for (std::uint32_t id = t.free_head; id != kNil; id = t.entries[id].next) {
-    HIVESIM_CHECK(!t.entries[id].live, "live entry on the free list");
+    HIVESIM_CHECK(!t.entries[id].live(), "live entry on the free list");
     HIVESIM_CHECK(++free_count <= t.entries.size(), "free list cycle");
   }
   HIVESIM_CHECK(free_count + t.size == t.entries.size(), "slab accounting");
-  HIVESIM_CHECK(live_refs == t.live_refs, "live tag pairs");
-  std::size_t refs = 0;
-  std::size_t live_found = 0;
-  for (const auto& [tag, list] : t.tags) {
-    refs += list.size();
-    for (const TagRef r : list) {
-      HIVESIM_CHECK(r.id < t.entries.size(), "tag pair out of range");
-      if (t.entries[r.id].generation == r.generation) {
-        HIVESIM_CHECK(t.entries[r.id].live, "tag pair live on a free entry");
-        ++live_found;
-      }
+  std::vector<bool> is_free(t.sets.size(), false);
+  for (std::uint32_t sid : t.free_sets) {
+    HIVESIM_CHECK(sid < t.sets.size() && !is_free[sid], "free set list");
+    is_free[sid] = true;
+  }
+  std::size_t in_sets = 0;
+  std::size_t dead = 0;
+  for (std::uint32_t sid = 0; sid < t.sets.size(); ++sid) {
+    if (is_free[sid]) continue;
+    const TagSet& set = t.sets[sid];
+    HIVESIM_CHECK(std::is_sorted(set.tags.begin(), set.tags.end()) &&
+                      std::adjacent_find(set.tags.begin(), set.tags.end()) == set.tags.end(),
+                  "set tags sorted and unique");
+    const auto found = t.set_index.find(std::span<const FlowTag>(set.tags));
+    HIVESIM_CHECK(found != t.set_index.end() && *found == sid, "set not in the set index");
+    std::size_t flows = 0;
+    std::uint32_t back = kNil;
+    for (std::uint32_t id = set.head; id != kNil; id = t.entries[id].set_next) {
+      HIVESIM_CHECK(t.entries[id].live() && t.entries[id].set == sid, "set member");
+      HIVESIM_CHECK(t.entries[id].set_prev == back, "set back link");
+      back = id;
+      HIVESIM_CHECK(++flows <= t.size, "set list cycle");
+    }
+    HIVESIM_CHECK(flows == set.flows, "set flow count");
+    in_sets += flows;
+    if (flows == 0) ++dead;
+    for (const FlowTag tag : set.tags) {
+      const auto it = t.tags.find(tag);
+      HIVESIM_CHECK(it != t.tags.end() &&
+                        std::find(it->second.begin(), it->second.end(), sid) != it->second.end(),
+                    "set missing from its tags' lists");
     }
   }
-  HIVESIM_CHECK(refs == t.tag_refs, "tag pair count");
-  HIVESIM_CHECK(live_found == t.live_refs, "live tag pairs in the index");
+  HIVESIM_CHECK(in_sets == t.size, "flows in sets");
+  HIVESIM_CHECK(dead == t.dead_sets, "dead set count");
+  HIVESIM_CHECK(t.set_index.size() + t.free_sets.size() == t.sets.size(), "set index size");
+  for (const auto& [tag, list] : t.tags) {
+    for (const std::uint32_t sid : list) {
+      HIVESIM_CHECK(sid < t.sets.size() && !is_free[sid], "tag lists a freed set");
+      HIVESIM_CHECK(std::binary_search(t.sets[sid].tags.begin(), t.sets[sid].tags.end(), tag),
+                    "tag lists a set without it");
+    }
+  }
 }
 
 std::optional<FlowActions> flow_actions_for(const Packet& in, const SimulationResult& result) {

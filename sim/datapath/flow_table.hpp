@@ -7,29 +7,35 @@
 //
 // Structure (tuple-space search, as OVS's classifier): one hash subtable per distinct mask,
 // searched in the order the subtables were created; the first match wins, so a lookup does not
-// depend on hash order and is the same on every run. Entries live in a slab (a vector with a
-// free list) and are threaded on an intrusive, index-based LRU list; a tag index maps each
-// FlowTag to the (entry, generation) pairs of the flows that carry it.
+// depend on hash order and is the same on every run. Entries live in a slab (blocks of 32 that
+// never move, with a free list) and are threaded on an intrusive, index-based LRU list. Tags are
+// kept per distinct tag set, not per flow: a flow belongs to the set of exactly its tags (a list
+// threaded through the entries), and a tag index maps each FlowTag to the sets that carry it. Flows
+// between the same two ports through the same devices share a set, so a host's thousands of flows
+// have tens or hundreds of sets, and the index costs a flow 12 bytes of links instead of 8 bytes
+// per tag (about 140 bytes a flow with the 10-14 tags of a routed, security-grouped flow).
 //
 // Invariants:
 //  - within a subtable a masked key is unique; no subtable is empty (it is dropped with its last
 //    flow, and made again, last in the search order, by the next flow with that mask);
 //  - the LRU list holds exactly the live flows, most recently used first; as `now` never goes
 //    back (checked), it is also sorted by last-used time, so expiry and eviction pop its back;
-//  - a tag index pair is live iff the entry's generation still equals the pair's: removing or
-//    replacing a flow bumps its generation instead of searching the index; stale pairs are
-//    dropped all at once when they outnumber the live ones (plus a small slack), which keeps
-//    the index within about twice the live size at amortised O(1) per removal;
+//  - every live flow is on the list of exactly one tag set, whose tags are its tags (sorted,
+//    unique); every set in use is in the tag index under each of its tags. A set whose last
+//    flow goes stays (dead, reusable) until dead sets outnumber live ones (plus a small slack),
+//    when they are freed and the index is rebuilt from the live sets: amortised O(tags) a set;
 //  - nothing iterates a hash table in a way that changes results (absl's order is random per
-//    process): the index sweep above only drops stale pairs.
+//    process): the sweep rebuilds the index in set order, and which slot a flow gets (the only
+//    thing removal order decides) is never observable.
 //
 // Cost, with m subtables: lookup O(m) hash probes (plus O(1) per expired flow met on the way);
-// install O(m + tags); invalidate O(flows carrying the tag, including stale pairs); expire
-// O(expired). A key is read as 7 words once per lookup (FlowKey has no padding), then masked,
-// hashed and compared word-wise per subtable. Memory per flow: a 160-byte slab entry (the packed
-// masked key, LRU links, and the actions with one output held inline), 4 bytes plus a control byte
-// in its subtable, 8 bytes per tag in the index; measured (bench/datapath_bench BM_Memory, 3 tags)
-// about 200 bytes for one table of 1M flows and 240 for 10,000 tables of 100.
+// install O(m + tags) (one hash of the sorted tags finds the set); invalidate O(sets carrying the
+// tag + flows removed); expire O(expired). A key is read as 7 words once per lookup (FlowKey has
+// no padding), then masked, hashed and compared word-wise per subtable. Memory per flow: a
+// 160-byte slab entry (the packed masked key, LRU and set links, and the actions with one output
+// held inline) and 4 bytes plus a control byte in its subtable; per tag set, its tags (8 bytes
+// each) and a place in each tag's list. Measured figures: bench/datapath_bench BM_Memory and the
+// README's memory budget.
 
 #include <cstddef>
 #include <cstdint>

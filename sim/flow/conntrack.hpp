@@ -22,6 +22,7 @@
 // each connection from the same state this way). expire() must not run in between.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <random>
 #include <utility>
@@ -103,6 +104,38 @@ struct NatEndpoint {
 
 enum class NatKind : std::uint8_t { kSnat, kDnat };
 
+/// A 64-bit Mersenne Twister made on its first draw: a run keeps a NatTable per host for its
+/// bindings, and those never draw (the run's one stream is the shared table's), so the 2.5 KB
+/// engine, and its saved copy, cost 5 KB a host for nothing. Copies are deep: a copy draws the
+/// same stream as its original from where it was copied.
+class LazyRandom {
+ public:
+  explicit LazyRandom(std::uint64_t seed) : seed_(seed) {}
+  LazyRandom(const LazyRandom& o) : seed_(o.seed_), engine_(copy(o.engine_)) {}
+  LazyRandom& operator=(const LazyRandom& o) {
+    if (this != &o) {
+      seed_ = o.seed_;
+      engine_ = copy(o.engine_);
+    }
+    return *this;
+  }
+  LazyRandom(LazyRandom&&) noexcept = default;
+  LazyRandom& operator=(LazyRandom&&) noexcept = default;
+  ~LazyRandom() = default;
+
+  std::uint64_t operator()() {
+    if (!engine_) engine_ = std::make_unique<std::mt19937_64>(seed_);
+    return (*engine_)();
+  }
+
+ private:
+  static std::unique_ptr<std::mt19937_64> copy(const std::unique_ptr<std::mt19937_64>& e) {
+    return e ? std::make_unique<std::mt19937_64>(*e) : nullptr;
+  }
+  std::uint64_t seed_;
+  std::unique_ptr<std::mt19937_64> engine_;
+};
+
 class NatTable {
  public:
   explicit NatTable(std::uint64_t seed = 1) : rng_(seed) {}
@@ -161,12 +194,12 @@ class NatTable {
   // allocate_snat() avoids. Not swapped by swap_bindings(): MidoNet leases SNAT port blocks
   // through the NSDB, so two hosts never hand out the same endpoint.
   absl::flat_hash_map<ConnKey, SimTime> leases_;
-  std::mt19937_64 rng_;
+  LazyRandom rng_;
   std::vector<Undo> undo_;
   std::vector<std::pair<ConnKey, std::optional<SimTime>>> lease_undo_;  // leases_ before a bind
   // The random stream as it was at the checkpoint, saved at the first draw after it (most
   // connections draw nothing, and the engine is 2.5 KB).
-  std::optional<std::mt19937_64> rng_saved_;
+  std::optional<LazyRandom> rng_saved_;
   bool journaling_ = false;
   std::vector<StateWrite>* journal_ = nullptr;
 };

@@ -183,6 +183,10 @@ void Simulator::compile_security_groups() {
     if (port.security_groups.empty()) continue;
     auto port_chain = [&](const std::string& name, const std::vector<ChainId>& group_chains) {
       Chain chain{name, {}, port.loc};
+      // Exactly its rules (return flows, a jump per group, the drop): grown one by one the
+      // vector ended at capacity 4 for the usual 3, a quarter of these chains' memory, which is
+      // per port (192 bytes a rule; 1.5 GB for the rules of a million ports before).
+      chain.rules.reserve(port.security_groups.size() + 2);
       Condition return_flow;
       return_flow.forward_flow = false;
       chain.rules.push_back(Rule{return_flow, accept(), port.loc});

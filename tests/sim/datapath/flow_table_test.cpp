@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <vector>
 
 namespace hivesim {
@@ -407,6 +408,35 @@ void check_same_stats(const FlowTableStats& got, const FlowTableStats& want) {
   CHECK(got.expired == want.expired);
   CHECK(got.evicted == want.evicted);
   CHECK(got.peak == want.peak);
+}
+
+TEST_CASE("FlowTable: flows sharing a tag set go together; dead sets are swept, not leaked") {
+  FlowTable t({});
+  // 100 flows with the same tags (in any order, with a duplicate): one set between them.
+  const FlowTag shared[] = {kBridge, kPort1};
+  const FlowTag shuffled[] = {kPort1, kBridge, kPort1};
+  for (std::uint32_t i = 0; i < 100; ++i)
+    t.install(key(1, 0x100 + i), kL2,
+              i % 2 ? std::span<const FlowTag>(shared) : std::span<const FlowTag>(shuffled),
+              to_port(1), 0);
+  // Thousands of sets that each lose their only flow: the sweep frees them.
+  for (std::uint32_t i = 0; i < 5000; ++i) {
+    const FlowTag own[] = {kBridge, FlowTag{FlowTag::Kind::kChain, 1000 + i}};
+    t.install(key(2, 0x9000 + i), kL2, own, to_port(2), 1);
+    CHECK(t.invalidate(FlowTag{FlowTag::Kind::kChain, 1000 + i}) == 1);
+  }
+  t.check_invariants();
+  CHECK(t.size() == 100);
+  // Invalidating a swept set's tag finds nothing; the shared set's flows are all still found.
+  CHECK(t.invalidate(FlowTag{FlowTag::Kind::kChain, 1000}) == 0);
+  CHECK(verdict_of(t, key(1, 0x100), 2) == 1);
+  CHECK(t.invalidate(kPort1) == 100);
+  CHECK(t.size() == 0);
+  // The set is made again (reused or new) by the next flow with those tags.
+  t.install(key(1, 0x100), kL2, shared, to_port(3), 3);
+  t.check_invariants();
+  CHECK(t.invalidate(kBridge) == 1);
+  t.check_invariants();
 }
 
 TEST_CASE("FlowTable: behaves as a linear reference model on random operations") {

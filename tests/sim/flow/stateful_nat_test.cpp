@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <random>
 #include <set>
 #include <string>
 #include <utility>
@@ -396,4 +397,38 @@ TEST_CASE("NAT: a ping of a router through SNAT is answered back to the VM") {
   CHECK(format_packet(g.packet) ==
         "icmp eth_src=02:00:00:00:01:01 eth_dst=02:00:00:00:01:0b src=180.0.1.2 dst=10.0.1.11 "
         "ttl=63 tos=0 icmp_type=0 icmp_code=0 icmp_id=77 len=0");
+}
+
+TEST_CASE("NAT: a table's random stream is the seeded Mersenne Twister's, made on first draw") {
+  // The engine is made lazily (a per-host table never draws); its stream must not change.
+  std::mt19937_64 reference(42);
+  NatTable table(42);
+  std::vector<std::uint32_t> expected, got;
+  for (int i = 0; i < 5; ++i) {
+    expected.push_back(10 + static_cast<std::uint32_t>(reference() % 91));
+    got.push_back(table.draw(10, 100));
+  }
+  CHECK(got == expected);
+
+  SECTION("a copy goes on from where its original was, independently") {
+    NatTable copy = table;
+    const std::uint32_t a = table.draw(0, 1000000);
+    const std::uint32_t b = copy.draw(0, 1000000);
+    CHECK(a == b);
+    CHECK(a == static_cast<std::uint32_t>(reference() % 1000001));
+  }
+  SECTION("a copy made before any draw starts the stream from the seed") {
+    NatTable fresh(7);
+    NatTable copy = fresh;
+    std::mt19937_64 seven(7);
+    const std::uint32_t first = static_cast<std::uint32_t>(seven() % 1000001);
+    CHECK(copy.draw(0, 1000000) == first);
+    CHECK(fresh.draw(0, 1000000) == first);
+  }
+  SECTION("a rolled-back draw is drawn again") {
+    table.checkpoint();
+    const std::uint32_t drawn = table.draw(0, 1000000);
+    table.rollback();
+    CHECK(table.draw(0, 1000000) == drawn);
+  }
 }
