@@ -13,8 +13,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/result.hpp"
 #include "sim/report/run_report.hpp"
-#include "topology/result.hpp"
 
 namespace hivesim {
 
