@@ -7,7 +7,7 @@
 
 #include "sim/flow/simulator.hpp"
 #include "sim/packet/spec.hpp"
-#include "topology/loader.hpp"
+#include "topology/load/loader.hpp"
 
 namespace {
 

@@ -11,7 +11,7 @@
 
 #include "sim/whatif/reach.hpp"
 #include "sim/whatif/sweep.hpp"
-#include "topology/loader.hpp"
+#include "topology/load/loader.hpp"
 
 namespace {
 

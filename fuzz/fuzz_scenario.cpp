@@ -1,4 +1,4 @@
-// libFuzzer target: the scenario loader (topology/loader, SPEC section 4). Any text: either
+// libFuzzer target: the scenario loader (topology/load/loader, SPEC section 4). Any text: either
 // diagnostics with a message each, or a scenario. Relative pcap paths resolve against a folder
 // that does not exist, so no file is read.
 
@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "topology/loader.hpp"
+#include "topology/load/loader.hpp"
 
 using namespace hivesim;
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "topology/result.hpp"
+#include "base/result.hpp"
 
 namespace hivesim::gui {
 

@@ -15,7 +15,7 @@
 
 #include <QWidget>
 
-#include "sim/report/run_report.hpp"
+#include "sim/render/run_report.hpp"
 #include "topology/model.hpp"
 
 class QLabel;

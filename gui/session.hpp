@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "base/result.hpp"
 #include "sim/flow/simulator.hpp"
-#include "sim/report/trace_report.hpp"
-#include "topology/loader.hpp"
-#include "topology/result.hpp"
+#include "sim/render/trace_report.hpp"
+#include "topology/load/loader.hpp"
 
 namespace hivesim::gui {
 

@@ -9,7 +9,7 @@
 
 #include <QWidget>
 
-#include "sim/report/trace_report.hpp"
+#include "sim/render/trace_report.hpp"
 
 class QComboBox;
 class QLabel;

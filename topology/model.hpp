@@ -3,7 +3,7 @@
 // ports, chains, security groups, NAT, load balancers) plus what a run does with it (traffic,
 // failures, expectations).
 //
-// Invariants once a Scenario has been returned by the loader (topology/loader.hpp):
+// Invariants once a Scenario has been returned by the loader (topology/load/loader.hpp):
 //  - every name is unique within its kind, and every reference is resolved to a valid id;
 //  - objects live in dense vectors and an id is the index into its vector;
 //  - router ports carry an address with prefix length and a MAC; their connected and local
@@ -20,9 +20,9 @@
 #include <variant>
 #include <vector>
 
+#include "base/units.hpp"
 #include "topology/address.hpp"
 #include "topology/ids.hpp"
-#include "topology/units.hpp"
 
 namespace hivesim {
 

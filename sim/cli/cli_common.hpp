@@ -11,14 +11,14 @@
 
 #include <boost/program_options.hpp>
 
+#include "base/result.hpp"
 #include "sim/flow/simulator.hpp"
 #include "sim/html/whatif_pages.hpp"
 #include "sim/io/pcap_sink.hpp"
-#include "sim/report/run_report.hpp"
+#include "sim/render/run_report.hpp"
 #include "sim/twin/twin.hpp"
 #include "sim/whatif/diff.hpp"
-#include "topology/loader.hpp"
-#include "topology/result.hpp"
+#include "topology/load/loader.hpp"
 
 namespace hivesim::cli {
 

@@ -3,10 +3,10 @@
 
 #include <boost/program_options.hpp>
 
+#include "base/units.hpp"
 #include "sim/cli/cli_common.hpp"
 #include "sim/cli/commands.hpp"
 #include "sim/whatif/diff.hpp"
-#include "topology/units.hpp"
 
 namespace po = boost::program_options;
 

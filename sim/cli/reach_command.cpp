@@ -2,11 +2,11 @@
 
 #include <boost/program_options.hpp>
 
+#include "base/units.hpp"
 #include "sim/cli/cli_common.hpp"
 #include "sim/cli/commands.hpp"
 #include "sim/whatif/reach.hpp"
 #include "sim/whatif/reach_report.hpp"
-#include "topology/units.hpp"
 
 namespace po = boost::program_options;
 

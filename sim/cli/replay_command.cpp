@@ -8,7 +8,7 @@
 #include "sim/cli/cli_common.hpp"
 #include "sim/cli/commands.hpp"
 #include "sim/io/pcap_source.hpp"
-#include "sim/report/run_report.hpp"
+#include "sim/render/run_report.hpp"
 #include "sim/twin/twin.hpp"
 
 namespace po = boost::program_options;

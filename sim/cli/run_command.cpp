@@ -5,12 +5,12 @@
 
 #include <boost/program_options.hpp>
 
+#include "base/units.hpp"
 #include "sim/cli/cli_common.hpp"
 #include "sim/cli/commands.hpp"
 #include "sim/io/sqlite_history.hpp"
-#include "sim/report/run_report.hpp"
+#include "sim/render/run_report.hpp"
 #include "sim/twin/twin.hpp"
-#include "topology/units.hpp"
 
 namespace po = boost::program_options;
 

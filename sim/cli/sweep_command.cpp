@@ -8,12 +8,12 @@
 
 #include <boost/program_options.hpp>
 
+#include "base/units.hpp"
 #include "sim/cli/cli_common.hpp"
 #include "sim/cli/commands.hpp"
 #include "sim/cli/sweep_mpi.hpp"
 #include "sim/io/sqlite_history.hpp"
 #include "sim/whatif/sweep.hpp"
-#include "topology/units.hpp"
 
 namespace po = boost::program_options;
 

@@ -4,12 +4,12 @@
 
 #include <boost/program_options.hpp>
 
+#include "base/units.hpp"
 #include "sim/cli/cli_common.hpp"
 #include "sim/cli/commands.hpp"
 #include "sim/io/bounded_input.hpp"
-#include "sim/report/trace_report.hpp"
+#include "sim/render/trace_report.hpp"
 #include "sim/twin/twin.hpp"
-#include "topology/units.hpp"
 
 namespace po = boost::program_options;
 

@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "topology/check.hpp"
+#include "base/check.hpp"
 
 namespace hivesim {
 

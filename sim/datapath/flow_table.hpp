@@ -55,10 +55,10 @@
 #pragma GCC diagnostic pop
 #endif
 
+#include "base/units.hpp"
 #include "sim/datapath/rewrite.hpp"
 #include "sim/flow/result.hpp"
 #include "sim/packet/packet.hpp"
-#include "topology/units.hpp"
 
 namespace hivesim {
 

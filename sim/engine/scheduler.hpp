@@ -69,8 +69,8 @@
 #include <utility>
 #include <vector>
 
-#include "topology/check.hpp"
-#include "topology/units.hpp"
+#include "base/check.hpp"
+#include "base/units.hpp"
 
 namespace hivesim {
 

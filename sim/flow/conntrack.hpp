@@ -30,8 +30,8 @@
 
 #include <absl/container/flat_hash_map.h>
 
+#include "base/units.hpp"
 #include "topology/address.hpp"
-#include "topology/units.hpp"
 
 namespace hivesim {
 

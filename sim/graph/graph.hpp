@@ -31,9 +31,9 @@
 #include <string>
 #include <vector>
 
+#include "base/result.hpp"
 #include "sim/flow/result.hpp"
 #include "topology/model.hpp"
-#include "topology/result.hpp"
 
 namespace hivesim::graph {
 

@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "base/check.hpp"
 #include "sim/graph/graph.hpp"
 #include "sim/graph/style.hpp"
-#include "topology/check.hpp"
 
 namespace hivesim::graph {
 

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "base/units.hpp"
 #include "sim/flow/chain.hpp"
-#include "sim/report/xml_escape.hpp"
-#include "topology/units.hpp"
+#include "sim/render/xml_escape.hpp"
 
 namespace hivesim::html {
 

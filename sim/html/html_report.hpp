@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "sim/graph/graph.hpp"
-#include "sim/report/run_report.hpp"
+#include "sim/render/run_report.hpp"
 #include "topology/model.hpp"
 
 namespace hivesim::html {

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/result.hpp"
 #include "topology/address.hpp"
-#include "topology/result.hpp"
 
 namespace hivesim::neutron {
 

@@ -16,9 +16,9 @@
 #include <string_view>
 #include <vector>
 
+#include "base/result.hpp"
+#include "base/units.hpp"
 #include "sim/packet/packet.hpp"
-#include "topology/result.hpp"
-#include "topology/units.hpp"
 
 namespace hivesim {
 

@@ -47,10 +47,10 @@
 #include <optional>
 #include <string>
 
-#include "sim/twin/traffic.hpp"
+#include "base/result.hpp"
+#include "base/units.hpp"
+#include "sim/source/traffic_source.hpp"
 #include "topology/ids.hpp"
-#include "topology/result.hpp"
-#include "topology/units.hpp"
 
 namespace hivesim {
 

@@ -15,8 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/result.hpp"
 #include "sim/report/run_report.hpp"
-#include "topology/result.hpp"
 
 namespace hivesim {
 

@@ -12,8 +12,8 @@
 #include <span>
 #include <vector>
 
+#include "base/result.hpp"
 #include "sim/packet/packet.hpp"
-#include "topology/result.hpp"
 
 namespace hivesim {
 

@@ -15,8 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "base/result.hpp"
 #include "sim/packet/packet.hpp"
-#include "topology/result.hpp"
 
 namespace hivesim {
 

@@ -1,19 +1,19 @@
 #pragma once
-// The report of `hivesim run` and `hivesim replay` (SPEC section 5) as plain values, and its
-// renderings: the JSON document, human text and JUnit XML.
+// The report of `hivesim run` and `hivesim replay` (SPEC section 5) as plain values, which the
+// twin fills. Its renderings (the JSON document, human text, JUnit XML) are in sim/render/, so
+// that nothing here or below needs a JSON library.
 //
 // Invariants: every list is in a fixed order decided by the engine (drops sorted by count
 // descending then reason/device/rule; load balancers, failures, traffic and expectations in
 // scenario order), so that the same scenario and seed render byte-identical documents. Nothing
 // here reads a clock or a hash-table iteration order.
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "sim/report/timeline.hpp"
 #include "topology/model.hpp"
@@ -137,16 +137,10 @@ struct RunReport {
   /// Delivered/dropped per traffic per time bucket, and the failure events (SPEC section 9).
   Timeline timeline;
 
-  bool all_passed() const;
+  bool all_passed() const {
+    return std::all_of(expectations.begin(), expectations.end(),
+                       [](const ExpectationRow& e) { return e.passed; });
+  }
 };
-
-/// The SPEC section 5 document; keys in a fixed order.
-nlohmann::ordered_json run_report_json(const RunReport& report);
-
-/// A human summary, ending with a newline; failed expectations are listed with their detail.
-std::string run_report_text(const RunReport& report);
-
-/// JUnit XML: one <testsuite> named after the scenario, one <testcase> per expectation.
-std::string run_report_junit(const RunReport& report);
 
 }  // namespace hivesim

@@ -1,6 +1,7 @@
 #pragma once
 // The run's timeline (SPEC section 9): per traffic source, how many packets were delivered and
 // dropped in each time bucket, and the failure events; drawn by the HTML report and the GUI.
+// A plain value: its JSON rendering is timeline_json (sim/render/run_report.hpp).
 //
 // Invariants: `bucket_ns` > 0; every series has the same number of buckets, covering
 // [0, buckets * bucket_ns) which holds the run's simulated time; bucket i counts the packets
@@ -12,9 +13,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "topology/units.hpp"
+#include "base/units.hpp"
 
 namespace hivesim {
 
@@ -34,9 +33,5 @@ struct Timeline {
   std::vector<TimelineSeries> series;
   std::vector<TimelineEvent> events;
 };
-
-/// {"bucket_ns": N, "series": [{"traffic", "delivered", "dropped"}], "events": [{"at_ns",
-/// "event"}]}, keys in that order.
-nlohmann::ordered_json timeline_json(const Timeline& timeline);
 
 }  // namespace hivesim

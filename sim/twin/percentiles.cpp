@@ -8,7 +8,7 @@
 #include <memory>
 #include <utility>
 
-#include "topology/check.hpp"
+#include "base/check.hpp"
 
 namespace hivesim {
 

@@ -8,7 +8,7 @@
 #include <span>
 #include <vector>
 
-#include "topology/units.hpp"
+#include "base/units.hpp"
 
 namespace hivesim {
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "topology/check.hpp"
+#include "base/check.hpp"
 
 namespace hivesim {
 

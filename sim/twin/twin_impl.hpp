@@ -28,6 +28,7 @@
 #include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
 
+#include "base/check.hpp"
 #include "sim/engine/scheduler.hpp"
 #include "sim/flow/expectation.hpp"
 #include "sim/flow/simulator.hpp"
@@ -39,7 +40,6 @@
 #include "sim/twin/timeline.hpp"
 #include "sim/twin/twin.hpp"
 #include "sim/twin/underlay.hpp"
-#include "topology/check.hpp"
 
 namespace hivesim {
 // How often idle flows and conntrack entries are swept (lookups also expire idle flows).

@@ -16,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sim/report/run_report.hpp"
+#include "sim/render/run_report.hpp"
 #include "sim/whatif/reach.hpp"
 
 namespace hivesim::whatif {

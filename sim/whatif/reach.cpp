@@ -10,7 +10,7 @@
 #include <set>
 
 #include "sim/packet/spec.hpp"
-#include "sim/report/trace_report.hpp"
+#include "sim/render/trace_report.hpp"
 #include "sim/twin/traffic.hpp"
 #include "sim/twin/twin.hpp"
 

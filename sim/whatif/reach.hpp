@@ -21,9 +21,9 @@
 #include <string_view>
 #include <vector>
 
+#include "base/result.hpp"
 #include "sim/flow/simulator.hpp"
 #include "topology/model.hpp"
-#include "topology/result.hpp"
 
 namespace hivesim::whatif {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
-#include "topology/units.hpp"
+#include "base/units.hpp"
 
 namespace hivesim::whatif {
 

@@ -9,8 +9,8 @@
 #include <sstream>
 #include <thread>
 
+#include "base/units.hpp"
 #include "sim/twin/twin.hpp"
-#include "topology/units.hpp"
 
 namespace hivesim::whatif {
 

@@ -23,9 +23,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sim/report/run_report.hpp"
+#include "base/result.hpp"
+#include "sim/render/run_report.hpp"
 #include "topology/model.hpp"
-#include "topology/result.hpp"
 
 namespace hivesim::whatif {
 

@@ -8,7 +8,7 @@
 
 #include "sim/cli/commands.hpp"
 #include "sim/flow/expectation.hpp"
-#include "topology/loader.hpp"
+#include "topology/load/loader.hpp"
 
 namespace fs = std::filesystem;
 using namespace hivesim;

@@ -11,7 +11,7 @@
 #include "sim/flow/simulator.hpp"
 #include "sim/packet/spec.hpp"
 #include "tests/support/temp_dir.hpp"
-#include "topology/loader.hpp"
+#include "topology/load/loader.hpp"
 
 using namespace hivesim;
 

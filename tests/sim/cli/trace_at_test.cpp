@@ -12,7 +12,7 @@
 #include "sim/cli/cli_common.hpp"
 #include "sim/cli/commands.hpp"
 #include "sim/twin/twin.hpp"
-#include "topology/loader.hpp"
+#include "topology/load/loader.hpp"
 
 namespace {
 

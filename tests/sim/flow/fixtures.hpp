@@ -18,8 +18,8 @@
 
 #include "sim/flow/simulator.hpp"
 #include "sim/packet/spec.hpp"
-#include "sim/report/trace_report.hpp"
-#include "topology/loader.hpp"
+#include "sim/render/trace_report.hpp"
+#include "topology/load/loader.hpp"
 
 namespace hivesim::test {
 

@@ -10,7 +10,7 @@
 #include "sim/flow/simulator.hpp"
 #include "sim/graph/graph.hpp"
 #include "sim/packet/spec.hpp"
-#include "topology/loader.hpp"
+#include "topology/load/loader.hpp"
 
 using namespace hivesim;
 using namespace hivesim::graph;

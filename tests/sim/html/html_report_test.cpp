@@ -7,7 +7,7 @@
 #include <regex>
 
 #include "sim/html/html_report.hpp"
-#include "topology/loader.hpp"
+#include "topology/load/loader.hpp"
 
 using namespace hivesim;
 

@@ -10,7 +10,7 @@
 #include "sim/twin/nsdb.hpp"
 #include "sim/twin/twin.hpp"
 #include "sim/twin/underlay.hpp"
-#include "topology/loader.hpp"
+#include "topology/load/loader.hpp"
 
 namespace hivesim {
 namespace {

@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "sim/packet/codec.hpp"
-#include "sim/report/run_report.hpp"
+#include "sim/render/run_report.hpp"
 #include "sim/twin/twin.hpp"
-#include "topology/loader.hpp"
+#include "topology/load/loader.hpp"
 
 namespace hivesim {
 namespace {

@@ -5,7 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "sim/twin/twin.hpp"
-#include "topology/loader.hpp"
+#include "topology/load/loader.hpp"
 
 using namespace hivesim;
 

@@ -12,7 +12,7 @@
 #include "sim/whatif/reach.hpp"
 #include "sim/whatif/reach_report.hpp"
 #include "sim/whatif/sweep.hpp"
-#include "topology/loader.hpp"
+#include "topology/load/loader.hpp"
 
 using namespace hivesim;
 using namespace hivesim::whatif;

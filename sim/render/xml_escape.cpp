@@ -1,4 +1,4 @@
-#include "sim/report/xml_escape.hpp"
+#include "sim/render/xml_escape.hpp"
 
 namespace hivesim {
 

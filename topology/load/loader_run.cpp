@@ -1,4 +1,4 @@
-#include "topology/loader_impl.hpp"
+#include "topology/load/loader_impl.hpp"
 
 #include <algorithm>
 #include <array>

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "topology/units.hpp"
+#include "base/units.hpp"
 
 using namespace hivesim;
 

@@ -1,4 +1,4 @@
-#include "sim/report/timeline.hpp"
+#include "sim/render/run_report.hpp"
 
 namespace hivesim {
 

@@ -1,4 +1,4 @@
-#include "sim/report/run_report.hpp"
+#include "sim/render/run_report.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -6,8 +6,8 @@
 #include <sstream>
 #include <string_view>
 
-#include "sim/report/xml_escape.hpp"
-#include "topology/units.hpp"
+#include "base/units.hpp"
+#include "sim/render/xml_escape.hpp"
 
 namespace hivesim {
 
@@ -73,11 +73,6 @@ std::string first_line(std::string_view s) {
 }
 
 }  // namespace
-
-bool RunReport::all_passed() const {
-  return std::all_of(expectations.begin(), expectations.end(),
-                     [](const ExpectationRow& e) { return e.passed; });
-}
 
 nlohmann::ordered_json run_report_json(const RunReport& report) {
   using Json = nlohmann::ordered_json;

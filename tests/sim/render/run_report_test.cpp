@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/report/run_report.hpp"
+#include "sim/render/run_report.hpp"
 
 using namespace hivesim;
 

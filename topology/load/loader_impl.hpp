@@ -11,7 +11,7 @@
 // every object, resolving references through the name tables. Every problem goes to one
 // Diagnostics sink; the Scenario is handed out only if there were none.
 
-#include "topology/yaml_doc.hpp"
+#include "topology/load/yaml_doc.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -23,9 +23,9 @@
 #include <utility>
 #include <vector>
 
-#include "topology/loader.hpp"
+#include "topology/load/loader.hpp"
+#include "topology/load/yaml_schema.hpp"
 #include "topology/model.hpp"
-#include "topology/yaml_schema.hpp"
 
 namespace hivesim::scenario_loader {
 

@@ -1,7 +1,7 @@
-// The YAML document tree the loader reads (topology/yaml_doc.hpp): null words, positions,
+// The YAML document tree the loader reads (topology/load/yaml_doc.hpp): null words, positions,
 // aliases and their bound, syntax errors.
 
-#include "topology/yaml_doc.hpp"
+#include "topology/load/yaml_doc.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "topology/loader.hpp"
+#include "topology/load/loader.hpp"
 
 using namespace hivesim;
 

@@ -6,7 +6,7 @@
 
 #include <absl/container/inlined_vector.h>
 
-#include "topology/yaml_doc.hpp"
+#include "topology/load/yaml_doc.hpp"
 
 #include <cstdint>
 #include <initializer_list>
@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "topology/loader.hpp"
+#include "topology/load/loader.hpp"
 #include "topology/model.hpp"
 
 namespace hivesim::yaml_schema {

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "topology/loader.hpp"
+#include "topology/load/loader.hpp"
 
 using namespace hivesim;
 

@@ -1,6 +1,6 @@
-#include "topology/loader.hpp"
+#include "topology/load/loader.hpp"
 
-#include "topology/yaml_doc.hpp"
+#include "topology/load/yaml_doc.hpp"
 
 #include <cstring>
 #include <filesystem>
@@ -9,7 +9,7 @@
 #include <memory>
 #include <vector>
 
-#include "topology/loader_impl.hpp"
+#include "topology/load/loader_impl.hpp"
 
 namespace hivesim {
 

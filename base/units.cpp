@@ -1,4 +1,4 @@
-#include "topology/units.hpp"
+#include "base/units.hpp"
 
 #include <cstdio>
 

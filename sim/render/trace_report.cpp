@@ -1,4 +1,4 @@
-#include "sim/report/trace_report.hpp"
+#include "sim/render/trace_report.hpp"
 
 #include <algorithm>
 #include <sstream>

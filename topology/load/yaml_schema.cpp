@@ -1,4 +1,4 @@
-#include "topology/yaml_schema.hpp"
+#include "topology/load/yaml_schema.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -1,28 +1,17 @@
 #pragma once
-// Rendering a flow simulation for people and programs: the `trace` report of SPEC section 5
-// as JSON (nlohmann::json) or as text, plus the OVS-style strings for the wildcarded flow a
-// datapath would install (match built from the mask of fields read, actions from the rewrites).
+// Rendering a flow simulation (a TraceRecord, sim/report/trace_record.hpp) for people and
+// programs: the `trace` report of SPEC section 5 as JSON (nlohmann::json) or as text, plus the
+// OVS-style strings for the wildcarded flow a datapath would install (match built from the mask
+// of fields read, actions from the rewrites).
 
 #include <string>
 
 #include <nlohmann/json.hpp>
 
-#include "sim/flow/result.hpp"
-#include "sim/packet/packet.hpp"
+#include "sim/report/trace_record.hpp"
 #include "topology/model.hpp"
 
 namespace hivesim {
-
-/// One traced packet: what was asked and what the core answered.
-struct TraceRecord {
-  PortId from;
-  std::string spec;  // the packet spec as the user wrote it
-  Packet packet;     // the packet built from it
-  SimulationResult result;
-  /// The scenario file as given; when set, a drop also names where its deciding rule or route
-  /// is written ("source": "FILE:LINE").
-  std::string scenario_file = {};
-};
 
 /// Where the scenario writes what decided `drop`: the rule or route the walk recorded
 /// (`recorded`), else the declaration of the drop's device (chain, port, bridge, router, VIP,

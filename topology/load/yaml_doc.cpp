@@ -1,4 +1,4 @@
-#include "topology/yaml_doc.hpp"
+#include "topology/load/yaml_doc.hpp"
 
 #include <libfyaml.h>
 
