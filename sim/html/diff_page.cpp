@@ -3,9 +3,9 @@
 #include <map>
 #include <set>
 
+#include "base/units.hpp"
 #include "sim/html/html_report.hpp"
 #include "sim/html/whatif_pages.hpp"
-#include "topology/units.hpp"
 
 namespace hivesim::html {
 

@@ -20,7 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/graph/graph.hpp"
-#include "sim/report/run_report.hpp"
+#include "sim/render/run_report.hpp"
 #include "sim/whatif/diff.hpp"
 
 namespace hivesim::html {

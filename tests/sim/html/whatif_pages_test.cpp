@@ -6,7 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "sim/html/whatif_pages.hpp"
-#include "topology/loader.hpp"
+#include "topology/load/loader.hpp"
 
 using namespace hivesim;
 using Json = nlohmann::ordered_json;
