@@ -178,9 +178,14 @@ class HostStates {
   }
   const HostFlowState& host(HostId h) const { return hosts_[h.value]; }
 
- private:
+  // For callers that walk against one host's tables themselves (reach --at, with checkpoints):
+  // the shared MAC/ARP tables and random stream, a host's own tables, a port's host.
+  SimState& shared() { return shared_; }
+  HostFlowState& tables(HostId h) { return hosts_[h.value]; }
+  /// The host of `p` (host 0 for a port without one: an interior port, in tests only).
   HostId host_of(PortId p) const;
 
+ private:
   const Topology& topo_;
   SimState shared_;
   std::vector<HostFlowState> hosts_;
