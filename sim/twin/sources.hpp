@@ -5,7 +5,7 @@
 // What it holds: per source, the TrafficSource, whether it answers what reaches it (`reply`)
 // and through which ports the answers re-enter (`reply_from`), the packet it yields next, its
 // report row and its latencies. The coordinator injects a source's pending packet at its host
-// (traffic.cpp's steps in agent.cpp: inject, inject_answer).
+// (agent.cpp: inject_pending, inject, inject_answer); traffic.hpp has the sources themselves.
 //
 // Invariants: a source's packets come in non-decreasing time; `pending` is valid until the
 // next pull(); a packet due after the run's end is never pulled.

@@ -5,7 +5,8 @@
 // the next, in the file of the part they serve:
 //
 //   part (state)                         header             the coordinator's steps
-//   agents: tables, caches, simulations  agent.hpp          agent.cpp (inject .. emit)
+//   agents: tables, caches, simulations  agent.hpp (+ agents.cpp: stop, fetch)
+//                                                           agent.cpp (inject .. emit)
 //   NSDB: replicas, quorum, watches      nsdb.hpp           nsdb_steps.cpp (write, publish)
 //   underlay: links, tunnels, loss       underlay.hpp       delivery.cpp (send, arrive)
 //   flow-state replication               flow_state.hpp     flow_state_steps.cpp (replicate)
