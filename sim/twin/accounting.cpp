@@ -1,113 +1,70 @@
+#include "sim/twin/accounting.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <tuple>
+
 #include "sim/twin/twin_impl.hpp"
 
 #include <optional>
 
 namespace hivesim {
 
-void Twin::Impl::lose(JourneyId j, std::uint32_t drop_id) {
-  if (journeys_[j].drop_id == kNoDrop) journeys_[j].drop_id = drop_id;
-  finish_copy(j);
-}
+// The accounting part.
 
-void Twin::Impl::finish_copy(JourneyId j) {
-  HIVESIM_CHECK(journeys_[j].copies > 0, "a packet copy finished twice");
-  if (--journeys_[j].copies == 0) finalize(j);
-}
-
-std::int64_t Twin::Impl::window_at(SimTime t) const {
-  // The latest failure at or before t (scenario order among failures at the same time).
-  const auto it = std::upper_bound(
-      failure_order_.begin(), failure_order_.end(), t,
-      [this](SimTime time, std::uint32_t i) { return time < scenario_.failures[i].at; });
-  if (it == failure_order_.begin()) return -1;
-  return *std::prev(it);
-}
-
-void Twin::Impl::finalize(JourneyId j) {
-  const Journey& jr = journeys_[j];
-  Source& src = sources_[jr.source.value];
-  const SimTime now = sched_.now();
-  if (!jr.reply) timeline_.record(jr.source.value, now, jr.delivered || jr.consumed);
-  if (jr.delivered || jr.consumed) {
-    count_arrival(src, jr.reply, jr.delivered);
-  } else {
-    const std::int64_t window = window_at(now);
-    HIVESIM_CHECK(jr.drop_id != kNoDrop, "a dropped packet without a drop reason");
-    ++totals_.dropped;
-    if (!jr.reply) ++src.row.dropped;
-    ++drop_rows_[jr.drop_id].count;
-    if (window < 0) {
-      baseline_drops_.insert(jr.drop_id);
-    } else if (!baseline_drops_.contains(jr.drop_id)) {
-      FailureWindow& fw = windows_[window];
-      ++fw.lost;
-      fw.last_loss = now;
-      if (fw.recovered_at || fw.lost == 1)
-        unrecovered_.push_back(static_cast<std::uint32_t>(window));
-      fw.recovered_at.reset();
-    }
-  }
-  journeys_.release(j);
-  --live_journeys_;
-  last_landing_ = std::max(last_landing_, now);
-}
-
-void Twin::Impl::count_arrival(Source& src, bool reply, bool delivered) {
-  ++(delivered ? totals_.delivered : totals_.consumed);
-  ++(reply ? src.row.replies_delivered : src.row.delivered);
-  // A delivery after a failure's last loss means the network carries traffic again.
-  if (!unrecovered_.empty()) {
-    const SimTime now = sched_.now();
-    std::erase_if(unrecovered_, [this, now](std::uint32_t w) {
-      if (windows_[w].last_loss >= now) return false;
-      windows_[w].recovered_at = now;
-      return true;
-    });
+Accounting::Accounting(const Topology& topo, SimTime timeline_length)
+    : timeline(timeline_length), vip_member_connections_(topo.vips.size()) {
+  for (std::uint32_t v = 0; v < topo.vips.size(); ++v) {
+    vip_member_connections_[v].resize(topo.pools[topo.vips[v].pool.value].members.size());
   }
 }
 
-std::uint32_t Twin::Impl::intern(const DropInfo& drop) {
+DropId Accounting::intern(const DropInfo& drop) {
   DropKey key{drop.reason, drop.device, drop.rule};
-  auto [it, fresh] = drop_ids_.try_emplace(std::move(key), 0);
+  auto [it, fresh] = drop_ids_.try_emplace(std::move(key), DropId{});
   if (fresh) {
-    it->second = static_cast<std::uint32_t>(drop_rows_.size());
+    it->second = DropId{static_cast<std::uint32_t>(drop_rows_.size())};
     drop_rows_.push_back(DropRow{drop.reason, drop.device, drop.rule, 0});
   }
   return it->second;
 }
 
-std::uint32_t Twin::Impl::intern(DropReason reason, const std::string& device) {
+DropId Accounting::intern(DropReason reason, const std::string& device) {
   return intern(DropInfo{reason, device, std::nullopt});
 }
 
-RunReport Twin::Impl::report() {
-  RunReport r;
-  r.scenario = scenario_.name;
-  r.seed = scenario_.seed;
-  r.sim_time = end_;
-  r.events = sched_.events_run() + stream_events_;
-  r.packets = totals_;
-  r.packets.in_flight = totals_.injected - totals_.delivered - totals_.dropped - totals_.consumed;
-
-  r.flows = flow_stats_;
-  for (std::size_t h = 0; h < agents_.size(); ++h) {
-    const FlowTableStats& s = agents_[h].table.stats();
-    r.flows.installed += s.installed;
-    r.flows.expired += s.expired;
-    r.flows.evicted += s.evicted;
-    r.flows.per_host.push_back(FlowHostStats{topo_.hosts[h].name, s.installed, s.peak});
+void Accounting::count_connection(const Topology& topo, const Journey& jr, Ipv4 dst,
+                                  std::uint16_t dport) {
+  // A connection counts once, for the member its first delivered packet reached.
+  if (!connections_seen_.insert(ConnKey{jr.src, jr.dst, jr.sport, jr.dport, jr.proto, jr.vip.value})
+           .second) {
+    return;
   }
+  const Pool& pool = topo.pools[topo.vips[jr.vip.value].pool.value];
+  for (std::size_t m = 0; m < pool.members.size(); ++m) {
+    if (pool.members[m].ip == dst && pool.members[m].port == dport) {
+      ++vip_member_connections_[jr.vip.value][m];
+    }
+  }
+}
 
-  r.drops = drop_rows_;
-  std::erase_if(r.drops, [](const DropRow& d) { return d.count == 0; });
-  std::sort(r.drops.begin(), r.drops.end(), [](const DropRow& a, const DropRow& b) {
+std::vector<DropRow> Accounting::drop_rows() const {
+  std::vector<DropRow> drops = drop_rows_;
+  std::erase_if(drops, [](const DropRow& d) { return d.count == 0; });
+  std::sort(drops.begin(), drops.end(), [](const DropRow& a, const DropRow& b) {
     if (a.count != b.count) return a.count > b.count;
     return std::tie(a.reason, a.device, a.rule) < std::tie(b.reason, b.device, b.rule);
   });
+  return drops;
+}
 
-  for (std::uint32_t v = 0; v < topo_.vips.size(); ++v) {
-    const Vip& vip = topo_.vips[v];
-    const Pool& pool = scenario_.topology.pools[vip.pool.value];
+std::vector<LbRow> Accounting::load_balancers(const Topology& topo,
+                                              const Topology& declared) const {
+  std::vector<LbRow> rows;
+  for (std::uint32_t v = 0; v < topo.vips.size(); ++v) {
+    const Vip& vip = topo.vips[v];
+    const Pool& pool = declared.pools[vip.pool.value];
     LbRow row;
     row.vip = vip.name;
     std::uint64_t weights = 0;
@@ -133,12 +90,74 @@ RunReport Twin::Impl::report() {
       }
       row.members.push_back(std::move(mr));
     }
-    r.load_balancers.push_back(std::move(row));
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+// The coordinator's steps: a journey's copies finishing, and the report.
+
+void Twin::Impl::lose(JourneyId j, DropId drop) {
+  if (!accounting_[j].drop) accounting_[j].drop = drop;
+  finish_copy(j);
+}
+
+void Twin::Impl::finish_copy(JourneyId j) {
+  HIVESIM_CHECK(accounting_[j].copies > 0, "a packet copy finished twice");
+  if (--accounting_[j].copies == 0) finalize(j);
+}
+
+void Twin::Impl::finalize(JourneyId j) {
+  const Journey& jr = accounting_[j];
+  Source& src = sources_[jr.source];
+  const SimTime now = sched_.now();
+  if (!jr.reply) accounting_.timeline.record(jr.source.value, now, jr.delivered || jr.consumed);
+  if (jr.delivered || jr.consumed) {
+    count_arrival(src, jr.reply, jr.delivered);
+  } else {
+    HIVESIM_CHECK(jr.drop, "a dropped packet without a drop reason");
+    ++accounting_.totals.dropped;
+    if (!jr.reply) ++src.row.dropped;
+    accounting_.count_drop(jr.drop);
+    failures_.count_loss(jr.drop, now);
+  }
+  accounting_.close(j);
+  --accounting_.live;
+  merge_.last_landing = std::max(merge_.last_landing, now);
+}
+
+void Twin::Impl::count_arrival(Source& src, bool reply, bool delivered) {
+  ++(delivered ? accounting_.totals.delivered : accounting_.totals.consumed);
+  ++(reply ? src.row.replies_delivered : src.row.delivered);
+  // A delivery after a failure's last loss means the network carries traffic again.
+  failures_.count_delivery(sched_.now());
+}
+
+RunReport Twin::Impl::report() {
+  RunReport r;
+  r.scenario = scenario_.name;
+  r.seed = scenario_.seed;
+  r.sim_time = end_;
+  r.events = sched_.events_run() + merge_.stream_events;
+  r.packets = accounting_.totals;
+  r.packets.in_flight =
+      r.packets.injected - r.packets.delivered - r.packets.dropped - r.packets.consumed;
+
+  r.flows = accounting_.flows;
+  for (std::uint32_t h = 0; h < agents_.size(); ++h) {
+    const FlowTableStats& s = agents_[HostId{h}].table.stats();
+    r.flows.installed += s.installed;
+    r.flows.expired += s.expired;
+    r.flows.evicted += s.evicted;
+    r.flows.per_host.push_back(FlowHostStats{topo_.hosts[h].name, s.installed, s.peak});
   }
 
-  for (std::size_t i = 0; i < scenario_.failures.size(); ++i) {
+  r.drops = accounting_.drop_rows();
+  r.load_balancers = accounting_.load_balancers(topo_, scenario_.topology);
+
+  for (std::uint32_t i = 0; i < scenario_.failures.size(); ++i) {
     const Failure& f = scenario_.failures[i];
-    const FailureWindow& w = windows_[i];
+    const FailureWindow& w = failures_.window(FailureId{i});
     FailureRow row;
     row.at = f.at;
     row.event = f.label;
@@ -164,9 +183,9 @@ RunReport Twin::Impl::report() {
   }
   r.nsdb_writes = nsdb_.writes();
   r.nsdb_notifications = nsdb_.notifications();
-  r.state_pushes = state_pushes_;
-  r.flow_state = flow_state_;
-  r.timeline = timeline_.finish(end_, r.traffic, scenario_.failures);
+  r.state_pushes = replication_.state_pushes();
+  r.flow_state = replication_.row();
+  r.timeline = accounting_.timeline.finish(end_, r.traffic, scenario_.failures);
   r.expectations = evaluate(r);
   return r;
 }

@@ -2,14 +2,6 @@
 
 namespace hivesim {
 
-void Twin::Impl::pull(SourceId index) {
-  Source& s = sources_[index.value];
-  const bool had = s.pending != nullptr;
-  s.pending = s.source->next();
-  if (s.pending != nullptr && s.pending->at > end_) s.pending = nullptr;
-  pending_sources_ += (s.pending != nullptr) - had;
-}
-
 // The per-packet path of a flow-table hit (inject, datapath, straight_to_wire, route,
 // serialise, land_as_sent, ...) is marked always_inline: as separate calls, saving and restoring
 // registers at each step cost 15% of what a packet costs the twin (140 of 880 instructions).
@@ -19,7 +11,7 @@ void Twin::Impl::inject_pending(SourceId index, SimTime limit) {
     // A source far faster than the agents would otherwise stay in this loop (limits).
     if (tick % 1024 == 0 && (stopped_ = over_limits())) return;
     // Injected from where it waits (pull() replaces it next): no copy of the packet.
-    SourcePacket& sp = *sources_[index.value].pending;
+    SourcePacket& sp = *sources_[index].pending;
     if (sp.extracted) {  // extracted ahead: the record's other lines are read only if needed
       inject(index, sp.port, std::move(sp.packet), false, &sp);
     } else if (sp.malformed) {
@@ -27,24 +19,24 @@ void Twin::Impl::inject_pending(SourceId index, SimTime limit) {
     } else {
       inject(index, sp.port, std::move(sp.packet), false);
     }
-    pull(index);
-    const SourcePacket* next = sources_[index.value].pending;
+    sources_.pull(index, end_);
+    const SourcePacket* next = sources_[index].pending;
     if (next == nullptr) {
-      reschedule_top(kSourceKey | index.value, std::nullopt);
+      merge_.reschedule_top(Due::packets(index, 0).key, std::nullopt);
       return;
     }
-    const Due item{std::max(next->at, sched_.now()), kSourceKey | index.value};
-    if (!runs_next(item, limit)) {
-      reschedule_top(item.key, item.at);
+    const Due item = Due::packets(index, std::max(next->at, sched_.now()));
+    if (!merge_.runs_next(item, limit, sched_)) {
+      merge_.reschedule_top(item.key, item.at);
       return;
     }
     sched_.advance_to(item.at);
-    ++stream_events_;
+    ++merge_.stream_events;
   }
 }
 
 void Twin::Impl::inject_answer(SourceId source, PortId port, Packet&& answer) {
-  const std::vector<PortId>& from = sources_[source.value].reply_from;
+  const std::vector<PortId>& from = sources_[source].reply_from;
   if (!from.empty()) {
     // An upstream's ECMP: a stable hash of the connection picks the port (the same for every
     // answer of a flow, and for every run).
@@ -56,7 +48,8 @@ void Twin::Impl::inject_answer(SourceId source, PortId port, Packet&& answer) {
     const Port& p = topo_.ports[port.value];
     if (p.on_router() && p.mac) answer.eth_dst = *p.mac;
   }
-  check_answer_state(port, answer);
+  // Whether it finds its connection's state where it enters (counted when it does not).
+  replication_.check_answer(agents_[agents_.host_of(port)].flow_state, answer);
   inject(source, port, std::move(answer), true);
 }
 
@@ -65,18 +58,12 @@ void Twin::Impl::inject_malformed(SourceId source, PortId port) {
   Packet nothing;
   nothing.ethertype = 0;
   const JourneyId j = new_journey(source, nothing, false);
-  lose(j, intern(DropReason::kMalformed, topo_.ports[port.value].name));
-}
-
-JourneyId Twin::Impl::alloc_journey() {
-  const JourneyId j = journeys_.acquire();
-  journeys_[j] = Journey{};
-  return j;
+  lose(j, accounting_.intern(DropReason::kMalformed, topo_.ports[port.value].name));
 }
 
 JourneyId Twin::Impl::new_journey(SourceId source, const Packet& packet, bool reply) {
-  const JourneyId j = alloc_journey();
-  Journey& jr = journeys_[j];
+  const JourneyId j = accounting_.open();
+  Journey& jr = accounting_[j];
   jr.injected_at = sched_.now();
   jr.source = source;
   jr.copies = 1;
@@ -92,11 +79,11 @@ JourneyId Twin::Impl::new_journey(SourceId source, const Packet& packet, bool re
 
 [[gnu::always_inline]] inline void Twin::Impl::inject(SourceId source, PortId port, Packet&& packet,
                                                       bool reply, SourcePacket* record) {
-  const HostId host = port_host_[port.value];
-  if (!agents_[host.value].alive) {
+  const HostId host = agents_.host_of(port);
+  if (!agents_[host].alive) {
     if (record != nullptr) record->parse();
     lose(new_journey(source, packet, reply),
-         intern(DropReason::kHostDown, topo_.hosts[host.value].name));
+         accounting_.intern(DropReason::kHostDown, topo_.hosts[host.value].name));
     return;
   }
   datapath(host, port, std::move(packet), source, reply, record);
@@ -105,31 +92,31 @@ JourneyId Twin::Impl::new_journey(SourceId source, const Packet& packet, bool re
 [[gnu::always_inline]] inline void Twin::Impl::datapath(HostId host, PortId port, Packet&& packet,
                                                         SourceId source, bool reply,
                                                         SourcePacket* record) {
-  Agent& agent = agents_[host.value];
+  Agent& agent = agents_[host];
   std::optional<FlowKey> computed;
   const FlowKey& key =
       record != nullptr ? record->extracted->key : computed.emplace(flow_key(packet, port));
   if (const FlowActions* actions = agent.table.lookup(key, sched_.now())) {
-    ++flow_stats_.cache_hits;
+    ++accounting_.flows.cache_hits;
     if (straight_to_wire(host, *actions, packet, key, record, source, reply)) return;
     if (record != nullptr) record->parse();
     apply(host, *actions, packet, new_journey(source, packet, reply));
     return;
   }
   if (record != nullptr) record->parse();
-  ++flow_stats_.cache_misses;
+  ++accounting_.flows.cache_misses;
   const JourneyId journey = new_journey(source, packet, reply);
   auto [it, fresh] = agent.in_flight.try_emplace(key);
   FlightRef& ref = it->second;
   if (fresh) {
-    ref.flight = flights_.acquire();
+    ref.flight = agents_.flights.acquire();
     start_simulation(agent, host, key, ref.flight, port, packet);
   }
-  const ParkedId parked = parked_.park(port, std::move(packet), journey);
+  const ParkedId parked = agents_.parked.park(port, std::move(packet), journey);
   if (!ref.last) {
-    flights_[ref.flight].first = parked;
+    agents_.flights[ref.flight].first = parked;
   } else {
-    parked_.link(ref.last, parked);
+    agents_.parked.link(ref.last, parked);
   }
   ref.last = parked;
 }
@@ -144,7 +131,7 @@ JourneyId Twin::Impl::new_journey(SourceId source, const Packet& packet, bool re
     return false;
   }
   const FlowOutput& out = actions.outputs.front();
-  const HostId to = port_host_[out.port.value];
+  const HostId to = agents_.host_of(out.port);
   if (to == host) return false;
   // What apply() and send() would do with a journey of one copy, which send() then parks.
   const UnderlayNet::Route r = underlay_.route(host, to);
@@ -166,7 +153,7 @@ JourneyId Twin::Impl::new_journey(SourceId source, const Packet& packet, bool re
   const std::size_t bytes = length + r.overhead;
   const SimTime at = serialise(host, bytes);
   if (lands_as_sent(host, at)) {
-    land_as_sent(host, source, reply, sched_.now(), at);
+    land_as_sent(host, to, source, reply, sched_.now(), at);
     return true;
   }
   Frame frame{at,
@@ -180,13 +167,13 @@ JourneyId Twin::Impl::new_journey(SourceId source, const Packet& packet, bool re
               reply,
               source,
               sched_.now()};
-  enqueue(host, frame);
+  post_frame(host, frame);
   return true;
 }
 
 void Twin::Impl::start_simulation(Agent& agent, HostId host, const FlowKey& key, FlightId index,
                                   PortId port, const Packet& packet) {
-  InFlight& flight = flights_[index];
+  InFlight& flight = agents_.flights[index];
   flight.result = simulate_on(host, port, packet);
 
   // The agent simulates one flow at a time. Objects it has not loaded yet are fetched from
@@ -205,24 +192,25 @@ void Twin::Impl::start_simulation(Agent& agent, HostId host, const FlowKey& key,
     }
   }
   flight.change_seq = nsdb_.sequence();
-  const CompletionId c = completions_.acquire();
-  completions_[c] = Completion{host, CompletionId{}, agent.epoch, key, index};
-  if (agent.last_started && agent.last_started != c) completions_[agent.last_started].next = c;
+  const CompletionId c = agents_.completions.acquire();
+  agents_.completions[c] = Completion{host, CompletionId{}, agent.epoch, key, index};
+  if (agent.last_started && agent.last_started != c)
+    agents_.completions[agent.last_started].next = c;
   agent.last_started = c;
   if (missing && !nsdb_.quorum()) {
     // Nothing can be read without a quorum: the simulation waits for it (fetch_stalled()).
-    stalled_sims_.push_back(c);
+    agents_.stalled.push_back(c);
     return;
   }
   // As in MidoNet, a simulation that needs an object parks until it arrives, then runs again.
-  if (missing) ready = std::max(ready, fetch(agent, flight.result.tags, agent.busy_until));
+  if (missing) ready = std::max(ready, fetch(host, flight.result.tags, agent.busy_until));
   sched_.schedule_at(ready, [this, c] { complete(c); });
 }
 
-SimTime Twin::Impl::fetch(Agent& agent, const std::vector<FlowTag>& tags, SimTime from) {
-  const SimTime arrival = from + scenario_.nsdb.latency;
-  for (const FlowTag& t : tags)
-    agent.cache.try_emplace(tag_key(t), arrival);
+SimTime Twin::Impl::fetch(HostId host, const std::vector<FlowTag>& tags, SimTime from) {
+  // A read through the NSDB: the objects are ready for the agent a round trip later.
+  const SimTime arrival = Agents::fetch(agents_[host], tags, from, nsdb_.latency());
+  crossed(Crossing{Crossing::Kind::kNsdbRead, HostId{}, host, from, arrival});
   return arrival;
 }
 
@@ -237,27 +225,28 @@ void Twin::Impl::prefetch_after(CompletionId c) {
       __builtin_prefetch(p + at);
   };
   constexpr int kMostPackets = 32;
-  const CompletionId first = completions_[c].next;
+  const CompletionId first = agents_.completions[c].next;
   if (!first) return;
-  const CompletionId second = completions_[first].next;
+  const CompletionId second = agents_.completions[first].next;
   if (second) {
-    if (const CompletionId third = completions_[second].next; third) {
-      const Completion& t = completions_[third];
-      agents_[t.agent.value].in_flight.prefetch(t.key);
-      prefetch(&flights_[t.flight], sizeof(InFlight));
+    if (const CompletionId third = agents_.completions[second].next; third) {
+      const Completion& t = agents_.completions[third];
+      agents_[t.agent].in_flight.prefetch(t.key);
+      prefetch(&agents_.flights[t.flight], sizeof(InFlight));
     }
-    const InFlight& flight = flights_[completions_[second].flight];
+    const InFlight& flight = agents_.flights[agents_.completions[second].flight];
     int count = 0;
-    for (ParkedId p = flight.first; p && count < kMostPackets; p = parked_.next(p), ++count) {
-      prefetch(&parked_[p], sizeof(Waiting));
+    for (ParkedId p = flight.first; p && count < kMostPackets;
+         p = agents_.parked.next(p), ++count) {
+      prefetch(&agents_.parked[p], sizeof(Waiting));
     }
     prefetch(flight.result.tags.data(), flight.result.tags.size() * sizeof(FlowTag));
     prefetch(flight.result.out.data(), flight.result.out.size() * sizeof(OutPacket));
   }
   int count = 0;
-  for (ParkedId p = flights_[completions_[first].flight].first; p && count < kMostPackets;
-       p = parked_.next(p), ++count) {
-    __builtin_prefetch(&journeys_[parked_[p].journey]);
+  for (ParkedId p = agents_.flights[agents_.completions[first].flight].first;
+       p && count < kMostPackets; p = agents_.parked.next(p), ++count) {
+    __builtin_prefetch(&accounting_[agents_.parked[p].journey]);
   }
 }
 
@@ -265,70 +254,63 @@ void Twin::Impl::complete(CompletionId c) {
   // In a replay's tail thousands of simulations complete back to back, each reading packets
   // parked long before: without fetching ahead, cache misses took most of the time.
   prefetch_after(c);
-  const Completion done = completions_[c];
-  completions_.release(c);
-  Agent& agent = agents_[done.agent.value];
+  const Completion done = agents_.completions[c];
+  agents_.completions.release(c);
+  Agent& agent = agents_[done.agent];
   if (agent.epoch != done.epoch) return;  // the agent stopped; its packets were dropped then
   const auto entry = agent.in_flight.find(done.key);
   HIVESIM_CHECK(entry != agent.in_flight.end(), "a completion without its in-flight simulation");
   const FlightId index = entry->second.flight;
   agent.in_flight.erase(entry);
   // (The flight's slot stays put while its packets are sent, and is freed after.)
-  const InFlight& flight = flights_[index];
+  const InFlight& flight = agents_.flights[index];
   const SimulationResult& result = flight.result;
-  Waiting& simulated = parked_[flight.first];
-  simulated.unpark(unparked_);  // the packet simulated (unparked_ is reused below)
+  Waiting& simulated = agents_.parked[flight.first];
+  simulated.unpark(agents_.unparked);  // the packet simulated (agents_.unparked is reused below)
   // A change to an object the simulation read, published while it ran, makes its result
   // stale: it still decides the packets that waited for it, but no flow is installed. (No
   // change at all since it started, the common case, needs no look at its tags.)
   const bool stale = nsdb_.stale(result.tags, flight.change_seq);
-  std::optional<FlowActions> actions = stale ? std::nullopt : actions_for(unparked_, result);
+  std::optional<FlowActions> actions = stale ? std::nullopt : actions_for(agents_.unparked, result);
   if (actions) {
     agent.table.install(done.key, result.mask, result.tags, *actions, sched_.now());
   }
   emit(done.agent, simulated, result);
-  for (ParkedId p = parked_.next(flight.first); p; p = parked_.next(p)) {
-    Waiting& w = parked_[p];
-    w.unpark(unparked_);
+  for (ParkedId p = agents_.parked.next(flight.first); p; p = agents_.parked.next(p)) {
+    Waiting& w = agents_.parked[p];
+    w.unpark(agents_.unparked);
     if (actions) {
-      apply(done.agent, *actions, unparked_, w.journey);
+      apply(done.agent, *actions, agents_.unparked, w.journey);
     } else {
       // Not cacheable (it made packets of its own): each packet is simulated.
-      emit(done.agent, w, simulate_on(done.agent, w.port, unparked_));
+      emit(done.agent, w, simulate_on(done.agent, w.port, agents_.unparked));
     }
   }
-  free_flight(index);
-}
-
-void Twin::Impl::free_flight(FlightId index) {
-  for (ParkedId p = flights_[index].first; p;) {
-    const ParkedId next = parked_.next(p);
-    parked_.free(p);
-    p = next;
-  }
-  flights_.release(index);
+  agents_.free_flight(index);
 }
 
 std::optional<FlowActions> Twin::Impl::actions_for(const Packet& in,
                                                    const SimulationResult& result) {
   std::optional<FlowActions> actions = flow_actions_for(in, result);
-  if (actions && result.verdict == Verdict::kDropped) actions->drop_id = intern(*result.drop);
+  if (actions && result.verdict == Verdict::kDropped) {
+    actions->drop_id = accounting_.intern(*result.drop).value;
+  }
   return actions;
 }
 
 void Twin::Impl::emit(HostId host, const Waiting& w, const SimulationResult& result) {
   const JourneyId j = w.journey;
-  if (result.balanced) journeys_[j].vip = result.balanced->vip.value;
+  if (result.balanced) accounting_[j].vip = result.balanced->vip;
   if (result.verdict == Verdict::kDropped) {
-    journeys_[j].drop_id = intern(*result.drop);
+    accounting_[j].drop = accounting_.intern(*result.drop);
   } else if (result.verdict == Verdict::kConsumed) {
-    journeys_[j].consumed = true;
+    accounting_[j].consumed = true;
   }
   for (const OutPacket& o : result.out) {
     if (o.generated) {
       send(host, o.port, o.packet, JourneyId{});
     } else {
-      ++journeys_[j].copies;
+      ++accounting_[j].copies;
       send(host, o.port, o.packet, j);
     }
   }
@@ -337,68 +319,46 @@ void Twin::Impl::emit(HostId host, const Waiting& w, const SimulationResult& res
 
 void Twin::Impl::apply(HostId host, const FlowActions& actions, Packet& packet, JourneyId journey) {
   if (actions.verdict == Verdict::kDropped) {
-    lose(journey, actions.drop_id);
+    lose(journey, DropId{actions.drop_id});
     return;
   }
   const std::size_t n = actions.outputs.size();
-  if (actions.balanced_vip) journeys_[journey].vip = actions.balanced_vip - 1U;
+  if (actions.balanced_vip) accounting_[journey].vip = VipId{actions.balanced_vip - 1U};
   if (n == 0) {
     finish_copy(journey);
     return;
   }
   // One copy per output; the ingress's own goes with the last, which takes the packet itself.
-  journeys_[journey].copies += static_cast<std::uint32_t>(n - 1);
+  accounting_[journey].copies += static_cast<std::uint32_t>(n - 1);
   for (std::size_t i = 0; i + 1 < n; ++i) {
-    scratch_ = packet;
-    hivesim::apply(actions.outputs[i].rewrite, scratch_);
-    send(host, actions.outputs[i].port, scratch_, journey);
+    agents_.scratch = packet;
+    hivesim::apply(actions.outputs[i].rewrite, agents_.scratch);
+    send(host, actions.outputs[i].port, agents_.scratch, journey);
   }
   hivesim::apply(actions.outputs[n - 1].rewrite, packet);
   send(host, actions.outputs[n - 1].port, packet, journey);
 }
 
-void Twin::Impl::stop_agent(HostId host) {
-  Agent& agent = agents_[host.value];
-  ++agent.epoch;
-  agent.table.clear();
-  agent.cache.clear();
-  agent.busy_until = sched_.now();
-  agent.flow_state = HostFlowState{};  // its conntrack and NAT bindings go with it
-  // Packets queued in the agent are lost with it, in a fixed order.
-  std::vector<JourneyId> lost;
-  for (const auto& [key, ref] : agent.in_flight) {
-    for (ParkedId p = flights_[ref.flight].first; p; p = parked_.next(p))
-      lost.push_back(parked_[p].journey);
-    free_flight(ref.flight);
-  }
-  agent.in_flight.clear();
-  std::sort(lost.begin(), lost.end());
-  const std::uint32_t drop = intern(DropReason::kHostDown, topo_.hosts[host.value].name);
-  for (JourneyId j : lost)
-    lose(j, drop);
-}
-
 SimulationResult Twin::Impl::simulate_on(HostId host, PortId port, const Packet& packet) {
-  Agent& agent = agents_[host.value];
+  Agent& agent = agents_[host];
   SimulateOptions opts;
   opts.now = sched_.now();
   SimulationResult result;
-  journal_.clear();
   {
-    HostStateScope scope(state_, agent.flow_state, &journal_);
+    HostStateScope scope(state_, agent.flow_state, replication_.begin_journal());
     const std::size_t before = state_.conntrack.size() + state_.nat.size();
     result = agent.sim->simulate(port, packet, state_, opts);
     // The first version's count: new state, once per other host an output went to.
     if (state_.conntrack.size() + state_.nat.size() > before) {
       absl::flat_hash_set<std::uint32_t> peers;
       for (const OutPacket& o : result.out) {
-        if (port_host_[o.port.value] != host) peers.insert(port_host_[o.port.value].value);
+        if (agents_.host_of(o.port) != host) peers.insert(agents_.host_of(o.port).value);
       }
-      state_pushes_ += peers.size();
+      replication_.count_state_pushes(peers.size());
     }
   }
-  ++flow_stats_.simulations;
-  if (!journal_.empty()) replicate(host, port, result);
+  ++accounting_.flows.simulations;
+  if (replication_.wrote()) replicate(host, port, result);
   return result;
 }
 

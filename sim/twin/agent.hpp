@@ -1,12 +1,17 @@
 #pragma once
-// An agent: the MidoNet agent on one host, and its datapath.
+// The agents: the MidoNet agent on each host, and its datapath (Agents owns them all).
 //
-// What it holds: the datapath flow table (sim/datapath) that answers hits; the simulation queue
-// (one simulation at a time, each costing the configured latency); the flows in flight, each
+// What an agent holds: the datapath flow table (sim/datapath) that answers hits; the simulation
+// queue (one simulation at a time, each costing the configured latency); the flows in flight, each
 // with the packets that wait for its simulation; its cache of NSDB objects (which doubles as
 // its NSDB watches); and its own flow state (conntrack, NAT and LB bindings, flow_state.hpp).
-// The run's coordinator (twin_impl.hpp) runs the agent's steps; an agent touches no other
-// host's data: what it sends crosses the underlay or the NSDB.
+// Agents also owns what the agents have in flight between events: the simulations running
+// (flights), the packets parked behind them, their scheduled completions, the simulations
+// stalled for want of an NSDB quorum, and which host each exterior port is on. The steps that
+// move a packet through an agent (inject, datapath, start_simulation, complete, emit) are the
+// coordinator's, in agent.cpp; stop() is what happens to an agent that dies or restarts.
+// An agent touches no other host's data: what it sends crosses the underlay or the NSDB
+// (message.hpp).
 //
 // Invariants: a flow key is in flight at most once per agent; every waiting packet is in
 // exactly one flight's list; an agent's epoch grows when it stops, so that a completion of a
@@ -28,6 +33,7 @@
 #include "sim/twin/flow_state.hpp"
 #include "sim/twin/ids.hpp"
 #include "sim/twin/slab.hpp"
+#include "topology/model.hpp"
 
 namespace hivesim {
 
@@ -165,6 +171,53 @@ struct Completion {
   std::uint64_t epoch = 0;
   FlowKey key;
   FlightId flight;  // its InFlight
+};
+
+class Agents {
+ public:
+  /// An agent per host of `topo`, each simulating on `sim`.
+  Agents(const Topology& topo, const std::shared_ptr<const Simulator>& sim);
+
+  Agent& operator[](HostId h) { return agents_[h.value]; }
+  const Agent& operator[](HostId h) const { return agents_[h.value]; }
+  std::uint32_t size() const { return static_cast<std::uint32_t>(agents_.size()); }
+  auto begin() { return agents_.begin(); }
+  auto end() { return agents_.end(); }
+  auto begin() const { return agents_.begin(); }
+  auto end() const { return agents_.end(); }
+
+  /// The host of an exterior port.
+  HostId host_of(PortId p) const { return port_host_[p.value]; }
+  /// A host's exterior ports.
+  const std::vector<PortId>& ports_of(HostId h) const { return host_ports_[h.value]; }
+
+  /// Stops `host`'s agent at `now` (it died or restarts): its flow table, cache, simulations
+  /// and flow state are gone, completions of its simulations will be ignored. Returns the
+  /// journeys of the packets that waited in it, sorted (they are lost).
+  std::vector<JourneyId> stop(HostId host, SimTime now);
+  /// Frees a flight's slot and its waiting packets' slots.
+  void free_flight(FlightId flight);
+  /// Starts loading `tags` `agent` lacks at `from`; when they arrive (`latency` later).
+  static SimTime fetch(Agent& agent, const std::vector<FlowTag>& tags, SimTime from,
+                       SimTime latency);
+  /// Idle flows and conntrack entries of the live agents expire.
+  void expire(SimTime now);
+  /// Flows installed so far, over all agents.
+  std::uint64_t flows_installed() const;
+
+  // Simulations in flight (the agents' in_flight maps hold their ids; a slot never moves) and
+  // the packets waiting for them; the completions scheduled; those stalled for a quorum.
+  Slab<InFlight, FlightId, BlockStorage<InFlight, 256>> flights;
+  Parked parked;
+  Slab<Completion, CompletionId> completions;
+  std::vector<CompletionId> stalled;
+  Packet scratch;   // a rewritten copy, for flows with more than one output
+  Packet unparked;  // a Waiting packet, unparked to be decided (complete())
+
+ private:
+  std::vector<Agent> agents_;
+  std::vector<HostId> port_host_;                // exterior ports: their host
+  std::vector<std::vector<PortId>> host_ports_;  // per host: its exterior ports
 };
 
 }  // namespace hivesim

@@ -3,16 +3,16 @@
 namespace hivesim {
 
 bool Twin::Impl::watched(SourceId source, bool reply) const {
-  return options_.on_egress || (!reply && sources_[source.value].reply);
+  return options_.on_egress || (!reply && sources_[source].reply);
 }
 
 bool Twin::Impl::needs_packet(JourneyId journey) const {
   if (!journey) return static_cast<bool>(options_.on_egress);
-  return watched(journeys_[journey].source, journeys_[journey].reply);
+  return watched(accounting_[journey].source, accounting_[journey].reply);
 }
 
 void Twin::Impl::send(HostId host, PortId port, const Packet& packet, JourneyId journey) {
-  const HostId to = port_host_[port.value];
+  const HostId to = agents_.host_of(port);
   if (to == host) {
     deliver(port, Landing::of(packet), journey);
     return;
@@ -27,8 +27,8 @@ void Twin::Impl::send(HostId host, PortId port, const Packet& packet, JourneyId 
   }
   PacketSlot kept;
   if (needs_packet(journey)) {
-    kept = packets_.acquire();
-    packets_[kept] = packet;
+    kept = underlay_.kept.acquire();
+    underlay_.kept[kept] = packet;
   }
   Frame frame{serialise(host, wire_length(packet) + r.overhead),
               to,
@@ -42,108 +42,94 @@ void Twin::Impl::send(HostId host, PortId port, const Packet& packet, JourneyId 
               SourceId{},
               0};
   if (journey) {
-    const Journey& jr = journeys_[journey];
-    if (jr.copies == 1 && !jr.delivered && !jr.consumed && jr.drop_id == kNoDrop &&
-        jr.vip == kNoVip) {
+    const Journey& jr = accounting_[journey];
+    if (jr.copies == 1 && !jr.delivered && !jr.consumed && !jr.drop && !jr.vip) {
       // Its only copy, and nothing has happened to it yet: the frame carries it (see Frame).
       frame.journey = Frame::kCarried;
       frame.reply = jr.reply;
       frame.source = jr.source;
       frame.injected_at = jr.injected_at;
-      journeys_.release(journey);
+      accounting_.close(journey);
       // Such a frame landing where nobody looks (kept nothing: needs_packet) is what arrive()
       // counts at once: counted now when it lands as sent (a packet that waited for its flow's
       // simulation, most often).
       if (!kept && lands_as_sent(host, frame.at)) {
-        land_as_sent(host, frame.source, frame.reply, frame.injected_at, frame.at);
+        land_as_sent(host, to, frame.source, frame.reply, frame.injected_at, frame.at);
         return;
       }
     }
   }
-  enqueue(host, frame);
+  post_frame(host, frame);
 }
 
-std::uint32_t Twin::Impl::route_drop(HostId host, HostId to, UnderlayNet::Route::Lost lost) {
-  return intern(DropReason::kTunnelDown,
-                lost == UnderlayNet::Route::Lost::kUnderlay
-                    ? std::string("underlay")
-                    : topo_.hosts[host.value].name + "->" + topo_.hosts[to.value].name);
-}
-
-void Twin::Impl::enqueue(HostId host, const Frame& frame) {
-  if (underlay_.enqueue(host, frame)) push_due(frame.at, host.value);
+DropId Twin::Impl::route_drop(HostId host, HostId to, UnderlayNet::Route::Lost lost) {
+  return accounting_.intern(DropReason::kTunnelDown,
+                            lost == UnderlayNet::Route::Lost::kUnderlay
+                                ? std::string("underlay")
+                                : topo_.hosts[host.value].name + "->" + topo_.hosts[to.value].name);
 }
 
 void Twin::Impl::arrive(HostId host) {
   Frame frame = underlay_.pop(host);
-  if (frame.journey == Frame::kCarried && agents_[frame.to.value].alive &&
-      !watched(frame.source, frame.reply) && (dead_members_.empty() || !frame.ipv4_tcp)) {
+  if (frame.journey == Frame::kCarried && agents_[frame.to].alive &&
+      !watched(frame.source, frame.reply) && (!failures_.any_dead_backend() || !frame.ipv4_tcp)) {
     // Most frames: the only copy of a packet nothing happened to, landing where nobody looks
     // at it or answers it. deliver() and finalize() would come to this: its latency and one
     // delivery.
-    reschedule_top(host.value, underlay_.front_at(host));
-    Source& src = sources_[frame.source.value];
+    merge_.reschedule_top(host.value, underlay_.front_at(host));
+    Source& src = sources_[frame.source];
     if (!frame.reply) {
       src.latencies.add(sched_.now() - frame.injected_at);
-      timeline_.record(frame.source.value, sched_.now(), true);
+      accounting_.timeline.record(frame.source.value, sched_.now(), true);
     }
     count_arrival(src, frame.reply, true);
-    --live_journeys_;
-    last_landing_ = std::max(last_landing_, sched_.now());
+    --accounting_.live;
+    merge_.last_landing = std::max(merge_.last_landing, sched_.now());
     return;
   }
   if (frame.journey == Frame::kCarried) {
-    frame.journey = alloc_journey();
-    Journey& jr = journeys_[frame.journey];
+    frame.journey = accounting_.open();
+    Journey& jr = accounting_[frame.journey];
     jr.injected_at = frame.injected_at;
     jr.source = frame.source;
     jr.reply = frame.reply;
     jr.copies = 1;
   }
   // Before delivering: a reply that deliver injects may put frames on this link again.
-  reschedule_top(host.value, underlay_.front_at(host));
-  if (!agents_[frame.to.value].alive) {
-    if (frame.packet) packets_.release(frame.packet);
+  merge_.reschedule_top(host.value, underlay_.front_at(host));
+  if (!agents_[frame.to].alive) {
+    if (frame.packet) underlay_.kept.release(frame.packet);
     if (frame.journey) {
-      lose(frame.journey, intern(DropReason::kHostDown, topo_.hosts[frame.to.value].name));
+      lose(frame.journey,
+           accounting_.intern(DropReason::kHostDown, topo_.hosts[frame.to.value].name));
     }
     return;
   }
-  const Landing landing{frame.packet ? &packets_[frame.packet] : nullptr, frame.dst, frame.dport,
-                        frame.ipv4_tcp};
+  const Landing landing{frame.packet ? &underlay_.kept[frame.packet] : nullptr, frame.dst,
+                        frame.dport, frame.ipv4_tcp};
   deliver(frame.port, landing, frame.journey);
   // Only now: a reply that deliver injects may send frames of its own.
-  if (frame.packet) packets_.release(frame.packet);
+  if (frame.packet) underlay_.kept.release(frame.packet);
 }
 
 void Twin::Impl::deliver(PortId port, const Landing& landing, JourneyId j) {
   if (options_.on_egress) options_.on_egress(port, *landing.packet, sched_.now());
   if (!j) return;
-  if (!dead_members_.empty() && landing.ipv4_tcp) {
+  if (failures_.any_dead_backend() && landing.ipv4_tcp) {
     // A backend that died answers nothing: what reaches it is lost.
-    auto it = dead_members_.find(endpoint_key(landing.dst, landing.dport));
-    if (it != dead_members_.end()) {
-      lose(j, intern(DropReason::kNoBackend, topo_.pools[it->second].name));
+    if (const auto pool = failures_.dead_backend(landing.dst, landing.dport)) {
+      lose(j, accounting_.intern(DropReason::kNoBackend, topo_.pools[pool->value].name));
       return;
     }
   }
-  Journey& jr = journeys_[j];
+  Journey& jr = accounting_[j];
   if (!jr.delivered) {
     jr.delivered = true;
-    Source& src = sources_[jr.source.value];
+    Source& src = sources_[jr.source];
     if (!jr.reply) {
       src.latencies.add(sched_.now() - jr.injected_at);
       // A connection counts once, for the member its first delivered packet reached.
-      if (jr.vip != kNoVip &&
-          connections_seen_.insert(ConnKey{jr.src, jr.dst, jr.sport, jr.dport, jr.proto, jr.vip})
-              .second) {
-        const Pool& pool = topo_.pools[topo_.vips[jr.vip].pool.value];
-        for (std::size_t m = 0; m < pool.members.size(); ++m) {
-          if (pool.members[m].ip == landing.dst && pool.members[m].port == landing.dport) {
-            ++vip_member_connections_[jr.vip][m];
-          }
-        }
-      }
+      if (jr.vip) accounting_.count_connection(topo_, jr, landing.dst, landing.dport);
       if (src.reply) {
         if (auto answer = reply_to(*landing.packet)) {
           inject_answer(jr.source, port, std::move(*answer));

@@ -47,6 +47,61 @@ std::vector<HostId> PushTargets::of(PortId in, const std::vector<OutPacket>& out
   return hosts;
 }
 
+namespace {
+
+/// The connection of a conntrack reply key, whatever device it is seen at.
+ConnKey connection(ConnKey key) {
+  key.device = 0;
+  return key;
+}
+
+}  // namespace
+
+void Replication::note_answers() {
+  if (!tracking_) return;
+  for (const StateWrite& w : journal_) {
+    if (w.kind == StateWrite::Kind::kConnTrack) {
+      AnswerState& a = answered_[connection(w.key)];
+      a.conntrack = true;
+      a.ct_device = w.key.device;
+      continue;
+    }
+    ConnKey reply = w.key.reversed();  // as the answer arrives: translated
+    if (w.kind == StateWrite::Kind::kSnat) {
+      reply.dst = w.to_ip;
+      reply.dport = w.to_port;
+    } else {
+      reply.src = w.to_ip;
+      reply.sport = w.to_port;
+    }
+    AnswerState& a = answered_[connection(reply)];
+    a.nat |= w.kind == StateWrite::Kind::kSnat ? 1 : 2;
+    a.nat_device = w.key.device;
+  }
+}
+
+void Replication::check_answer(const HostFlowState& here, const Packet& answer) {
+  if (answered_.empty() || !answer.is_ipv4()) return;
+  ConnKey key{answer.src, answer.dst, answer.sport, answer.dport, answer.proto, 0};
+  if (answer.proto == ipproto::kIcmp) {
+    key.sport = key.dport = answer.icmp_id;
+  } else if (answer.proto != ipproto::kTcp && answer.proto != ipproto::kUdp) {
+    return;
+  }
+  const auto it = answered_.find(key);
+  if (it == answered_.end()) return;  // its connection keeps no state
+  const AnswerState& a = it->second;
+  bool found = true;
+  if (a.conntrack) {
+    key.device = a.ct_device;
+    found = here.conntrack.is_return(key);
+  }
+  key.device = a.nat_device;
+  if ((a.nat & 1) != 0 && !here.nat.reverse(NatKind::kSnat, key)) found = false;
+  if ((a.nat & 2) != 0 && !here.nat.reverse(NatKind::kDnat, key)) found = false;
+  if (!found) ++row_.replies_without_state;
+}
+
 HostStates::HostStates(const Topology& topo, std::uint64_t seed)
     : topo_(topo),
       shared_(seed),

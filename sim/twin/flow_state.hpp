@@ -10,6 +10,11 @@
 // installs them. A reply entering a host that never received them is a new forward flow there.
 // MAC and ARP tables are not flow state: they are NSDB-wide and stay in one shared SimState.
 //
+// Replication is the run's part: the push targets, the journal of the simulation running, the
+// report's flow_state counts, and what an answer of each connection must find where it enters
+// (so that answers entering a host without it are counted). The coordinator sends the pushes
+// as crossings (message.hpp) and installs them on arrival (flow_state_steps.cpp).
+//
 // The run pushes over the underlay (a message per target, with its latency and loss, sent when
 // the simulation starts, so ahead of the packet on the same tunnel); `trace --batch` and the
 // end-of-run expectations push at once (there is no time in a trace): HostStates.
@@ -22,11 +27,15 @@
 // keys, O(keys); PushTargets::of is O(egress ports + members of the stateful groups met).
 
 #include <cstdint>
+#include <memory>
 #include <utility>
 #include <vector>
 
+#include <absl/container/flat_hash_map.h>
+
 #include "sim/flow/simulator.hpp"
 #include "sim/flow/state.hpp"
+#include "sim/report/run_report.hpp"
 #include "topology/model.hpp"
 
 namespace hivesim {
@@ -82,6 +91,63 @@ class PushTargets {
   std::vector<std::vector<std::uint32_t>> stateful_groups_;  // per port
 };
 
+/// The run's flow-state replication (see the file comment).
+class Replication {
+ public:
+  explicit Replication(const Topology& topo) : targets_(topo) {}
+
+  /// The journal a simulation about to run writes its keys to (emptied).
+  std::vector<StateWrite>* begin_journal() {
+    journal_.clear();
+    return &journal_;
+  }
+  /// Whether the simulation that ran last wrote any key.
+  bool wrote() const { return !journal_.empty(); }
+  /// The keys it wrote, as the payload of its pushes (shared by them).
+  std::shared_ptr<const std::vector<StateWrite>> payload() const {
+    return std::make_shared<const std::vector<StateWrite>>(journal_);
+  }
+  std::vector<HostId> targets(PortId in, const std::vector<OutPacket>& out, HostId ingress) const {
+    return targets_.of(in, out, ingress);
+  }
+
+  /// Keeps, from now on, what answers must find (a source answers what reaches it).
+  void track_answers() { tracking_ = true; }
+  /// Remembers what an answer of each connection the last simulation wrote must find.
+  void note_answers();
+  /// Counts an answer entering a host whose tables are `here` without its connection's state.
+  void check_answer(const HostFlowState& here, const Packet& answer);
+
+  /// A push sent; `reaches`: the underlay carries it (else it is lost now).
+  void sent(bool reaches) {
+    ++row_.pushes;
+    if (!reaches) ++row_.lost;
+  }
+  /// A push landed; installed when its target is alive, else lost.
+  void landed(bool installed) { ++(installed ? row_.delivered : row_.lost); }
+  /// The first version's count (report `state_pushes`): new state, once per other host an
+  /// output went to.
+  void count_state_pushes(std::uint64_t n) { state_pushes_ += n; }
+
+  const RunReport::FlowStateRow& row() const { return row_; }
+  std::uint64_t state_pushes() const { return state_pushes_; }
+
+ private:
+  struct AnswerState {
+    bool conntrack = false;  // a return-flow key at `ct_device`
+    std::uint32_t ct_device = 0;
+    std::uint8_t nat = 0;  // bit 0: an SNAT binding, bit 1: a DNAT one, at `nat_device`
+    std::uint32_t nat_device = 0;
+  };
+
+  PushTargets targets_;
+  std::vector<StateWrite> journal_;
+  RunReport::FlowStateRow row_;
+  std::uint64_t state_pushes_ = 0;
+  bool tracking_ = false;
+  absl::flat_hash_map<ConnKey, AnswerState> answered_;  // by connection (device cleared)
+};
+
 /// Flow state kept per host with pushes applied at once: `trace --batch` and the trace
 /// expectations at the end of a run.
 class HostStates {
@@ -112,9 +178,14 @@ class HostStates {
   }
   const HostFlowState& host(HostId h) const { return hosts_[h.value]; }
 
- private:
+  // For callers that walk against one host's tables themselves (reach --at, with checkpoints):
+  // the shared MAC/ARP tables and random stream, a host's own tables, a port's host.
+  SimState& shared() { return shared_; }
+  HostFlowState& tables(HostId h) { return hosts_[h.value]; }
+  /// The host of `p` (host 0 for a port without one: an interior port, in tests only).
   HostId host_of(PortId p) const;
 
+ private:
   const Topology& topo_;
   SimState shared_;
   std::vector<HostFlowState> hosts_;

@@ -19,12 +19,15 @@
 
 #include <cstdint>
 #include <deque>
+#include <optional>
+#include <span>
 #include <utility>
 #include <vector>
 
 #include <absl/container/flat_hash_map.h>
 
 #include "sim/flow/result.hpp"
+#include "sim/twin/ids.hpp"
 #include "topology/model.hpp"
 
 namespace hivesim {
@@ -36,15 +39,22 @@ inline std::uint64_t tag_key(FlowTag t) {
 
 /// A topology change written to the NSDB.
 struct Change {
-  static constexpr std::uint32_t kNoCause = UINT32_MAX;
   enum class Kind : std::uint8_t { kPortsActive, kPortAdmin, kRule, kMemberHealth };
   Kind kind = Kind::kPortAdmin;
-  std::uint32_t target = 0;  // host (kPortsActive), port (kPortAdmin), pool (kMemberHealth)
-  std::uint32_t member = 0;  // kMemberHealth: index in the pool
+  HostId host;         // kPortsActive: the host whose ports change
+  PortId port;         // kPortAdmin
+  PoolId pool;         // kMemberHealth, with the member
+  MemberIndex member;  // kMemberHealth
   bool value = true;
-  RuleChange rule;                 // kRule
-  std::uint32_t cause = kNoCause;  // the failure row credited with the flows it invalidates
+  RuleChange rule;  // kRule
+  FailureId cause;  // the failure credited with the flows it invalidates (none: none)
 };
+
+/// Applies a visible change to `topo` (the latest published topology; `host_ports`: the
+/// exterior ports of the change's host, for kPortsActive): the flow tags of what it changed
+/// (none when it changed nothing).
+std::vector<FlowTag> apply_change(Topology& topo, const Change& change,
+                                  std::span<const PortId> host_ports);
 
 class Nsdb {
  public:

@@ -1,3 +1,5 @@
+#include <span>
+
 #include "sim/twin/twin_impl.hpp"
 
 namespace hivesim {
@@ -7,13 +9,19 @@ void Twin::Impl::write(Change change) {
 }
 
 void Twin::Impl::published_at(SimTime visible) {
-  sched_.schedule_at(visible, [this] { publish(); });
+  // Committed now: the publication notifies the agents watching what changed, a crossing
+  // through the NSDB (writes stalled for a quorum commit when it returns).
+  post(Crossing{Crossing::Kind::kNsdbWrite, HostId{}, HostId{}, sched_.now(), visible},
+       [this] { publish(); });
 }
 
 void Twin::Impl::publish() {
-  std::vector<std::pair<FlowTag, std::uint32_t>> changed;  // tag, cause
+  std::vector<std::pair<FlowTag, FailureId>> changed;  // tag, cause
   for (const Change& change : nsdb_.take_visible(sched_.now())) {
-    for (FlowTag t : apply_change(change))
+    const std::span<const PortId> ports =
+        change.host ? std::span<const PortId>(agents_.ports_of(change.host))
+                    : std::span<const PortId>();
+    for (FlowTag t : apply_change(topo_, change, ports))
       changed.emplace_back(t, change.cause);
   }
   if (changed.empty()) return;
@@ -31,19 +39,20 @@ void Twin::Impl::publish() {
       if (!agent.cache.contains(tag_key(tag))) continue;
       watched = true;
       const std::size_t n = agent.table.invalidate(tag);
-      flow_stats_.invalidated += n;
-      if (cause != Change::kNoCause) windows_[cause].invalidated += n;
+      accounting_.flows.invalidated += n;
+      if (cause) failures_.count_invalidated(cause, n);
     }
     if (watched) nsdb_.notified();
   }
 }
 
-std::vector<FlowTag> Twin::Impl::apply_change(const Change& c) {
+std::vector<FlowTag> apply_change(Topology& topo, const Change& c,
+                                  std::span<const PortId> host_ports) {
   std::vector<FlowTag> tags;
   switch (c.kind) {
     case Change::Kind::kPortsActive:
-      for (PortId p : host_ports_[c.target]) {
-        Port& port = topo_.ports[p.value];
+      for (PortId p : host_ports) {
+        Port& port = topo.ports[p.value];
         if (port.active == c.value) continue;
         port.active = c.value;
         tags.push_back(FlowTag{FlowTag::Kind::kPort, p.value});
@@ -52,21 +61,21 @@ std::vector<FlowTag> Twin::Impl::apply_change(const Change& c) {
       }
       break;
     case Change::Kind::kPortAdmin: {
-      Port& port = topo_.ports[c.target];
+      Port& port = topo.ports[c.port.value];
       if (port.admin_up == c.value) break;
       port.admin_up = c.value;
-      tags.push_back(FlowTag{FlowTag::Kind::kPort, c.target});
+      tags.push_back(FlowTag{FlowTag::Kind::kPort, c.port.value});
       break;
     }
     case Change::Kind::kRule:
-      topo_.chains[c.rule.chain.value].rules[c.rule.rule].action = c.rule.action;
+      topo.chains[c.rule.chain.value].rules[c.rule.rule].action = c.rule.action;
       tags.push_back(FlowTag{FlowTag::Kind::kChain, c.rule.chain.value});
       break;
     case Change::Kind::kMemberHealth: {
-      PoolMember& m = topo_.pools[c.target].members[c.member];
+      PoolMember& m = topo.pools[c.pool.value].members[c.member.value];
       if (m.healthy == c.value) break;
       m.healthy = c.value;
-      tags.push_back(FlowTag{FlowTag::Kind::kPool, c.target});
+      tags.push_back(FlowTag{FlowTag::Kind::kPool, c.pool.value});
       break;
     }
   }

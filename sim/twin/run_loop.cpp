@@ -6,119 +6,82 @@ void Twin::Impl::start() {
   if (started_) return;
   started_ = true;
   for (std::uint32_t i = 0; i < sources_.size(); ++i) {
-    pull(SourceId{i});
-    if (sources_[i].pending != nullptr) push_due(sources_[i].pending->at, kSourceKey | i);
+    const SourceId s{i};
+    sources_.pull(s, end_);
+    if (sources_[s].pending != nullptr) merge_.push(Due::packets(s, sources_[s].pending->at));
   }
-  for (std::uint32_t i : failure_order_) {
-    if (scenario_.failures[i].at <= end_) {
-      sched_.schedule_at(scenario_.failures[i].at, [this, i] { fail(i); });
+  for (FailureId f : failures_.by_time()) {
+    if (scenario_.failures[f.value].at <= end_) {
+      sched_.schedule_at(scenario_.failures[f.value].at, [this, f] { fail(f); });
     }
   }
   sched_.schedule_at(std::min(kSweepInterval, end_), [this] { sweep(); });
 }
 
+// The run loop, as ns-3's Simulator::ProcessOneEvent: take the next item due, move the clock to
+// it, hand it to the part that owns it. Three kinds of items (run_loop.hpp): scheduler events
+// (publications, pushes landing, completions, failures, sweeps), a frame landing (the
+// underlay's), a packet entering (its source's).
+void Twin::Impl::run_until(SimTime limit, bool until_idle) {
+  for (std::uint32_t tick = 1; !stopped_; ++tick) {
+    if (tick % 1024 == 0 && (stopped_ = over_limits())) return;
+    // Idle once nothing is busy and the frames counted when sent have landed.
+    if (until_idle && !busy() && !merge_.landing_ahead(sched_)) return;
+    const Merge::Next next = merge_.next(sched_, limit);
+    switch (next.kind) {
+      case Merge::Next::Kind::kNothing:
+        sched_.run_until(limit);  // only moves the clock: nothing is due up to `limit`
+        return;
+      case Merge::Next::Kind::kScheduled:
+        sched_.step();
+        merge_.event_ran();
+        break;
+      case Merge::Next::Kind::kFrameLands:
+        // The item stays on top while it runs (whatever it schedules is later); its handler
+        // replaces it with its stream's next item or removes it (reschedule_top).
+        sched_.advance_to(next.item.at);
+        ++merge_.stream_events;
+        arrive(next.item.host());
+        break;
+      case Merge::Next::Kind::kPacketEnters:
+        sched_.advance_to(next.item.at);
+        ++merge_.stream_events;
+        inject_pending(next.item.source(), limit);
+        break;
+    }
+  }
+}
+
 void Twin::Impl::sweep() {
   // Housekeeping: idle flows and connection state expire.
-  for (Agent& a : agents_) {
-    if (a.alive) a.table.expire(sched_.now());
-  }
-  for (Agent& a : agents_) {
-    if (a.alive) a.flow_state.expire(sched_.now());
-  }
+  agents_.expire(sched_.now());
   state_.nat.expire(sched_.now());  // the SNAT leases (NSDB-wide)
   // Nothing can go idle while nothing happens: across a quiet stretch (a capture with a gap of
   // days) the next sweep waits for the next event instead of ticking through it. A frame
   // counted when sent and not landed yet is no such stretch: the earliest frame on its link
   // lands within a sweep interval (lands_as_sent()).
   SimTime next = sched_.now() + kSweepInterval;
-  if (const auto event = next_activity(); event && *event > next && !landing_pending()) {
+  const bool landing = merge_.landing_pending(sched_.now());
+  if (const auto event = merge_.next_activity(sched_); event && *event > next && !landing) {
     next = *event;
   }
-  if (next <= end_ && (!options_.until_idle || busy() || landing_pending())) {
+  if (next <= end_ && (!options_.until_idle || busy() || landing)) {
     sched_.schedule_at(next, [this] { sweep(); });
   }
 }
 
 bool Twin::Impl::busy() const {
-  return live_journeys_ > 0 || nsdb_.pending() || pending_sources_ > 0;
-}
-
-void Twin::Impl::push_due(SimTime at, std::uint32_t key) {
-  due_.push_back(Due{at, key});
-  std::push_heap(due_.begin(), due_.end(), std::greater<>{});
-}
-
-void Twin::Impl::pop_top() {
-  std::pop_heap(due_.begin(), due_.end(), std::greater<>{});
-  due_.pop_back();
-}
-
-std::optional<SimTime> Twin::Impl::next_activity() {
-  std::optional<SimTime> next = sched_.next_time();
-  if (!due_.empty() && (!next || due_.front().at < *next)) next = due_.front().at;
-  return next;
-}
-
-void Twin::Impl::refresh_next_event() {
-  // The scheduler's next time changes only when an event runs (the cache is dropped then) or is
-  // scheduled (its size grows: the twin cancels nothing).
-  if (sched_.size() != next_size_) {
-    next_event_ = sched_.next_time();
-    next_size_ = sched_.size();
-  }
-}
-
-bool Twin::Impl::runs_next(const Due& item, SimTime limit) {
-  if (item.at > limit) return false;
-  refresh_next_event();
-  if (next_event_ && *next_event_ <= item.at) return false;
-  // The other streams: the top's children hold the earliest of them.
-  for (std::size_t child = 1; child <= 2 && child < due_.size(); ++child) {
-    if (item > due_[child]) return false;
-  }
-  return true;
-}
-
-void Twin::Impl::run_until(SimTime limit, bool until_idle) {
-  for (std::uint32_t tick = 1; !stopped_; ++tick) {
-    if (tick % 1024 == 0 && (stopped_ = over_limits())) return;
-    refresh_next_event();
-    // Idle once nothing is busy and the frames counted when sent have landed.
-    if (until_idle && !busy() && !landing_ahead()) return;
-    if (!due_.empty() && due_.front().at <= limit &&
-        (!next_event_ || due_.front().at < *next_event_)) {
-      // The item stays on top while it runs (whatever it schedules is later); its handler
-      // replaces it with its stream's next item or removes it (reschedule_top).
-      const Due d = due_.front();
-      sched_.advance_to(d.at);  // nothing is due before it
-      ++stream_events_;
-      if ((d.key & kSourceKey) != 0) {
-        inject_pending(SourceId{d.key & ~kSourceKey}, limit);
-      } else {
-        arrive(HostId{d.key});
-      }
-    } else if (next_event_ && *next_event_ <= limit) {
-      sched_.step();
-      next_size_ = SIZE_MAX;
-    } else {
-      break;
-    }
-  }
-  if (!stopped_) sched_.run_until(limit);
+  return accounting_.live > 0 || nsdb_.pending() || sources_.any_pending();
 }
 
 std::optional<std::string> Twin::Impl::over_limits() const {
   const Limits& l = scenario_.limits;
-  const std::uint64_t events = sched_.events_run() + stream_events_;
-  const std::uint64_t in_flight =
-      totals_.injected - totals_.delivered - totals_.dropped - totals_.consumed;
+  const std::uint64_t events = sched_.events_run() + merge_.stream_events;
+  const PacketTotals& t = accounting_.totals;
+  const std::uint64_t in_flight = t.injected - t.delivered - t.dropped - t.consumed;
   // Checked every 1,024 events: the sum over every agent only when a flow limit is set (it made
   // the check O(hosts), a cost per event that grew with the cloud), the message only when due.
-  std::uint64_t flows = 0;
-  if (l.max_flows != 0) {
-    for (const Agent& a : agents_)
-      flows += a.table.stats().installed;
-  }
+  const std::uint64_t flows = l.max_flows != 0 ? agents_.flows_installed() : 0;
   const auto at_now = [&] {
     return " at " + std::to_string(sched_.now() / 1000000) + "ms of simulated time";
   };
@@ -145,15 +108,12 @@ RunReport Twin::Impl::run() {
   start();
   // Run to its end: a frame that lands before the end and before the first failure may be
   // counted when sent (lands_as_sent).
-  at_send_until_ = end_ + 1;
-  for (std::uint32_t i : failure_order_) {
-    at_send_until_ = std::min(at_send_until_, scenario_.failures[i].at);
-  }
-  at_send_bytes_ = underlay_.bytes_within(kSweepInterval - scenario_.underlay.latency);
+  merge_.at_send_until = failures_.first_at(end_ + 1);
+  merge_.at_send_bytes = underlay_.bytes_within(kSweepInterval - scenario_.underlay.latency);
   if (options_.until_idle) {
     // Events left once nothing is busy are housekeeping and failures after the traffic.
     run_until(end_, true);
-    end_ = last_landing_;
+    end_ = merge_.last_landing;
     return report();
   }
   for (int step = 1; step <= kProgressSteps; ++step) {
@@ -168,6 +128,12 @@ RunReport Twin::Impl::run() {
     }
   }
   return report();
+}
+
+void Twin::Impl::crossed(const Crossing& c) const {
+  HIVESIM_CHECK(c.lands >= c.sent + min_latency(c.kind, underlay_.latency(), nsdb_.latency()),
+                "a host reached another sooner than the underlay or the NSDB carries anything");
+  if (options_.on_crossing) options_.on_crossing(c);
 }
 
 }  // namespace hivesim

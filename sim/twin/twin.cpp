@@ -11,38 +11,12 @@ Twin::Impl::Impl(const Scenario& scenario, TwinOptions options)
       topo_(scenario.topology),
       current_(std::make_shared<const Simulator>(scenario.topology)),
       state_(scenario.seed),
-      port_host_(scenario.topology.ports.size()),
-      host_ports_(scenario.topology.hosts.size()),
-      underlay_(topo_, scenario.underlay, scenario.seed),
+      agents_(topo_, current_),
       nsdb_(scenario.nsdb.replicas, scenario.nsdb.latency),
-      push_targets_(topo_),
-      windows_(scenario.failures.size()) {
-  agents_.reserve(topo_.hosts.size());
-  for (const Host& h : topo_.hosts) {
-    agents_.emplace_back(h.agent);
-    agents_.back().sim = current_;
-  }
-  for (std::uint32_t p = 0; p < topo_.ports.size(); ++p) {
-    if (const auto& host = topo_.ports[p].host) {
-      port_host_[p] = *host;
-      host_ports_[host->value].push_back(PortId{p});
-    }
-  }
-  member_generation_.resize(topo_.pools.size());
-  for (std::uint32_t p = 0; p < topo_.pools.size(); ++p) {
-    member_generation_[p].resize(topo_.pools[p].members.size());
-  }
-  vip_member_connections_.resize(topo_.vips.size());
-  for (std::uint32_t v = 0; v < topo_.vips.size(); ++v) {
-    vip_member_connections_[v].resize(topo_.pools[topo_.vips[v].pool.value].members.size());
-  }
-  for (std::uint32_t i = 0; i < scenario.failures.size(); ++i)
-    failure_order_.push_back(i);
-  std::stable_sort(failure_order_.begin(), failure_order_.end(),
-                   [&scenario](std::uint32_t a, std::uint32_t b) {
-                     return scenario.failures[a].at < scenario.failures[b].at;
-                   });
-}
+      underlay_(topo_, scenario.underlay, scenario.seed),
+      replication_(topo_),
+      failures_(scenario),
+      accounting_(topo_, options_.until_idle ? 0 : end_) {}
 
 Result<bool> Twin::Impl::add_scenario_traffic() {
   if (!options_.scenario_traffic) return true;
@@ -76,8 +50,8 @@ void Twin::Impl::add_source(std::string name, std::unique_ptr<TrafficSource> sou
   s.source = std::move(source);
   s.reply = reply;
   s.reply_from = std::move(reply_from);
-  any_reply_source_ = any_reply_source_ || reply;
-  sources_.push_back(std::move(s));
+  if (reply) replication_.track_answers();
+  sources_.add(std::move(s));
 }
 
 Twin::Twin(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -23,8 +23,9 @@
 //
 // Invariants: single-threaded and deterministic. Every random draw comes from a stream seeded
 // by the scenario seed; nothing reads a clock; no report value depends on hash-table order.
-// Hosts interact only through messages crossing the underlay or the NSDB. The parts and the
-// files they live in are mapped in twin_impl.hpp.
+// Hosts interact only through messages crossing the underlay or the NSDB, each taking at least
+// that part's latency (message.hpp). The parts and the files they live in are mapped in
+// twin_impl.hpp.
 
 #include <functional>
 #include <memory>
@@ -33,6 +34,7 @@
 
 #include "sim/report/run_report.hpp"
 #include "sim/twin/flow_state.hpp"
+#include "sim/twin/message.hpp"
 #include "sim/twin/traffic.hpp"
 #include "topology/model.hpp"
 
@@ -52,6 +54,9 @@ struct TwinOptions {
   /// Called for every frame put on a tunnel from host `from` to host `to` (a tunnel zone joins
   /// them and their link is up): `sweep --fail link` lists the pairs that exchanged packets.
   std::function<void(HostId from, HostId to)> on_tunnel;
+  /// Called for every message one host sends another, over the underlay or through the NSDB
+  /// (message.hpp): tests check the boundary with it. Costs a branch per frame when unset.
+  std::function<void(const Crossing&)> on_crossing;
   /// Opens a scenario `pcap` traffic source (the io layer provides it; the twin reads no files).
   /// Without it such an entry is refused.
   std::function<Result<std::unique_ptr<TrafficSource>>(const Traffic&, const PcapTraffic&)>

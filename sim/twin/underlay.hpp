@@ -24,7 +24,9 @@
 
 #include <absl/container/flat_hash_set.h>
 
+#include "sim/packet/packet.hpp"
 #include "sim/twin/ids.hpp"
+#include "sim/twin/slab.hpp"
 #include "topology/model.hpp"
 
 namespace hivesim {
@@ -139,6 +141,9 @@ class UnderlayNet {
   /// The longest frame a link sends within `budget` (0 when the budget is negative).
   std::size_t bytes_within(SimTime budget) const;
   SimTime latency() const { return config_.latency; }
+
+  /// The whole packets of frames whose egress side reads them (Frame::packet).
+  Slab<Packet, PacketSlot> kept;
 
  private:
   static constexpr std::uint32_t kNoZone = UINT32_MAX;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <charconv>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "sim/packet/spec.hpp"
@@ -208,7 +209,85 @@ Result<ReachPlan> plan_reach(const Scenario& scenario, const ReachQuery& query) 
   return plan;
 }
 
-ReachReport run_reach(const Scenario& scenario, const Simulator& sim, SimState& state,
+namespace {
+
+/// The state the connections of reach at time 0 walk against: one SimState for every host
+/// (every host's tables are empty then, so where a key lives does not matter). A connection's
+/// forward starts a checkpoint; reset() undoes everything since.
+class SharedWalks {
+ public:
+  SharedWalks(const Simulator& sim, SimState& state, SimTime at)
+      : sim_(sim), state_(state), at_(at) {}
+  SimulationResult forward(PortId from, const Packet& p, bool trace) {
+    state_.checkpoint();
+    return sim_.simulate(from, p, state_, SimulateOptions{trace, at_});
+  }
+  SimulationResult answer(PortId to, const Packet& p, bool trace) {
+    return sim_.simulate(to, p, state_, SimulateOptions{trace, at_});
+  }
+  void reset() { state_.rollback(); }
+
+ private:
+  const Simulator& sim_;
+  SimState& state_;
+  SimTime at_;
+};
+
+/// The state at a time T of a run, kept as the hive keeps it (SPEC section 6): the forward is
+/// simulated against its ingress host's conntrack and NAT tables, and the answer against the
+/// tables of the host it enters (the forward's egress host), which hold what that host had at T
+/// plus the keys the forward pushed to it. reset() undoes every change of both walks (MAC and
+/// ARP learning, both hosts' tables, SNAT leases, the random stream).
+class HostWalks {
+ public:
+  HostWalks(const Simulator& sim, HostStates& states, SimTime at)
+      : sim_(sim), states_(states), at_(at) {}
+  SimulationResult forward(PortId from, const Packet& p, bool trace) {
+    ingress_ = states_.host_of(from);
+    scope_.emplace(states_.shared(), states_.tables(ingress_), &journal_);
+    journal_.clear();
+    states_.shared().checkpoint();
+    return sim_.simulate(from, p, states_.shared(), SimulateOptions{trace, at_});
+  }
+  SimulationResult answer(PortId to, const Packet& p, bool trace) {
+    const HostId host = states_.host_of(to);
+    SimState& shared = states_.shared();
+    if (host != ingress_) {
+      // Undo the forward's writes on its ingress host (the MAC/ARP journal goes on), then
+      // move to the answer's host and install there what the forward pushed to it.
+      shared.conntrack.rollback();
+      shared.nat.rollback();
+      scope_.reset();
+      scope_.emplace(shared, states_.tables(host), nullptr);
+      shared.conntrack.checkpoint();
+      shared.nat.checkpoint();
+      for (const StateWrite& w : journal_) {
+        if (w.kind == StateWrite::Kind::kConnTrack) {
+          shared.conntrack.record(w.key, at_);
+        } else {
+          shared.nat.bind(w.kind == StateWrite::Kind::kSnat ? NatKind::kSnat : NatKind::kDnat,
+                          w.key, NatEndpoint{w.to_ip, w.to_port}, at_);
+        }
+      }
+    }
+    return sim_.simulate(to, p, shared, SimulateOptions{trace, at_});
+  }
+  void reset() {
+    states_.shared().rollback();
+    scope_.reset();
+  }
+
+ private:
+  const Simulator& sim_;
+  HostStates& states_;
+  SimTime at_;
+  HostId ingress_;
+  std::vector<StateWrite> journal_;
+  std::optional<HostStateScope> scope_;
+};
+
+template <typename Walks>
+ReachReport run_walks(const Scenario& scenario, const Simulator& sim, Walks& walks,
                       const ReachPlan& plan, SimTime at) {
   const Topology& topo = sim.topology();
   ReachReport report;
@@ -224,7 +303,6 @@ ReachReport run_reach(const Scenario& scenario, const Simulator& sim, SimState& 
   for (const Port& p : topo.ports)
     report.port_names.push_back(p.name);
 
-  const SimulateOptions options{.trace = false, .now = at};
   auto decided = [&](const SimulationResult& r, bool reply, PortId in, const Packet& pkt) {
     ReachDrop d;
     d.reply = reply;
@@ -236,9 +314,8 @@ ReachReport run_reach(const Scenario& scenario, const Simulator& sim, SimState& 
     // Consumed: answered by a device. Which one is only in the hop trace; rare enough to walk
     // again with tracing on (the state is rolled back first, so the walk is the same).
     d.consumed = true;
-    state.rollback();
-    state.checkpoint();
-    SimulationResult traced = sim.simulate(in, pkt, state, SimulateOptions{true, at});
+    walks.reset();
+    SimulationResult traced = walks.forward(in, pkt, true);
     d.info.device = answering_device(traced);
     return d;
   };
@@ -284,8 +361,7 @@ ReachReport run_reach(const Scenario& scenario, const Simulator& sim, SimState& 
         if (svc.proto != ipproto::kIcmp) pkt.dport = svc.port;
 
         ReachRow row{s, t, v, std::nullopt, Reach::kBlocked, std::nullopt};
-        state.checkpoint();
-        const SimulationResult fwd = sim.simulate(from, pkt, state, options);
+        const SimulationResult fwd = walks.forward(from, pkt, false);
         if (fwd.verdict != Verdict::kDelivered) {
           row.drop = decided(fwd, false, from, pkt);
         } else {
@@ -296,7 +372,7 @@ ReachReport run_reach(const Scenario& scenario, const Simulator& sim, SimState& 
             row.result = Reach::kOneWay;
             row.drop = ReachDrop{true, false, DropInfo{DropReason::kUnsupported, {}, {}}, {}};
           } else {
-            const SimulationResult back = sim.simulate(delivered.port, *answer, state, options);
+            const SimulationResult back = walks.answer(delivered.port, *answer, false);
             if (back.verdict == Verdict::kDelivered) {
               row.result = Reach::kOpen;
             } else {
@@ -305,11 +381,9 @@ ReachReport run_reach(const Scenario& scenario, const Simulator& sim, SimState& 
               if (back.drop) {
                 row.drop = decided(back, true, delivered.port, *answer);
               } else {
-                state.rollback();
-                state.checkpoint();
-                (void)sim.simulate(from, pkt, state, options);
-                SimulationResult traced =
-                    sim.simulate(delivered.port, *answer, state, SimulateOptions{true, at});
+                walks.reset();
+                (void)walks.forward(from, pkt, false);
+                SimulationResult traced = walks.answer(delivered.port, *answer, true);
                 ReachDrop d;
                 d.reply = true;
                 d.consumed = true;
@@ -319,7 +393,7 @@ ReachReport run_reach(const Scenario& scenario, const Simulator& sim, SimState& 
             }
           }
         }
-        state.rollback();
+        walks.reset();
         switch (row.result) {
           case Reach::kOpen:
             ++report.open;
@@ -350,6 +424,20 @@ ReachReport run_reach(const Scenario& scenario, const Simulator& sim, SimState& 
   return report;
 }
 
+}  // namespace
+
+ReachReport run_reach(const Scenario& scenario, const Simulator& sim, SimState& state,
+                      const ReachPlan& plan, SimTime at) {
+  SharedWalks walks(sim, state, at);
+  return run_walks(scenario, sim, walks, plan, at);
+}
+
+ReachReport run_reach(const Scenario& scenario, const Simulator& sim, HostStates& states,
+                      const ReachPlan& plan, SimTime at) {
+  HostWalks walks(sim, states, at);
+  return run_walks(scenario, sim, walks, plan, at);
+}
+
 Result<ReachReport> reach(const Scenario& scenario, const ReachQuery& query, SimTime at) {
   auto plan = plan_reach(scenario, query);
   if (!plan) return Error{plan.error()};
@@ -359,13 +447,14 @@ Result<ReachReport> reach(const Scenario& scenario, const ReachQuery& query, Sim
     return run_reach(scenario, sim, state, *plan, at);
   }
   // Later: the twin runs the scenario's traffic and failures up to `at`, and each connection
-  // meets that moment's topology and state (as `trace --at`).
+  // meets that moment's topology and the flow state of the hosts it enters (as `trace --at`).
   TwinOptions options;
   options.until = at;
   auto twin = Twin::make(scenario, options);
   if (!twin) return Error{twin.error()};
   (*twin)->advance(at);
-  return run_reach(scenario, (*twin)->simulator(), (*twin)->state(), *plan, at);
+  HostStates states = (*twin)->host_states();
+  return run_reach(scenario, (*twin)->simulator(), states, *plan, at);
 }
 
 std::string drop_source_ref(const ReachReport& report, const ReachDrop& drop) {

@@ -11,6 +11,11 @@
 //  - every connection starts from the same state (the scenario's initial one, or the twin's
 //    at --at T): SimState::checkpoint() before, rollback() after, so a connection costs its
 //    two simulations plus the undo of what they learned, never a copy of the state;
+//  - at --at T the flow state is the hive's (SPEC section 6): each host's own conntrack and
+//    NAT tables as the run left them at T; the forward walks against its ingress host's, the
+//    reply against the tables of the host it enters (the forward's egress host) with the
+//    forward's keys installed there, as a push would have; at time 0 every table is empty, so
+//    one shared state gives the same answers;
 //  - rows come out sorted by (from, to, service) as strings: sources, destinations and
 //    services are sorted once and the loops nest in that order;
 //  - nothing reads a clock or iterates a hash table: same scenario, same report.
@@ -23,6 +28,7 @@
 
 #include "base/result.hpp"
 #include "sim/flow/simulator.hpp"
+#include "sim/twin/flow_state.hpp"
 #include "topology/model.hpp"
 
 namespace hivesim::whatif {
@@ -106,10 +112,15 @@ struct ReachReport {
   std::vector<std::string> notes;
 };
 
-/// Runs every connection of `plan` on `sim` from `state` (left as it was). `at` is only
-/// stamped on the report and on state entries.
+/// Runs every connection of `plan` on `sim` from `state` (left as it was), one state for every
+/// host. `at` is only stamped on the report and on state entries.
 ReachReport run_reach(const Scenario& scenario, const Simulator& sim, SimState& state,
                       const ReachPlan& plan, SimTime at = 0);
+/// The same against per-host flow state (left as it was), as the hive keeps it: each forward
+/// against its ingress host's conntrack/NAT tables, its answer against those of the host it
+/// enters plus what the forward pushed there (SPEC section 6). What `reach --at T` runs.
+ReachReport run_reach(const Scenario& scenario, const Simulator& sim, HostStates& states,
+                      const ReachPlan& plan, SimTime at);
 
 /// The whole question: plans, builds the state at `at` (the initial one at 0, else the twin
 /// run up to `at`) and runs. Errors: a bad query, or a twin that cannot be built.

@@ -45,15 +45,15 @@ TEST_CASE("Nsdb: a write without a quorum stalls and commits when the quorum ret
 TEST_CASE("Nsdb: commits become visible after the latency, in order; stale follows the tags") {
   Nsdb nsdb(1, 5);
   Change a;
-  a.target = 1;
+  a.port = PortId{1};
   Change b;
-  b.target = 2;
+  b.port = PortId{2};
   nsdb.commit(a, 0);
   nsdb.commit(b, 1);
   CHECK(nsdb.take_visible(4).empty());
   auto first = nsdb.take_visible(5);
   REQUIRE(first.size() == 1);
-  CHECK(first[0].target == 1);
+  CHECK(first[0].port == PortId{1});
   CHECK(nsdb.pending());
   CHECK(nsdb.take_visible(6).size() == 1);
   const FlowTag port{FlowTag::Kind::kPort, 3};
