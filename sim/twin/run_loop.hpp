@@ -29,9 +29,9 @@
 #include <optional>
 #include <vector>
 
+#include "base/check.hpp"
 #include "sim/engine/scheduler.hpp"
 #include "sim/twin/ids.hpp"
-#include "topology/check.hpp"
 
 namespace hivesim {
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "sim/twin/twin.hpp"
-#include "topology/loader.hpp"
+#include "topology/load/loader.hpp"
 
 namespace hivesim {
 namespace {

@@ -8,7 +8,7 @@
 #include "sim/packet/spec.hpp"
 #include "sim/twin/flow_state.hpp"
 #include "sim/whatif/reach.hpp"
-#include "topology/loader.hpp"
+#include "topology/load/loader.hpp"
 
 using namespace hivesim;
 using namespace hivesim::whatif;
