@@ -1,0 +1,101 @@
+// excerpt() / quote_excerpt(): values echoed in messages are short, one line, and valid UTF-8
+// (SPEC section 10: a 1 MB value must not come back whole in a message).
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "topology/excerpt.hpp"
+#include "topology/loader.hpp"
+
+using namespace hivesim;
+
+namespace {
+
+/// True when `s` is well-formed UTF-8 (no split or stray sequence).
+bool valid_utf8(const std::string& s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (std::size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    i += n;
+  }
+  return true;
+}
+
+const std::string kEllipsis = "\u2026";
+
+}  // namespace
+
+TEST_CASE("excerpt: short text is unchanged") {
+  CHECK(excerpt("") == "");
+  CHECK(excerpt("vm1") == "vm1");
+  CHECK(excerpt(std::string(60, 'a')) == std::string(60, 'a'));
+  CHECK(quote_excerpt("web") == "'web'");
+}
+
+TEST_CASE("excerpt: long text keeps 60 characters and an ellipsis") {
+  CHECK(excerpt(std::string(61, 'a')) == std::string(60, 'a') + kEllipsis);
+  const std::string mega(1 << 20, '7');
+  CHECK(excerpt(mega) == std::string(60, '7') + kEllipsis);
+  CHECK(quote_excerpt(mega) == "'" + std::string(60, '7') + kEllipsis + "'");
+  CHECK(excerpt("abcdef", 3) == "abc" + kEllipsis);
+}
+
+TEST_CASE("excerpt: characters, not bytes, and never half a UTF-8 sequence") {
+  // 100 two-byte and 100 four-byte characters: 60 whole ones are kept.
+  std::string e_acute;
+  std::string emoji;
+  for (int i = 0; i < 100; ++i) {
+    e_acute += "\u00e9";
+    emoji += "\U0001F41D";
+  }
+  CHECK(excerpt(e_acute).size() == 60 * 2 + kEllipsis.size());
+  CHECK(excerpt(emoji).size() == 60 * 4 + kEllipsis.size());
+  // Every offset of a mixed string, every limit: the result is valid UTF-8.
+  const std::string mixed = "a\u00e9\u20ac\U0001F41Db" + e_acute;
+  for (std::size_t limit = 0; limit < 10; ++limit) {
+    INFO("limit " << limit);
+    CHECK(valid_utf8(excerpt(mixed, limit)));
+  }
+  // Bytes that are not UTF-8 count one each and are kept as they are.
+  CHECK(excerpt("\xff\xfe\x80", 2) == "\xff\xfe" + kEllipsis);
+  // A sequence cut short by the end of the text is not read past the end.
+  CHECK(excerpt("ab\xe2\x82") == "ab\xe2\x82");
+}
+
+TEST_CASE("excerpt: only the first line") {
+  CHECK(excerpt("first\nsecond") == "first" + kEllipsis);
+  CHECK(excerpt("\nsecond") == kEllipsis);
+}
+
+TEST_CASE("Loader: a non-ASCII value is echoed as valid UTF-8") {
+  // 20 euro signs, 60 bytes: the old quoted() cut at byte 37, inside the 13th sign.
+  std::string euros;
+  for (int i = 0; i < 20; ++i)
+    euros += "\u20ac";
+  const LoadResult r = load_scenario_text(
+      "hosts: [{name: hv1, ip: 192.168.0.1}]\nbridges:\n  - name: b\n    ports:\n"
+      "      - {name: vm1, host: hv1, ip: \"" +
+          euros + "\"}\n",
+      "scen.yaml");
+  REQUIRE(r.errors.size() == 1);
+  const std::string message = r.errors[0].str();
+  CHECK(valid_utf8(message));
+  CHECK(message.find("'" + euros + "'") != std::string::npos);  // 20 characters: shown whole
+}
+
+TEST_CASE("Loader: a 1 MB name is echoed as 60 characters, without a slow suggestion") {
+  const std::string mega(1 << 20, 'x');
+  const LoadResult r = load_scenario_text(
+      "hosts: [{name: hv1, ip: 192.168.0.1}]\nbridges:\n  - name: b\n    ports:\n"
+      "      - {name: vm1, host: " +
+          mega + ", ip: 10.0.0.1}\n",
+      "scen.yaml");
+  REQUIRE(r.errors.size() == 1);
+  const std::string message = r.errors[0].str();
+  CHECK(message.size() < 300);
+  CHECK(message.find("'" + std::string(60, 'x') + kEllipsis + "'") != std::string::npos);
+}
