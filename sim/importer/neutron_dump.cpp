@@ -1,5 +1,7 @@
 #include "sim/importer/neutron_dump.hpp"
 
+#include "topology/excerpt.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <unordered_map>
@@ -30,7 +32,7 @@ class Obj {
 
   [[noreturn]] void fail(std::string_view field, const std::string& what) const {
     std::string m = collection_ + "[" + std::to_string(index_) + "]";
-    if (!id_.empty()) m += " (id " + id_ + ")";
+    if (!id_.empty()) m += " (id " + excerpt(id_) + ")";  // a hostile id is not echoed whole
     if (!field.empty()) m += ": field '" + std::string(field) + "'";
     throw DumpError{m + ": " + what};
   }
@@ -378,6 +380,15 @@ Result<Dump> read_dump(std::string_view json, std::string_view hypervisors_json)
     h.delay = o.number("delay", 86400).value_or(5);
     h.timeout = o.number("timeout", 86400).value_or(5);
     h.retries = o.number("max_retries", 100).value_or(3);
+    // Octavia's own API rules (a probe every delay seconds, timeout <= delay, 1+ retries); the
+    // scenario needs them too, so a dump that breaks them is refused here, not by `check`.
+    if (h.delay == 0) o.fail("delay", "must be at least 1 second");
+    if (h.timeout == 0) o.fail("timeout", "must be at least 1 second");
+    if (h.timeout > h.delay) {
+      o.fail("timeout", std::to_string(h.timeout) + " exceeds delay " + std::to_string(h.delay) +
+                            " (Octavia requires timeout <= delay)");
+    }
+    if (h.retries == 0) o.fail("max_retries", "must be at least 1");
     d.health_monitors.push_back(std::move(h));
   }
   for (const Obj& o : pools) {
