@@ -21,4 +21,9 @@ std::string excerpt(std::string_view text, std::size_t max_chars = kExcerptChars
 /// "'" + excerpt(text) + "'".
 std::string quote_excerpt(std::string_view text);
 
+/// The offset of the first byte of `text` that is not part of well-formed UTF-8 (no overlong
+/// forms, no surrogates, nothing above U+10FFFF), or std::string_view::npos when it is all
+/// UTF-8. Used to refuse a scenario that is not text before any YAML parsing.
+std::size_t first_invalid_utf8(std::string_view text);
+
 }  // namespace hivesim

@@ -99,3 +99,34 @@ TEST_CASE("Loader: a 1 MB name is echoed as 60 characters, without a slow sugges
   CHECK(message.size() < 300);
   CHECK(message.find("'" + std::string(60, 'x') + kEllipsis + "'") != std::string::npos);
 }
+
+TEST_CASE("first_invalid_utf8: well-formed UTF-8 only") {
+  CHECK(first_invalid_utf8("") == std::string_view::npos);
+  CHECK(first_invalid_utf8("plain \u00e9\u20ac\U0001F41D text") == std::string_view::npos);
+  CHECK(first_invalid_utf8("\xef\xbb\xbfname: x") == std::string_view::npos);  // a BOM
+  CHECK(first_invalid_utf8("ab\xa7") == 2);                                    // stray continuation
+  CHECK(first_invalid_utf8("a\xc3") == 1);                                     // cut short
+  CHECK(first_invalid_utf8("a\xc3(") == 1);                                    // not a continuation
+  CHECK(first_invalid_utf8("\xc0\xaf") == 0);                                  // overlong '/'
+  CHECK(first_invalid_utf8("\xe0\x80\xaf") == 0);                              // overlong
+  CHECK(first_invalid_utf8("\xed\xa0\x80") == 0);                              // a surrogate
+  CHECK(first_invalid_utf8("\xf4\x90\x80\x80") == 0);                          // above U+10FFFF
+  CHECK(first_invalid_utf8("\xff") == 0);
+}
+
+TEST_CASE("Loader: a scenario that is not UTF-8 is refused before YAML parsing, with its place") {
+  // "%" and a byte that is not UTF-8: libfyaml 0.8 looped forever on it (found by
+  // fuzz_scenario: fuzz/corpus/fuzz_scenario/hang-libfyaml-directive-not-utf8.yaml).
+  const LoadResult directive = load_scenario_text("%\xa7\n", "scen.yaml");
+  REQUIRE(directive.errors.size() == 1);
+  CHECK(directive.errors[0].str() ==
+        "scen.yaml:1:2: error: not UTF-8 text (byte 0xA7): a scenario is a UTF-8 YAML file");
+  // In a comment, libfyaml dropped the rest of the file ("the scenario is empty").
+  const LoadResult comment = load_scenario_text("# caf\xe9\nname: x\n", "scen.yaml");
+  REQUIRE(comment.errors.size() == 1);
+  CHECK(comment.errors[0].str().rfind("scen.yaml:1:6: error: not UTF-8 text (byte 0xE9)", 0) == 0);
+  const LoadResult later = load_scenario_text("name: x\nhosts: [\xff]\n", "scen.yaml");
+  REQUIRE(later.errors.size() == 1);
+  CHECK(later.errors[0].line == 2);
+  CHECK(later.errors[0].col == 9);
+}
