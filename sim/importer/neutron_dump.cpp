@@ -83,7 +83,7 @@ class Obj {
     if (text.empty()) return std::nullopt;
     if (text.find(':') != std::string::npos) return std::nullopt;  // IPv6
     auto ip = Ipv4::parse(text);
-    if (!ip) fail(field, "'" + text + "' is not an IP address");
+    if (!ip) fail(field, quote_excerpt(text) + " is not an IP address");
     return ip;
   }
   std::optional<Mac> mac(std::string_view field) const {
@@ -154,12 +154,22 @@ std::vector<HypervisorIn> read_hypervisors(std::string_view text) {
   if (root.is_discarded()) throw DumpError{"hypervisors: not valid JSON"};
   if (root.is_object() && root.contains("hypervisors")) root = root["hypervisors"];
   if (!root.is_array()) throw DumpError{"hypervisors: expected a list"};
+  std::unordered_map<std::uint32_t, std::size_t> by_ip;  // two hosts cannot share a tunnel IP
   for (std::size_t i = 0; i < root.size(); ++i) {
     Obj o(root[i], "hypervisors", i);
     HypervisorIn h;
     h.name = o.has("Hypervisor Hostname") ? o.str("Hypervisor Hostname", true)
                                           : o.str("hypervisor_hostname", true);
-    h.ip = o.has("Host IP") ? o.ip("Host IP") : o.ip("host_ip");
+    const char* ip_field = o.has("Host IP") ? "Host IP" : "host_ip";
+    h.ip = o.ip(ip_field);
+    if (h.ip) {
+      const auto [it, fresh] = by_ip.emplace(h.ip->bits, i);
+      if (!fresh && out[it->second].name != h.name) {
+        o.fail(ip_field, h.ip->str() + " is already the address of hypervisors[" +
+                             std::to_string(it->second) + "] (" + excerpt(out[it->second].name) +
+                             ")");
+      }
+    }
     out.push_back(std::move(h));
   }
   return out;

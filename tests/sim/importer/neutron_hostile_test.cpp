@@ -74,3 +74,23 @@ TEST_CASE("import: a 1 MB id is not echoed whole in a message") {
   CHECK(out.error().size() < 400);
   CHECK_THAT(out.error(), Catch::Contains(std::string(60, 'f') + "\u2026"));
 }
+
+TEST_CASE("import: two hypervisors with one Host IP are an error, not a scenario check refuses") {
+  // Found by fuzz_neutron (fuzz/corpus/fuzz_neutron/crash-hypervisors-same-ip): the scenario
+  // had two hosts with one tunnel address.
+  neutron::ImportOptions options;
+  options.hypervisors_json =
+      R"([{"Hypervisor Hostname": "hv1.example.org", "Host IP": "192.0.2.11"},
+                                 {"Hypervisor Hostname": "hv2.example.org", "Host IP": "192.0.2.11"}])";
+  const auto out = neutron::import_neutron(cloud().dump(), options);
+  REQUIRE_FALSE(out);
+  CHECK_THAT(out.error(), Catch::Contains("hypervisors[1]: field 'Host IP': 192.0.2.11 is already "
+                                          "the address of hypervisors[0] (hv1.example.org)"));
+  // The same host listed twice is harmless.
+  options.hypervisors_json =
+      R"([{"Hypervisor Hostname": "hv1.example.org", "Host IP": "192.0.2.11"},
+                                 {"Hypervisor Hostname": "hv1.example.org", "Host IP": "192.0.2.11"}])";
+  const auto twice = neutron::import_neutron(cloud().dump(), options);
+  REQUIRE(twice);
+  CHECK(load_scenario_text(twice->yaml, "imported.yaml").errors.empty());
+}
