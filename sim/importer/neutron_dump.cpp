@@ -368,6 +368,10 @@ Result<Dump> read_dump(std::string_view json, std::string_view hypervisors_json)
       }
       rule.port_min = r.number("port_range_min", 65535);
       rule.port_max = r.number("port_range_max", 65535);
+      if (rule.port_min && rule.port_max && *rule.port_min > *rule.port_max) {
+        r.fail("port_range_max", std::to_string(*rule.port_max) + " is below port_range_min " +
+                                     std::to_string(*rule.port_min));
+      }
       rule.remote_prefix = r.str("remote_ip_prefix");
       rule.remote_group = sg_ids.resolve(r, "remote_group_id", r.str("remote_group_id"), false);
       g.rules.push_back(std::move(rule));

@@ -94,3 +94,24 @@ TEST_CASE("import: two hypervisors with one Host IP are an error, not a scenario
   REQUIRE(twice);
   CHECK(load_scenario_text(twice->yaml, "imported.yaml").errors.empty());
 }
+
+TEST_CASE("import: a security-group rule whose port range runs backwards is an error") {
+  // Found by fuzz_neutron (fuzz/corpus/fuzz_neutron/crash-sg-port-range-backwards): the rule
+  // became "dport: 8081-8080", which check refuses.
+  Json dump = cloud();
+  bool edited = false;
+  for (auto& group : dump["security_groups"]) {
+    for (auto& rule : group["security_group_rules"]) {
+      if (!edited && rule.contains("port_range_min") && rule["port_range_min"].is_number()) {
+        rule["port_range_min"] = 8081;
+        rule["port_range_max"] = 8080;
+        edited = true;
+      }
+    }
+  }
+  REQUIRE(edited);
+  const auto out = import(dump);
+  REQUIRE_FALSE(out);
+  CHECK_THAT(out.error(),
+             Catch::Contains("field 'port_range_max': 8080 is below port_range_min 8081"));
+}
