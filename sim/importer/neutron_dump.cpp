@@ -368,7 +368,11 @@ Result<Dump> read_dump(std::string_view json, std::string_view hypervisors_json)
       }
       rule.port_min = r.number("port_range_min", 65535);
       rule.port_max = r.number("port_range_max", 65535);
-      if (rule.port_min && rule.port_max && *rule.port_min > *rule.port_max) {
+      // For ICMP, Neutron keeps the type and code in these fields: only port protocols order them.
+      const bool has_ports = rule.protocol == "tcp" || rule.protocol == "udp" ||
+                             rule.protocol == "sctp" || rule.protocol == "6" ||
+                             rule.protocol == "17" || rule.protocol == "132";
+      if (has_ports && rule.port_min && rule.port_max && *rule.port_min > *rule.port_max) {
         r.fail("port_range_max", std::to_string(*rule.port_max) + " is below port_range_min " +
                                      std::to_string(*rule.port_min));
       }
