@@ -1,5 +1,7 @@
 #include "sim/importer/neutron_dump.hpp"
 
+#include "base/excerpt.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <unordered_map>
@@ -30,7 +32,7 @@ class Obj {
 
   [[noreturn]] void fail(std::string_view field, const std::string& what) const {
     std::string m = collection_ + "[" + std::to_string(index_) + "]";
-    if (!id_.empty()) m += " (id " + id_ + ")";
+    if (!id_.empty()) m += " (id " + excerpt(id_) + ")";  // a hostile id is not echoed whole
     if (!field.empty()) m += ": field '" + std::string(field) + "'";
     throw DumpError{m + ": " + what};
   }
@@ -81,7 +83,7 @@ class Obj {
     if (text.empty()) return std::nullopt;
     if (text.find(':') != std::string::npos) return std::nullopt;  // IPv6
     auto ip = Ipv4::parse(text);
-    if (!ip) fail(field, "'" + text + "' is not an IP address");
+    if (!ip) fail(field, quote_excerpt(text) + " is not an IP address");
     return ip;
   }
   std::optional<Mac> mac(std::string_view field) const {
@@ -152,12 +154,22 @@ std::vector<HypervisorIn> read_hypervisors(std::string_view text) {
   if (root.is_discarded()) throw DumpError{"hypervisors: not valid JSON"};
   if (root.is_object() && root.contains("hypervisors")) root = root["hypervisors"];
   if (!root.is_array()) throw DumpError{"hypervisors: expected a list"};
+  std::unordered_map<std::uint32_t, std::size_t> by_ip;  // two hosts cannot share a tunnel IP
   for (std::size_t i = 0; i < root.size(); ++i) {
     Obj o(root[i], "hypervisors", i);
     HypervisorIn h;
     h.name = o.has("Hypervisor Hostname") ? o.str("Hypervisor Hostname", true)
                                           : o.str("hypervisor_hostname", true);
-    h.ip = o.has("Host IP") ? o.ip("Host IP") : o.ip("host_ip");
+    const char* ip_field = o.has("Host IP") ? "Host IP" : "host_ip";
+    h.ip = o.ip(ip_field);
+    if (h.ip) {
+      const auto [it, fresh] = by_ip.emplace(h.ip->bits, i);
+      if (!fresh && out[it->second].name != h.name) {
+        o.fail(ip_field, h.ip->str() + " is already the address of hypervisors[" +
+                             std::to_string(it->second) + "] (" + excerpt(out[it->second].name) +
+                             ")");
+      }
+    }
     out.push_back(std::move(h));
   }
   return out;
@@ -356,6 +368,14 @@ Result<Dump> read_dump(std::string_view json, std::string_view hypervisors_json)
       }
       rule.port_min = r.number("port_range_min", 65535);
       rule.port_max = r.number("port_range_max", 65535);
+      // For ICMP, Neutron keeps the type and code in these fields: only port protocols order them.
+      const bool has_ports = rule.protocol == "tcp" || rule.protocol == "udp" ||
+                             rule.protocol == "sctp" || rule.protocol == "6" ||
+                             rule.protocol == "17" || rule.protocol == "132";
+      if (has_ports && rule.port_min && rule.port_max && *rule.port_min > *rule.port_max) {
+        r.fail("port_range_max", std::to_string(*rule.port_max) + " is below port_range_min " +
+                                     std::to_string(*rule.port_min));
+      }
       rule.remote_prefix = r.str("remote_ip_prefix");
       rule.remote_group = sg_ids.resolve(r, "remote_group_id", r.str("remote_group_id"), false);
       g.rules.push_back(std::move(rule));
@@ -378,6 +398,15 @@ Result<Dump> read_dump(std::string_view json, std::string_view hypervisors_json)
     h.delay = o.number("delay", 86400).value_or(5);
     h.timeout = o.number("timeout", 86400).value_or(5);
     h.retries = o.number("max_retries", 100).value_or(3);
+    // Octavia's own API rules (a probe every delay seconds, timeout <= delay, 1+ retries); the
+    // scenario needs them too, so a dump that breaks them is refused here, not by `check`.
+    if (h.delay == 0) o.fail("delay", "must be at least 1 second");
+    if (h.timeout == 0) o.fail("timeout", "must be at least 1 second");
+    if (h.timeout > h.delay) {
+      o.fail("timeout", std::to_string(h.timeout) + " exceeds delay " + std::to_string(h.delay) +
+                            " (Octavia requires timeout <= delay)");
+    }
+    if (h.retries == 0) o.fail("max_retries", "must be at least 1");
     d.health_monitors.push_back(std::move(h));
   }
   for (const Obj& o : pools) {

@@ -1,13 +1,14 @@
 #include "sim/io/pcap_sink.hpp"
 
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
-#include <memory>
 #include <set>
 #include <system_error>
 #include <utility>
@@ -22,56 +23,11 @@ namespace {
 
 constexpr int kSnaplen = 262144;
 
-struct DeadCloser {
-  void operator()(pcap_t* p) const { pcap_close(p); }
-};
-struct DumperCloser {
-  void operator()(pcap_dumper_t* d) const { pcap_dump_close(d); }
-};
+/// Distinct temp names for every sink of this process.
+std::atomic<std::uint64_t> temp_serial{0};
 
-/// What write() has created so far, removed again unless commit() is called.
-class Undo {
- public:
-  Undo() = default;
-  Undo(const Undo&) = delete;
-  Undo& operator=(const Undo&) = delete;
-  ~Undo() {
-    if (committed_) return;
-    std::error_code ec;
-    for (const auto& file : files_)
-      fs::remove(file, ec);
-    // Deepest first; a folder that is not empty (not ours alone) stays.
-    for (auto it = folders_.rbegin(); it != folders_.rend(); ++it)
-      fs::remove(*it, ec);
-  }
-  void file(fs::path p) { files_.push_back(std::move(p)); }
-  void folder(fs::path p) { folders_.push_back(std::move(p)); }
-  void commit() { committed_ = true; }
-
- private:
-  std::vector<fs::path> files_;
-  std::vector<fs::path> folders_;  // outermost first
-  bool committed_ = false;
-};
-
-/// Creates `dir` and its missing parents, noting each one created in `undo`.
-Status make_folder(const fs::path& dir, Undo& undo) {
-  std::error_code ec;
-  std::vector<fs::path> missing;
-  for (fs::path p = dir; !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
-    missing.push_back(p);
-    if (p == p.parent_path()) break;
-  }
-  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
-    if (!fs::create_directory(*it, ec) && ec) {
-      return Error{it->string() + ": cannot create folder for pcap output: " + ec.message()};
-    }
-    undo.folder(*it);
-  }
-  if (!fs::is_directory(dir, ec)) {
-    return Error{dir.string() + ": cannot write pcap output: not a folder"};
-  }
-  return std::nullopt;
+std::string errno_text() {
+  return std::generic_category().message(errno);
 }
 
 }  // namespace
@@ -87,75 +43,177 @@ std::string pcap_file_stem(std::string_view port_name) {
 
 PcapSink::PcapSink(std::string dir) : dir_(std::move(dir)) {}
 
+PcapSink::~PcapSink() {
+  if (!committed_) discard();
+  if (writer_ != nullptr) pcap_close(writer_);
+}
+
+Status PcapSink::ensure_folder() {
+  if (folder_ready_) return std::nullopt;
+  const fs::path dir(dir_);
+  std::error_code ec;
+  std::vector<fs::path> missing;
+  for (fs::path p = dir; !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
+    missing.push_back(p);
+    if (p == p.parent_path()) break;
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    if (!fs::create_directory(*it, ec) && ec) {
+      return Error{it->string() + ": cannot create folder for pcap output: " + ec.message()};
+    }
+    folders_.push_back(it->string());
+  }
+  if (!fs::is_directory(dir, ec)) {
+    return Error{dir.string() + ": cannot write pcap output: not a folder"};
+  }
+  folder_ready_ = true;
+  return std::nullopt;
+}
+
+Status PcapSink::open(Port& port) {
+  const std::string& name = port.label;
+  if (writer_ == nullptr) {
+    writer_ =
+        pcap_open_dead_with_tstamp_precision(DLT_EN10MB, kSnaplen, PCAP_TSTAMP_PRECISION_NANO);
+    if (writer_ == nullptr) {
+      return Error{name + ": cannot write pcap: libpcap could not start a writer"};
+    }
+  }
+  if (open_.size() >= kMaxOpenFiles) {
+    Port* oldest = open_.front();
+    open_.pop_front();
+    if (auto e = close(*oldest)) return e;
+  }
+  if (!port.created) {
+    // A new temp file: created exclusively (O_EXCL), so no one else's file is ever reused.
+    const int fd = ::open(port.temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return Error{name + ": cannot write pcap: " + errno_text()};
+    port.created = true;
+    std::FILE* file = ::fdopen(fd, "wb");
+    if (file == nullptr) {
+      ::close(fd);
+      return Error{name + ": cannot write pcap: " + errno_text()};
+    }
+    port.dumper = pcap_dump_fopen(writer_, file);
+    if (port.dumper == nullptr) {
+      std::fclose(file);
+      return Error{name + ": cannot write pcap: " + pcap_geterr(writer_)};
+    }
+  } else {
+    // Reopened after being closed to free a descriptor: libpcap checks the header and appends.
+    port.dumper = pcap_dump_open_append(writer_, port.temp.c_str());
+    if (port.dumper == nullptr) {
+      return Error{name + ": cannot write pcap: " + pcap_geterr(writer_)};
+    }
+  }
+  open_.push_back(&port);
+  return std::nullopt;
+}
+
+Status PcapSink::close(Port& port) {
+  if (port.dumper == nullptr) return std::nullopt;
+  // pcap_dump() reports nothing; a failed write shows in the stream's error flag.
+  const bool ok =
+      pcap_dump_flush(port.dumper) == 0 && std::ferror(pcap_dump_file(port.dumper)) == 0;
+  pcap_dump_close(port.dumper);
+  port.dumper = nullptr;
+  if (!ok) {
+    return Error{port.label + ": cannot write pcap: write failed"};
+  }
+  return std::nullopt;
+}
+
+void PcapSink::discard() {
+  for (auto& [name, port] : ports_) {
+    if (port.dumper != nullptr) pcap_dump_close(port.dumper);
+    port.dumper = nullptr;
+    if (port.created) ::unlink(port.temp.c_str());
+    port.created = false;
+  }
+  open_.clear();
+  // Deepest first; a folder that is not empty (not ours alone) stays.
+  std::error_code ec;
+  for (auto it = folders_.rbegin(); it != folders_.rend(); ++it)
+    fs::remove(*it, ec);
+  folders_.clear();
+}
+
 void PcapSink::record(const std::string& port_name, const Packet& packet, SimTime at) {
-  auto it = ports_.find(port_name);
-  if (it == ports_.end()) it = ports_.emplace(port_name, Frames{}).first;
-  Frames& frames = it->second;
-  const std::vector<std::uint8_t> frame = serialize(packet);
-  frames.bytes.insert(frames.bytes.end(), frame.begin(), frame.end());
-  frames.ends.push_back(frames.bytes.size());
-  frames.times.push_back(std::max<SimTime>(at, 0));
   ++packets_;
+  if (failed_ || committed_) return;
+  if ((failed_ = ensure_folder())) return;
+  auto it = ports_.find(port_name);
+  if (it == ports_.end()) {
+    Port port;
+    port.label = (fs::path(dir_) / (pcap_file_stem(port_name) + ".pcap")).string();
+    port.temp =
+        (fs::path(dir_) / (".hivesim-pcap-" + std::to_string(static_cast<long>(::getpid())) + "-" +
+                           std::to_string(temp_serial++) + ".tmp"))
+            .string();
+    it = ports_.emplace(port_name, std::move(port)).first;
+  }
+  Port& port = it->second;
+  if (port.dumper == nullptr && (failed_ = open(port))) return;
+  const std::vector<std::uint8_t> frame = serialize(packet);
+  const SimTime t = std::max<SimTime>(at, 0);
+  pcap_pkthdr header{};
+  // With a nanosecond-precision writer, tv_usec carries nanoseconds.
+  header.ts.tv_sec = static_cast<time_t>(t / kSecond);
+  header.ts.tv_usec = static_cast<suseconds_t>(t % kSecond);
+  header.len = static_cast<bpf_u_int32>(frame.size());
+  header.caplen = static_cast<bpf_u_int32>(std::min<std::size_t>(frame.size(), kSnaplen));
+  pcap_dump(reinterpret_cast<u_char*>(port.dumper), &header, frame.data());
+  if (std::ferror(pcap_dump_file(port.dumper)) != 0) {
+    failed_ = Error{port.label + ": cannot write pcap: " + errno_text()};
+  }
 }
 
 Status PcapSink::write() {
-  Undo undo;
-  const fs::path dir(dir_);
-  if (auto failed = make_folder(dir, undo)) return failed;
+  if (committed_) return std::nullopt;
+  auto fail = [this](Error e) -> Status {
+    discard();
+    return e;
+  };
+  if (failed_) return fail(*failed_);
+  if (auto e = ensure_folder()) return fail(*e);
 
-  // Every file is written under a temp name first; only when all are complete are they renamed.
-  std::vector<std::pair<fs::path, fs::path>> renames;  // temp -> final
+  // Every temp file complete and on disk before any is renamed.
+  for (auto& entry : ports_) {
+    Port& port = entry.second;
+    if (auto e = close(port)) return fail(*e);
+    const int fd = ::open(port.temp.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::fsync(fd) != 0) {
+      const std::string why = errno_text();
+      if (fd >= 0) ::close(fd);
+      return fail(Error{port.label + ": cannot write pcap: " + why});
+    }
+    ::close(fd);
+  }
+  open_.clear();
+
+  std::vector<fs::path> renamed;
+  auto undo_renames = [&renamed] {
+    std::error_code ignored;
+    for (const auto& p : renamed)
+      fs::remove(p, ignored);
+  };
   std::set<std::string> stems;
-  for (const auto& [port, frames] : ports_) {
-    std::string stem = pcap_file_stem(port);
+  const fs::path dir(dir_);
+  for (auto& [port_name, port] : ports_) {
+    std::string stem = pcap_file_stem(port_name);
     for (int n = 2; !stems.insert(stem).second; ++n)
-      stem = pcap_file_stem(port) + "~" + std::to_string(n);
+      stem = pcap_file_stem(port_name) + "~" + std::to_string(n);
     const fs::path final_path = dir / (stem + ".pcap");
-    const fs::path temp_path =
-        dir / ("." + stem + ".pcap.tmp" + std::to_string(static_cast<long>(::getpid())));
-    const std::string name = final_path.string();
-
-    std::unique_ptr<pcap_t, DeadCloser> dead(
-        pcap_open_dead_with_tstamp_precision(DLT_EN10MB, kSnaplen, PCAP_TSTAMP_PRECISION_NANO));
-    if (!dead) return Error{name + ": cannot write pcap: libpcap could not start a writer"};
-    std::FILE* file = std::fopen(temp_path.c_str(), "wb");
-    if (file == nullptr) {
-      return Error{name + ": cannot write pcap: " + std::generic_category().message(errno)};
-    }
-    undo.file(temp_path);
-    std::unique_ptr<pcap_dumper_t, DumperCloser> dumper(pcap_dump_fopen(dead.get(), file));
-    if (!dumper) {
-      std::fclose(file);
-      return Error{name + ": cannot write pcap: " + pcap_geterr(dead.get())};
-    }
-    std::size_t begin = 0;
-    for (std::size_t i = 0; i < frames.ends.size(); ++i) {
-      const std::size_t size = frames.ends[i] - begin;
-      pcap_pkthdr header{};
-      // With a nanosecond-precision writer, tv_usec carries nanoseconds.
-      header.ts.tv_sec = static_cast<time_t>(frames.times[i] / kSecond);
-      header.ts.tv_usec = static_cast<suseconds_t>(frames.times[i] % kSecond);
-      header.len = static_cast<bpf_u_int32>(size);
-      header.caplen = static_cast<bpf_u_int32>(std::min<std::size_t>(size, kSnaplen));
-      pcap_dump(reinterpret_cast<u_char*>(dumper.get()), &header, frames.bytes.data() + begin);
-      begin = frames.ends[i];
-    }
-    // pcap_dump() reports nothing; a failed write shows in the stream's error flag.
-    if (pcap_dump_flush(dumper.get()) != 0 || std::ferror(pcap_dump_file(dumper.get())) != 0) {
-      return Error{name + ": cannot write pcap: write failed"};
-    }
-    renames.emplace_back(temp_path, final_path);
-  }
-
-  for (const auto& [temp_path, final_path] : renames) {
     std::error_code ec;
-    fs::rename(temp_path, final_path, ec);
+    fs::rename(port.temp, final_path, ec);
     if (ec) {
-      return Error{final_path.string() + ": cannot write pcap: " + ec.message()};
+      undo_renames();
+      return fail(Error{final_path.string() + ": cannot write pcap: " + ec.message()});
     }
-    undo.file(final_path);
+    port.created = false;  // the temp name is gone
+    renamed.push_back(final_path);
   }
-  undo.commit();
+  committed_ = true;
   return std::nullopt;
 }
 

@@ -2,6 +2,7 @@
 
 #include "sim/packet/dhcp.hpp"
 #include "sim/packet/spec_dhcp.hpp"
+#include "base/excerpt.hpp"
 
 #include <algorithm>
 #include <array>
@@ -327,6 +328,7 @@ template <class Range, class Name>
 std::string suggestion(std::string_view word, const Range& candidates, Name name_of) {
   std::string_view best;
   std::size_t best_distance = 3;
+  if (word.size() > 64) return "";  // a long word is no typo of a keyword
   for (const auto& c : candidates) {
     const std::string_view name = name_of(c);
     const std::size_t d = edit_distance(word, name);
@@ -344,8 +346,9 @@ Error error(const Parts&... parts) {
   return Error{cat(parts...)};
 }
 
+/// What the user wrote, quoted and shortened (a 1 MB value is not echoed whole).
 std::string quoted_name(std::string_view text) {
-  return cat("'", text, "'");
+  return quote_excerpt(text);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -105,6 +105,50 @@ Json header_json(const Scenario& scenario, const SweepQuestion& question, const 
               {"for_ns", plan.for_ ? Json(*plan.for_) : Json(nullptr)}};
 }
 
+/// What a merged report's readers (assemble, sweep_text, sweep_regressed) rely on, checked in
+/// a partial from outside: "" or what is wrong. A digest does not vouch for content (anyone can
+/// compute one), so types are checked before any value is read.
+std::string partial_shape_error(const Json& doc) {
+  auto unsigned_at = [](const Json& o, const char* key) {
+    return o.is_object() && o.contains(key) && o[key].is_number_unsigned();
+  };
+  auto time_at = [](const Json& o, const char* key, bool nullable) {
+    return o.is_object() && o.contains(key) &&
+           (o[key].is_number_integer() || (nullable && o[key].is_null()));
+  };
+  auto names_at = [](const Json& o, const char* key) {
+    if (!o.is_object() || !o.contains(key) || !o[key].is_array()) return false;
+    return std::all_of(o[key].begin(), o[key].end(), [](const Json& n) { return n.is_string(); });
+  };
+  auto fraction_at = [](const Json& o, const char* key) {
+    return o.is_object() && o.contains(key) && o[key].is_number();
+  };
+  if (!doc.contains("scenario") || !doc["scenario"].is_string())
+    return "\"scenario\" is not a string";
+  if (!unsigned_at(doc, "seed")) return "\"seed\" is not a whole number";
+  if (!time_at(doc, "at_ns", false)) return "\"at_ns\" is not a whole number";
+  if (!time_at(doc, "for_ns", true)) return "\"for_ns\" is not a whole number or null";
+  const Json& partial = doc["partial"];
+  if (!unsigned_at(partial, "shard") || !unsigned_at(partial, "of") ||
+      !unsigned_at(partial, "variants_total")) {
+    return "\"partial\" needs whole numbers shard, of and variants_total";
+  }
+  if (!doc.contains("baseline") || !fraction_at(doc["baseline"], "delivered_fraction") ||
+      !names_at(doc["baseline"], "expectations_failed")) {
+    return "\"baseline\" needs delivered_fraction and expectations_failed (names)";
+  }
+  if (!doc.contains("variants") || !doc["variants"].is_array()) return "\"variants\" is not a list";
+  for (const Json& v : doc["variants"]) {
+    if (!unsigned_at(v, "index") || !v.contains("name") || !v["name"].is_string() ||
+        !unsigned_at(v, "packets_lost") || !fraction_at(v, "delivered_fraction") ||
+        !time_at(v, "recovered_after_ns", true) || !names_at(v, "expectations_failed")) {
+      return "a variant needs index, name, packets_lost, delivered_fraction, "
+             "recovered_after_ns and expectations_failed of the right types";
+    }
+  }
+  return "";
+}
+
 Json assemble(const Json& header, const Json& baseline, std::vector<Json> variants) {
   std::stable_sort(variants.begin(), variants.end(), [](const Json& a, const Json& b) {
     const auto la = a["packets_lost"].get<std::uint64_t>();
@@ -388,6 +432,9 @@ Result<nlohmann::ordered_json> merge_partials(const std::vector<std::string>& na
       if (digest(doc.dump()) != claimed) {
         return Error{name + ": error: digest mismatch: the partial report was edited or damaged"};
       }
+      if (const std::string wrong = partial_shape_error(doc); !wrong.empty()) {
+        return Error{name + ": error: malformed partial sweep report: " + wrong};
+      }
       Json part_header = Json{{"scenario", doc.at("scenario")},
                               {"seed", doc.at("seed")},
                               {"fail", doc.at("fail")},
@@ -420,9 +467,8 @@ Result<nlohmann::ordered_json> merge_partials(const std::vector<std::string>& na
         return Error{name + ": error: shard " + std::to_string(shard) + "/" + std::to_string(of) +
                      " is out of range or given twice"};
       }
-      std::uint64_t expected = 0;
-      for (std::uint64_t i = shard - 1; i < n; i += of)
-        ++expected;
+      // Variants shard-1, shard-1+of, ... below n; counted, not looped (n comes from outside).
+      const std::uint64_t expected = shard - 1 < n ? (n - shard) / of + 1 : 0;
       std::uint64_t got = 0;
       for (Json v : doc.at("variants")) {
         const std::uint64_t index = v.at("index").get<std::uint64_t>();

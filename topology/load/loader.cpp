@@ -2,6 +2,8 @@
 
 #include "topology/load/yaml_doc.hpp"
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -253,6 +255,22 @@ LoadResult Loader::load(const yaml::Node& root) {
 namespace {
 
 LoadResult load_text(std::string yaml, const std::string& file_name, const std::string& dir) {
+  // YAML is Unicode text; libfyaml 0.8 loops forever on some bytes that are not UTF-8 (a
+  // directive line "%\xa7", found by fuzz_scenario) and drops the rest of a file after one in a
+  // comment, so the text is checked first.
+  if (const std::size_t bad = first_invalid_utf8(yaml); bad != std::string_view::npos) {
+    const std::string_view before = std::string_view(yaml).substr(0, bad);
+    const std::size_t line_start = before.rfind('\n');  // npos on the first line
+    const std::size_t column = line_start == std::string_view::npos ? bad : bad - line_start - 1;
+    const auto line = 1 + std::count(before.begin(), before.end(), '\n');
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(yaml[bad]));
+    return LoadResult{
+        std::nullopt,
+        {Diagnostic{
+            file_name, static_cast<std::uint32_t>(line), static_cast<std::uint32_t>(column + 1),
+            std::string("not UTF-8 text (byte ") + byte + "): a scenario is a UTF-8 YAML file"}}};
+  }
   try {
     yaml::SyntaxError syntax;
     const std::unique_ptr<yaml::Document> doc = yaml::Document::parse(std::move(yaml), syntax);

@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/excerpt.hpp"
 #include "topology/load/loader.hpp"
 #include "topology/load/yaml_schema.hpp"
 #include "topology/model.hpp"
@@ -61,11 +62,9 @@ inline std::string label(std::string_view kind, const std::string& name, std::st
   return std::string(section) + "[" + std::to_string(index) + "]";
 }
 
+/// A name or value quoted for a message, shortened if long (base/excerpt.hpp).
 inline std::string q(std::string_view name) {
-  std::string out(1, '\'');
-  out += name;
-  out += '\'';
-  return out;
+  return quote_excerpt(name);
 }
 
 /// Names of one kind of object (hosts, ports, ...), for resolving references to ids.

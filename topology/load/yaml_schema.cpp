@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 
+#include "base/excerpt.hpp"
+
 namespace hivesim::yaml_schema {
 
 namespace {
@@ -103,11 +105,20 @@ SourceLoc Diagnostics::loc_of(const yaml::Node& node) {
   return SourceLoc{mark.line + 1, mark.column + 1};
 }
 
+constexpr std::size_t kMaxSuggestedLength = 100;
+
 std::optional<std::string> closest(std::string_view word, const std::vector<std::string>& options) {
   std::optional<std::string> best;
+  // No suggestion for a long word: nobody mistypes 100 characters, and the edit distance costs
+  // the product of the lengths (a hostile 1 MB name against many names would take hours).
+  if (word.size() > kMaxSuggestedLength) return best;
   // A plausible typo: at most one edit per three characters (and at least one allowed).
   std::size_t best_distance = std::max<std::size_t>(1, word.size() / 3) + 1;
   for (const auto& option : options) {
+    // The lengths' difference is a lower bound of the distance: skip the hopeless ones cheaply.
+    const std::size_t gap =
+        option.size() > word.size() ? option.size() - word.size() : word.size() - option.size();
+    if (gap >= best_distance) continue;
     const std::size_t d = edit_distance(word, option);
     if (d < best_distance && d < std::max(word.size(), option.size())) {
       best_distance = d;
@@ -123,9 +134,7 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
 }
 
 std::string quoted(std::string_view text) {
-  std::string shown(text.substr(0, text.find('\n')));
-  if (shown.size() > 40) shown = shown.substr(0, 37) + "...";
-  return "'" + shown + "'";
+  return quote_excerpt(text);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -246,7 +255,7 @@ std::optional<Ipv4Prefix> Field::cidr(bool allow_bare) const {
   if (!value) {
     error(key_ + " " + quoted(*s) + " is not a CIDR (expected A.B.C.D/LEN)");
   } else if (!allow_bare && s->find('/') == std::string::npos) {
-    error(key_ + " " + quoted(*s) + " needs a prefix length (e.g. " + *s + "/24)");
+    error(key_ + " " + quoted(*s) + " needs a prefix length (e.g. " + excerpt(*s) + "/24)");
     return std::nullopt;
   }
   return value;

@@ -46,7 +46,8 @@ std::optional<std::string> closest(std::string_view word, const std::vector<std:
 /// " (did you mean 'x'?)" or "".
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& options);
 
-/// "'text'" for messages; long or multi-line text is shortened.
+/// "'text'" for messages: quote_excerpt() (base/excerpt.hpp), long or multi-line text
+/// shortened on a UTF-8 boundary.
 std::string quoted(std::string_view text);
 
 class MapReader;

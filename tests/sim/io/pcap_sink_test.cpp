@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <pcap/pcap.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -90,7 +91,7 @@ bool have_tshark() {
 
 TEST_CASE("PcapSink: files read back with the same frames and nanosecond times, one per port") {
   TempDir dir;
-  const fs::path out = dir.path() / "out" / "nested";  // created by write()
+  const fs::path out = dir.path() / "out" / "nested";  // created by the first record()
   PcapSink sink(out.string());
   sink.record("vm1", packet(1000), 1 * kSecond + 1);
   sink.record("vm2", packet(2000, 11), 2 * kSecond + 999);
@@ -98,7 +99,10 @@ TEST_CASE("PcapSink: files read back with the same frames and nanosecond times, 
   sink.record("uplink/0", packet(3000), 7);
   CHECK(sink.ports() == 3);
   CHECK(sink.packets() == 4);
-  CHECK_FALSE(fs::exists(out));  // nothing before write()
+  // Before write(), only hidden temp files: no final name exists yet.
+  for (const auto& name : listing(out))
+    CHECK(name.front() == '.');
+  CHECK(listing(out).size() == 3);
   REQUIRE_FALSE(sink.write());
   CHECK(listing(out) == std::set<std::string>{"vm1.pcap", "vm2.pcap", "uplink_0.pcap"});
 
@@ -221,4 +225,114 @@ TEST_CASE("PcapSink: tshark reads the written files") {
   CHECK(::pclose(pipe) == 0);
   REQUIRE(lines.size() == 5);
   CHECK_THAT(lines[2], Catch::StartsWith("0.000003000"));
+}
+
+namespace {
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAddressSanitizer = true;  // its quarantine keeps freed memory resident
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kAddressSanitizer = true;
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+#else
+constexpr bool kAddressSanitizer = false;
+#endif
+
+/// This process's resident memory now, in bytes (/proc/self/statm).
+std::size_t resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t total = 0;
+  std::size_t resident = 0;
+  statm >> total >> resident;
+  return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+std::set<std::string> hidden_files(const fs::path& dir) {
+  std::set<std::string> out;
+  for (const auto& name : listing(dir))
+    if (name.front() == '.') out.insert(name);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("PcapSink: frames stream to disk; memory does not grow with them") {
+  TempDir dir;
+  PcapSink sink(dir.path().string());
+  Packet big = packet(1);
+  big.payload_len = 1400;
+  const std::size_t frame_size = serialize(big).size();
+  constexpr int kFrames = 100'000;  // ~145 MB of frames
+  const std::size_t before = resident_bytes();
+  for (int i = 0; i < kFrames; ++i)
+    sink.record(i % 2 == 0 ? "vm1" : "vm2", big, i);
+  const std::size_t growth = resident_bytes() - std::min(before, resident_bytes());
+  INFO("resident growth " << growth / 1024 << " KiB for " << kFrames * frame_size / 1024
+                          << " KiB of frames");
+  // Kept in memory, the frames would take all of it; streamed, stdio buffers.
+  if (!kAddressSanitizer) CHECK(growth < kFrames * frame_size / 8);
+  // Before write(), the data is in hidden temp files, not under the final names.
+  CHECK(hidden_files(dir.path()).size() == 2);
+  CHECK_FALSE(fs::exists(dir.file("vm1.pcap")));
+  REQUIRE_FALSE(sink.write());
+  CHECK(listing(dir.path()) == std::set<std::string>{"vm1.pcap", "vm2.pcap"});
+  CHECK(fs::file_size(dir.file("vm1.pcap")) == 24 + kFrames / 2 * (16 + frame_size));
+}
+
+TEST_CASE("PcapSink: more ports than open files, each file complete and in order") {
+  TempDir dir;
+  const int ports = static_cast<int>(PcapSink::kMaxOpenFiles) * 3 + 5;
+  {
+    PcapSink sink(dir.path().string());
+    // Round-robin over every port, three times: each file is closed and reopened in between.
+    for (int round = 0; round < 3; ++round)
+      for (int p = 0; p < ports; ++p)
+        sink.record("p" + std::to_string(p), packet(static_cast<std::uint16_t>(round)),
+                    round * 1000 + p);
+    REQUIRE_FALSE(sink.write());
+  }
+  CHECK(listing(dir.path()).size() == static_cast<std::size_t>(ports));
+  for (int p : {0, 1, ports - 1}) {
+    const ReadBack back = read_back(dir.file("p" + std::to_string(p) + ".pcap"));
+    REQUIRE(back.frames.size() == 3);
+    for (int round = 0; round < 3; ++round) {
+      CHECK(back.frames[round] == serialize(packet(static_cast<std::uint16_t>(round))));
+      CHECK(back.times[round] == round * 1000 + p);
+    }
+    CHECK(back.precision == 9);
+  }
+}
+
+TEST_CASE("PcapSink: destroyed without write() (a failed run) leaves nothing") {
+  TempDir dir;
+  {
+    PcapSink sink(dir.file("new") + "/sub");
+    sink.record("vm1", packet(1), 0);
+    sink.record("vm2", packet(2), 0);
+    CHECK(hidden_files(dir.file("new/sub")).size() == 2);
+  }
+  CHECK(listing(dir.path()).empty());
+  {
+    PcapSink sink(dir.path().string());
+    sink.record("vm1", packet(1), 0);
+  }
+  CHECK(listing(dir.path()).empty());
+}
+
+TEST_CASE("PcapSink: a failure while recording is reported by write(), and cleaned up") {
+  TempDir dir;
+  PcapSink sink(dir.file("out"));
+  sink.record("vm1", packet(1), 0);
+  // The folder goes away under the sink: the next port's temp file cannot be created.
+  fs::remove_all(dir.file("out"));
+  sink.record("vm2", packet(2), 0);
+  sink.record("vm1", packet(3), 0);
+  CHECK(sink.packets() == 3);
+  const Status status = sink.write();
+  REQUIRE(status);
+  CHECK_THAT(status->message, Catch::Contains(dir.file("out/vm2.pcap")));
+  CHECK(listing(dir.path()).empty());
 }

@@ -1,0 +1,117 @@
+// The importer on hostile dumps (SPEC section 10): what the importer accepts must load (its
+// promise: `hivesim check` accepts what it writes), and messages do not echo whole values.
+// The health-monitor case was found by fuzz_neutron (fuzz/corpus/fuzz_neutron/
+// crash-hm-timeout-over-delay.json): timeout 6 over delay 5 was imported, and `check` refused
+// the scenario.
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "sim/importer/neutron_import.hpp"
+#include "topology/load/loader.hpp"
+
+using namespace hivesim;
+using Json = nlohmann::json;
+
+namespace {
+
+Json cloud() {
+  std::ifstream in(std::string(HIVESIM_SOURCE_DIR) + "/scenarios/openstack/cloud.json");
+  REQUIRE(in);
+  std::stringstream s;
+  s << in.rdbuf();
+  return Json::parse(s.str());
+}
+
+Result<neutron::ImportOutput> import(const Json& dump) {
+  return neutron::import_neutron(dump.dump(), neutron::ImportOptions{});
+}
+
+}  // namespace
+
+TEST_CASE("import: the sample cloud imports and loads (the control case)") {
+  const auto out = import(cloud());
+  REQUIRE(out);
+  const LoadResult loaded = load_scenario_text(out->yaml, "imported.yaml");
+  CHECK(loaded.errors.empty());
+}
+
+TEST_CASE("import: a health monitor Octavia would refuse is an error naming the field") {
+  struct Case {
+    const char* field;
+    int value;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"timeout", 6,
+       "healthmonitors[0] (id af000001-0000-4000-8000-000000000001): field "
+       "'timeout': 6 exceeds delay 5"},
+      {"delay", 0, "field 'delay': must be at least 1"},
+      {"timeout", 0, "field 'timeout': must be at least 1"},
+      {"max_retries", 0, "field 'max_retries': must be at least 1"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.field << " = " << c.value);
+    Json dump = cloud();
+    dump["healthmonitors"][0][c.field] = c.value;
+    const auto out = import(dump);
+    REQUIRE_FALSE(out);
+    CHECK_THAT(out.error(), Catch::Contains(c.message));
+  }
+}
+
+TEST_CASE("import: a 1 MB id is not echoed whole in a message") {
+  Json dump = cloud();
+  dump["healthmonitors"][0]["id"] = std::string(1 << 20, 'f');
+  dump["healthmonitors"][0]["delay"] = "soon";
+  const auto out = import(dump);
+  REQUIRE_FALSE(out);
+  CHECK(out.error().size() < 400);
+  CHECK_THAT(out.error(), Catch::Contains(std::string(60, 'f') + "\u2026"));
+}
+
+TEST_CASE("import: two hypervisors with one Host IP are an error, not a scenario check refuses") {
+  // Found by fuzz_neutron (fuzz/corpus/fuzz_neutron/crash-hypervisors-same-ip): the scenario
+  // had two hosts with one tunnel address.
+  neutron::ImportOptions options;
+  options.hypervisors_json =
+      R"([{"Hypervisor Hostname": "hv1.example.org", "Host IP": "192.0.2.11"},
+                                 {"Hypervisor Hostname": "hv2.example.org", "Host IP": "192.0.2.11"}])";
+  const auto out = neutron::import_neutron(cloud().dump(), options);
+  REQUIRE_FALSE(out);
+  CHECK_THAT(out.error(), Catch::Contains("hypervisors[1]: field 'Host IP': 192.0.2.11 is already "
+                                          "the address of hypervisors[0] (hv1.example.org)"));
+  // The same host listed twice is harmless.
+  options.hypervisors_json =
+      R"([{"Hypervisor Hostname": "hv1.example.org", "Host IP": "192.0.2.11"},
+                                 {"Hypervisor Hostname": "hv1.example.org", "Host IP": "192.0.2.11"}])";
+  const auto twice = neutron::import_neutron(cloud().dump(), options);
+  REQUIRE(twice);
+  CHECK(load_scenario_text(twice->yaml, "imported.yaml").errors.empty());
+}
+
+TEST_CASE("import: a security-group rule whose port range runs backwards is an error") {
+  // Found by fuzz_neutron (fuzz/corpus/fuzz_neutron/crash-sg-port-range-backwards): the rule
+  // became "dport: 8081-8080", which check refuses.
+  Json dump = cloud();
+  bool edited = false;
+  for (auto& group : dump["security_groups"]) {
+    for (auto& rule : group["security_group_rules"]) {
+      if (!edited && rule.contains("port_range_min") && rule["port_range_min"].is_number()) {
+        rule["port_range_min"] = 8081;
+        rule["port_range_max"] = 8080;
+        edited = true;
+      }
+    }
+  }
+  REQUIRE(edited);
+  const auto out = import(dump);
+  REQUIRE_FALSE(out);
+  CHECK_THAT(out.error(),
+             Catch::Contains("field 'port_range_max': 8080 is below port_range_min 8081"));
+}
