@@ -498,6 +498,7 @@ Status parse_frame_into(std::span<const std::uint8_t> frame, Packet& p, ParseOpt
 
 bool frame_flow_key(std::span<const std::uint8_t> frame, PortId in_port, FlowKey& key,
                     std::size_t& length, KeyedRest& rest) {
+  static_assert(kFlowFieldsVersion == 1, "frame_flow_key(): set every field of the key");
   // parse_frame_into's checks for these shapes, on the same fields; anything else declines.
   constexpr std::size_t kHeaders = kEthHeader + kIpv4Header;
   if (frame.size() < kHeaders) return false;

@@ -202,7 +202,7 @@ std::optional<std::string> parse_ethertype(std::string_view v, PacketSpec& s) {
 std::optional<std::string> parse_ip_proto(std::string_view v, PacketSpec& s) {
   auto proto = parse_uint<std::uint8_t>(v, 255);
   if (!proto) return "0-255";
-  if (*proto == ipproto::kTcp || *proto == ipproto::kUdp || *proto == ipproto::kIcmp) {
+  if (!ipproto::name(*proto).empty()) {
     return "tcp, udp and icmp are written with their own word";
   }
   s.ip_proto = *proto;
@@ -210,12 +210,8 @@ std::optional<std::string> parse_ip_proto(std::string_view v, PacketSpec& s) {
 }
 
 std::optional<std::string> parse_inner_proto(std::string_view v, PacketSpec& s) {
-  if (v == "tcp") {
-    s.inner_proto = ipproto::kTcp;
-  } else if (v == "udp") {
-    s.inner_proto = ipproto::kUdp;
-  } else if (v == "icmp") {
-    s.inner_proto = ipproto::kIcmp;
+  if (auto word = ipproto::from_name(v)) {
+    s.inner_proto = *word;
   } else if (auto n = parse_uint<std::uint8_t>(v, 255)) {
     s.inner_proto = *n;
   } else {
@@ -356,19 +352,6 @@ bool is_icmp_error_spec(const PacketSpec& s) {
   return s.proto == SpecProto::kIcmp && s.icmp_type && icmptype::is_error(*s.icmp_type);
 }
 
-std::string_view inner_word(std::uint8_t proto) {
-  switch (proto) {
-    case ipproto::kTcp:
-      return "tcp";
-    case ipproto::kUdp:
-      return "udp";
-    case ipproto::kIcmp:
-      return "icmp";
-    default:
-      return {};
-  }
-}
-
 /// Bytes of headers after the IPv4 header, to bound `len`.
 std::size_t l4_header_bytes(const PacketSpec& s) {
   if (s.frag == FragKind::kLater) return 0;
@@ -408,7 +391,7 @@ Status check_key_fits(const KeyDef& key, const PacketSpec& s) {
   const bool ports = inner == ipproto::kTcp || inner == ipproto::kUdp;
   if ((key.needs == Needs::kInnerPorts && !ports) ||
       (key.needs == Needs::kInnerIcmp && inner != ipproto::kIcmp)) {
-    const std::string_view name = inner_word(inner);
+    const std::string_view name = ipproto::name(inner);
     return error("key '", key.name, "' does not apply to inner_proto=",
                  name.empty() ? std::to_string(inner) : std::string(name));
   }
@@ -434,7 +417,7 @@ Status validate(const PacketSpec& s) {
   if (is_icmp_error_spec(s) && s.frag != FragKind::kLater) {
     if (!s.inner_proto) return error("an icmp error needs inner_proto=");
     if (!s.inner_dst) return error("an icmp error needs inner_dst=");
-    const std::string_view inner = inner_word(*s.inner_proto);
+    const std::string_view inner = ipproto::name(*s.inner_proto);
     if ((*s.inner_proto == ipproto::kTcp || *s.inner_proto == ipproto::kUdp) && !s.inner_dport) {
       return error("an icmp error quoting ", inner, " needs inner_dport=");
     }
@@ -479,20 +462,12 @@ class SpecWriter {
 std::string_view spec_word(const Packet& p) {
   if (p.is_arp()) return "arp";
   if (!p.is_ipv4()) return "eth";
-  switch (p.proto) {
-    case ipproto::kTcp:
-      return "tcp";
-    case ipproto::kUdp:
-      return "udp";
-    case ipproto::kIcmp:
-      return "icmp";
-    default:
-      return "ip";
-  }
+  const std::string_view word = ipproto::name(p.proto);
+  return word.empty() ? "ip" : word;
 }
 
 void format_quote(SpecWriter& w, const QuotedHeader& q) {
-  const std::string_view inner = inner_word(q.proto);
+  const std::string_view inner = ipproto::name(q.proto);
   if (inner.empty()) {
     w.key("inner_proto", q.proto);
   } else {
