@@ -23,7 +23,6 @@ struct Mac {
   /// The I/G bit of the first octet: set for broadcast and multicast.
   constexpr bool is_multicast() const { return (bits >> 40) & 1U; }
   constexpr bool is_broadcast() const { return bits == broadcast().bits; }
-  constexpr bool is_zero() const { return bits == 0; }
 
   /// "aa:bb:cc:dd:ee:ff" (also accepts '-' separators and upper case).
   static std::optional<Mac> parse(std::string_view text);

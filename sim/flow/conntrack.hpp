@@ -1,7 +1,8 @@
 #pragma once
 // Connection tracking and NAT state, as the agent on a host keeps them (MidoNet's
 // ConnTrackState and NatState). Both are explicit objects owned by the caller: `trace --batch`
-// keeps one set for the batch, the engine one per host, and pushes entries to peers.
+// keeps one set for the batch; the twin one per host (sim/twin/flow_state.hpp), and it pushes
+// entries to peers.
 //
 // Conntrack: a forward flow leaving at an exterior port records the key its replies will have
 // (reversed 5-tuple after NAT, plus the device the reply will enter); a packet whose key is
@@ -165,7 +166,7 @@ class NatTable {
   std::vector<Undo> undo_;
   std::vector<std::pair<ConnKey, std::optional<SimTime>>> lease_undo_;  // leases_ before a bind
   // The random stream as it was at the checkpoint, saved at the first draw after it (most
-  // connections draw nothing, and the engine is 2.5 KB).
+  // connections draw nothing, and the random engine is 2.5 KB).
   std::optional<std::mt19937_64> rng_saved_;
   bool journaling_ = false;
   std::vector<StateWrite>* journal_ = nullptr;

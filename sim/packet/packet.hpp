@@ -145,7 +145,6 @@ struct Packet : PacketFields {
   bool is_ipv4() const { return ethertype == ethertype::kIpv4; }
   bool is_arp() const { return ethertype == ethertype::kArp; }
   bool has_l4() const { return is_ipv4() && frag != FragKind::kLater; }
-  bool is_icmp_error() const { return is_ipv4() && proto == ipproto::kIcmp && quoted.has_value(); }
 
   /// Field by field, payload bytes included (an empty payload is not equal to zeros).
   friend bool operator==(const Packet&, const Packet&) = default;

@@ -2,7 +2,7 @@
 // The report of `hivesim run` and `hivesim replay` (SPEC section 5) as plain values, and its
 // renderings: the JSON document, human text and JUnit XML.
 //
-// Invariants: every list is in a fixed order decided by the engine (drops sorted by count
+// Invariants: every list is in a fixed order decided by the twin (drops sorted by count
 // descending then reason/device/rule; load balancers, failures, traffic and expectations in
 // scenario order), so that the same scenario and seed render byte-identical documents. Nothing
 // here reads a clock or a hash-table iteration order.

@@ -102,13 +102,6 @@ std::string_view to_string(Reach r) {
   return "blocked";
 }
 
-std::optional<Reach> parse_reach(std::string_view text) {
-  for (Reach r : {Reach::kOpen, Reach::kOneWay, Reach::kBlocked}) {
-    if (to_string(r) == text) return r;
-  }
-  return std::nullopt;
-}
-
 std::vector<std::string> default_sources(const Topology& topo) {
   std::vector<std::string> names;
   for (const Port& p : topo.ports) {
