@@ -25,7 +25,7 @@ struct Mac {
   constexpr bool is_broadcast() const { return bits == broadcast().bits; }
 
   /// "aa:bb:cc:dd:ee:ff" (also accepts '-' separators and upper case).
-  static std::optional<Mac> parse(std::string_view text);
+  [[nodiscard]] static std::optional<Mac> parse(std::string_view text);
   std::string str() const;
 
   friend constexpr bool operator==(Mac, Mac) = default;
@@ -37,7 +37,7 @@ struct Ipv4 {
   std::uint32_t bits = 0;
 
   /// Dotted quad, exactly four decimal octets.
-  static std::optional<Ipv4> parse(std::string_view text);
+  [[nodiscard]] static std::optional<Ipv4> parse(std::string_view text);
   std::string str() const;
 
   constexpr bool is_broadcast() const { return bits == 0xffffffffU; }
@@ -63,7 +63,7 @@ struct Ipv4Prefix {
   constexpr Ipv4 broadcast() const { return Ipv4{addr.bits | ~mask()}; }
 
   /// "a.b.c.d/len" or a bare address (then /32).
-  static std::optional<Ipv4Prefix> parse(std::string_view text);
+  [[nodiscard]] static std::optional<Ipv4Prefix> parse(std::string_view text);
   std::string str() const;
 
   friend constexpr bool operator==(Ipv4Prefix, Ipv4Prefix) = default;

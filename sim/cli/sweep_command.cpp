@@ -69,8 +69,8 @@ int write_and_print(const nlohmann::ordered_json& doc, const std::string& format
       err << "hivesim sweep: error: " << dir << ": cannot create the output folder\n";
       return kExitBadInput;
     }
-    if (auto e = write_file_atomically(dir + "/" + file_name, json)) {
-      err << "hivesim sweep: error: " << e->message << "\n";
+    if (Status e = write_file_atomically(dir + "/" + file_name, json); !e.ok()) {
+      err << "hivesim sweep: error: " << e.error() << "\n";
       return kExitBadInput;
     }
   }
@@ -139,7 +139,7 @@ int sweep_command(const std::vector<std::string>& args, std::ostream& out, std::
     return kExitOk;
   }
   const std::string format = vm["format"].as<std::string>();
-  if (auto bad = check_format(format)) return fail(*bad);
+  if (Status bad = check_format(format); !bad.ok()) return fail(bad.error());
   const std::vector<std::string> inputs =
       vm.count("inputs") ? vm["inputs"].as<std::vector<std::string>>() : std::vector<std::string>{};
   if (vm.count("merge")) {

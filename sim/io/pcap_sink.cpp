@@ -71,7 +71,7 @@ Status make_folder(const fs::path& dir, Undo& undo) {
   if (!fs::is_directory(dir, ec)) {
     return Error{dir.string() + ": cannot write pcap output: not a folder"};
   }
-  return std::nullopt;
+  return {};
 }
 
 }  // namespace
@@ -101,7 +101,7 @@ void PcapSink::record(const std::string& port_name, const Packet& packet, SimTim
 Status PcapSink::write() {
   Undo undo;
   const fs::path dir(dir_);
-  if (auto failed = make_folder(dir, undo)) return failed;
+  if (Status failed = make_folder(dir, undo); !failed.ok()) return failed;
 
   // Every file is written under a temp name first; only when all are complete are they renamed.
   std::vector<std::pair<fs::path, fs::path>> renames;  // temp -> final
@@ -156,7 +156,7 @@ Status PcapSink::write() {
     undo.file(final_path);
   }
   undo.commit();
-  return std::nullopt;
+  return {};
 }
 
 }  // namespace hivesim

@@ -475,8 +475,9 @@ class PcapSource::Reader {
     } else {
       if (batch.packets_used == batch.packets.size()) batch.packets.emplace_back();
       Packet& packet = batch.packets[batch.packets_used];
-      if (Status err = parse_frame_into(bytes, packet, ParseOptions{options_.keep_payload})) {
-        malformed(batch, r, err->message);
+      if (Status err = parse_frame_into(bytes, packet, ParseOptions{options_.keep_payload});
+          !err.ok()) {
+        malformed(batch, r, err.error());
         return;
       }
       r.kind = Record::Kind::kParsed;

@@ -99,7 +99,7 @@ TEST_CASE("PcapSink: files read back with the same frames and nanosecond times, 
   CHECK(sink.ports() == 3);
   CHECK(sink.packets() == 4);
   CHECK_FALSE(fs::exists(out));  // nothing before write()
-  REQUIRE_FALSE(sink.write());
+  REQUIRE(sink.write().ok());
   CHECK(listing(out) == std::set<std::string>{"vm1.pcap", "vm2.pcap", "uplink_0.pcap"});
 
   const ReadBack vm1 = read_back((out / "vm1.pcap").string());
@@ -123,7 +123,7 @@ TEST_CASE("PcapSink: written files replay through PcapSource") {
   PcapSink sink(dir.path().string());
   for (std::uint16_t i = 0; i < 50; ++i)
     sink.record("ext", packet(i, i % 3 == 0 ? 5 : 0), i * 10);
-  REQUIRE_FALSE(sink.write());
+  REQUIRE(sink.write().ok());
   auto source = PcapSource::open(dir.file("ext.pcap"), PcapOptions{PortId{4}, 1.0, false, 0});
   REQUIRE(source.ok());
   for (std::uint16_t i = 0; i < 50; ++i) {
@@ -150,7 +150,7 @@ TEST_CASE("PcapSink: port names become safe, distinct file names") {
   sink.record("a/b", packet(1), 0);
   sink.record("a_b", packet(2), 0);
   sink.record("..", packet(3), 0);
-  REQUIRE_FALSE(sink.write());
+  REQUIRE(sink.write().ok());
   CHECK(listing(dir.path()) == std::set<std::string>{"a_b.pcap", "a_b~2.pcap", "_...pcap"});
   CHECK(read_back(dir.file("a_b~2.pcap")).frames.at(0) == serialize(packet(2)));
 }
@@ -158,7 +158,7 @@ TEST_CASE("PcapSink: port names become safe, distinct file names") {
 TEST_CASE("PcapSink: nothing recorded writes no file") {
   TempDir dir;
   PcapSink sink(dir.file("out"));
-  REQUIRE_FALSE(sink.write());
+  REQUIRE(sink.write().ok());
   CHECK(fs::is_directory(dir.file("out")));
   CHECK(listing(dir.file("out")).empty());
 }
@@ -169,8 +169,8 @@ TEST_CASE("PcapSink: a folder that cannot be made fails cleanly and leaves nothi
   PcapSink sink(dir.file("plain-file") + "/out");
   sink.record("vm1", packet(1), 0);
   const Status status = sink.write();
-  REQUIRE(status);
-  CHECK_THAT(status->message, Catch::Contains(dir.file("plain-file")));
+  REQUIRE_FALSE(status.ok());
+  CHECK_THAT(status.error(), Catch::Contains(dir.file("plain-file")));
   CHECK(listing(dir.path()) == std::set<std::string>{"plain-file"});
 }
 
@@ -182,8 +182,8 @@ TEST_CASE("PcapSink: a failure part-way removes every file and folder it wrote")
     sink.record("a", packet(1), 0);  // written and renamed first ("a" < "vm1")...
     sink.record("vm1", packet(2), 0);
     const Status status = sink.write();
-    REQUIRE(status);
-    CHECK_THAT(status->message, Catch::Contains(dir.file("vm1.pcap")));
+    REQUIRE_FALSE(status.ok());
+    CHECK_THAT(status.error(), Catch::Contains(dir.file("vm1.pcap")));
     CHECK(listing(dir.path()) == std::set<std::string>{"vm1.pcap"});  // ... then removed
     CHECK(fs::is_directory(dir.path() / "vm1.pcap" / "keep"));
   }
@@ -192,8 +192,8 @@ TEST_CASE("PcapSink: a failure part-way removes every file and folder it wrote")
     sink.record("a", packet(1), 0);
     sink.record(std::string(300, 'x'), packet(2), 0);
     const Status status = sink.write();
-    REQUIRE(status);
-    CHECK_THAT(status->message, Catch::Contains(std::string(300, 'x') + ".pcap"));
+    REQUIRE_FALSE(status.ok());
+    CHECK_THAT(status.error(), Catch::Contains(std::string(300, 'x') + ".pcap"));
     CHECK(listing(dir.path()).empty());
   }
 }
@@ -207,7 +207,7 @@ TEST_CASE("PcapSink: tshark reads the written files") {
   PcapSink sink(dir.path().string());
   for (std::uint16_t i = 0; i < 5; ++i)
     sink.record("vm1", packet(i, i == 2 ? 7 : 0), i * 1500);
-  REQUIRE_FALSE(sink.write());
+  REQUIRE(sink.write().ok());
   const std::string file = dir.file("vm1.pcap");
   CHECK(std::system(("tshark -r '" + file + "' >/dev/null 2>&1").c_str()) == 0);
   // One summary line per frame; the third is 1.5 us after the second, as nanoseconds show.
