@@ -60,13 +60,15 @@ int main(int argc, char** argv) {
   hivesim::gui::MainWindow window;
   window.resize(1200, 800);
   if (args->scenario) {
-    if (Status error = window.open_scenario(QString::fromStdString(*args->scenario)); !error.ok()) {
+    if (hivesim::Status error = window.open_scenario(QString::fromStdString(*args->scenario));
+        !error.ok()) {
       std::cerr << error.error() << "\n";
       return kExitBadInput;
     }
   }
   if (args->trace) {
-    if (Status error = window.trace_line(QString::fromStdString(*args->trace)); !error.ok()) {
+    if (hivesim::Status error = window.trace_line(QString::fromStdString(*args->trace));
+        !error.ok()) {
       if (args->screenshot) return fail("--trace: " + error.error());
     } else {
       // The last hop is where the packet's fate was decided: show its callout.
@@ -79,7 +81,8 @@ int main(int argc, char** argv) {
     return QApplication::exec();
   }
   if (args->run) {
-    if (Status error = window.run_and_wait(); !error.ok()) return fail("--run: " + error.error());
+    if (hivesim::Status error = window.run_and_wait(); !error.ok())
+      return fail("--run: " + error.error());
   }
   QApplication::processEvents();
   if (!save_png(window, QString::fromStdString(*args->screenshot))) {
