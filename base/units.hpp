@@ -20,7 +20,7 @@ inline constexpr SimTime kMinute = 60 * kSecond;
 
 /// "250ns", "10us", "5ms", "2s", "1m"; a decimal fraction is allowed ("1.5s") as long as the
 /// result is a whole number of nanoseconds. Negative or overflowing values are rejected.
-std::optional<SimTime> parse_duration(std::string_view text);
+[[nodiscard]] std::optional<SimTime> parse_duration(std::string_view text);
 /// The shortest exact rendering in the largest unit that divides it ("1500ms", "2s").
 std::string format_duration(SimTime ns);
 /// A duration for people: three significant digits in the largest unit it reaches ("1.2s",
@@ -28,9 +28,9 @@ std::string format_duration(SimTime ns);
 std::string human_duration(SimTime ns);
 
 /// "1000/s", "5/ms", "60/m": events per second, > 0.
-std::optional<double> parse_rate(std::string_view text);
+[[nodiscard]] std::optional<double> parse_rate(std::string_view text);
 
 /// "10Gbps", "100Mbps", "1500bps", "1.5Gbps": bits per second, > 0 (k, M, G, T prefixes).
-std::optional<std::uint64_t> parse_bandwidth(std::string_view text);
+[[nodiscard]] std::optional<std::uint64_t> parse_bandwidth(std::string_view text);
 
 }  // namespace hivesim

@@ -19,16 +19,16 @@ Result<AppArgs> parse_app_args(const std::vector<std::string>& args) {
       if (into) return Error{arg + " given twice"};
       if (i + 1 >= args.size()) return Error{arg + " needs a value"};
       into = args[++i];
-      return std::nullopt;
+      return {};
     };
     if (arg == "--help" || arg == "-h") {
       a.help = true;
     } else if (arg == "--version") {
       a.version = true;
     } else if (arg == "--screenshot") {
-      if (auto e = value(a.screenshot)) return *e;
+      if (Status e = value(a.screenshot); !e.ok()) return std::move(e).take_error();
     } else if (arg == "--trace") {
-      if (auto e = value(a.trace)) return *e;
+      if (Status e = value(a.trace); !e.ok()) return std::move(e).take_error();
     } else if (arg == "--run") {
       a.run = true;
     } else if (arg.size() > 1 && arg[0] == '-') {

@@ -60,14 +60,16 @@ int main(int argc, char** argv) {
   hivesim::gui::MainWindow window;
   window.resize(1200, 800);
   if (args->scenario) {
-    if (auto error = window.open_scenario(QString::fromStdString(*args->scenario))) {
-      std::cerr << error->message << "\n";
+    if (hivesim::Status error = window.open_scenario(QString::fromStdString(*args->scenario));
+        !error.ok()) {
+      std::cerr << error.error() << "\n";
       return kExitBadInput;
     }
   }
   if (args->trace) {
-    if (auto error = window.trace_line(QString::fromStdString(*args->trace))) {
-      if (args->screenshot) return fail("--trace: " + error->message);
+    if (hivesim::Status error = window.trace_line(QString::fromStdString(*args->trace));
+        !error.ok()) {
+      if (args->screenshot) return fail("--trace: " + error.error());
     } else {
       // The last hop is where the packet's fate was decided: show its callout.
       window.trace_panel()->set_hop(window.trace_panel()->hop_count());
@@ -79,7 +81,8 @@ int main(int argc, char** argv) {
     return QApplication::exec();
   }
   if (args->run) {
-    if (auto error = window.run_and_wait()) return fail("--run: " + error->message);
+    if (hivesim::Status error = window.run_and_wait(); !error.ok())
+      return fail("--run: " + error.error());
   }
   QApplication::processEvents();
   if (!save_png(window, QString::fromStdString(*args->screenshot))) {

@@ -95,11 +95,11 @@ void MainWindow::open_dialog() {
   const QString path = QFileDialog::getOpenFileName(this, "Open a hivesim scenario", QString(),
                                                     "Scenarios (*.yaml *.yml);;All files (*)");
   if (path.isEmpty()) return;
-  if (auto error = open_scenario(path)) {
+  if (Status error = open_scenario(path); !error.ok()) {
     QMessageBox box(QMessageBox::Warning, "Cannot open the scenario",
                     "The scenario has problems; nothing was opened.", QMessageBox::Ok, this);
-    box.setDetailedText(QString::fromStdString(error->message));
-    box.setInformativeText(QString::fromStdString(error->message).section('\n', 0, 4));
+    box.setDetailedText(QString::fromStdString(error.error()));
+    box.setInformativeText(QString::fromStdString(error.error()).section('\n', 0, 4));
     box.exec();
   }
 }
@@ -128,7 +128,7 @@ Status MainWindow::open_scenario(const QString& path) {
                                .arg(t.ports.size())
                                .arg(s.traffic.size())
                                .arg(s.failures.size()));
-  return std::nullopt;
+  return {};
 }
 
 void MainWindow::draw(const TraceRecord* record) {
@@ -174,7 +174,7 @@ Status MainWindow::trace_line(const QString& line) {
   trace(port, spec);
   const QString error = trace_->error_text();
   if (!error.isEmpty()) return Error{error.toStdString()};
-  return std::nullopt;
+  return {};
 }
 
 Status MainWindow::run_and_wait() {
@@ -189,7 +189,7 @@ Status MainWindow::run_and_wait() {
   loop.exec();
   disconnect(connection);
   if (failure) return Error{failure->toStdString()};
-  return std::nullopt;
+  return {};
 }
 
 void MainWindow::show_device(ObjectKind kind, const QString& name) {

@@ -23,10 +23,9 @@ struct Mac {
   /// The I/G bit of the first octet: set for broadcast and multicast.
   constexpr bool is_multicast() const { return (bits >> 40) & 1U; }
   constexpr bool is_broadcast() const { return bits == broadcast().bits; }
-  constexpr bool is_zero() const { return bits == 0; }
 
   /// "aa:bb:cc:dd:ee:ff" (also accepts '-' separators and upper case).
-  static std::optional<Mac> parse(std::string_view text);
+  [[nodiscard]] static std::optional<Mac> parse(std::string_view text);
   std::string str() const;
 
   friend constexpr bool operator==(Mac, Mac) = default;
@@ -38,7 +37,7 @@ struct Ipv4 {
   std::uint32_t bits = 0;
 
   /// Dotted quad, exactly four decimal octets.
-  static std::optional<Ipv4> parse(std::string_view text);
+  [[nodiscard]] static std::optional<Ipv4> parse(std::string_view text);
   std::string str() const;
 
   constexpr bool is_broadcast() const { return bits == 0xffffffffU; }
@@ -64,7 +63,7 @@ struct Ipv4Prefix {
   constexpr Ipv4 broadcast() const { return Ipv4{addr.bits | ~mask()}; }
 
   /// "a.b.c.d/len" or a bare address (then /32).
-  static std::optional<Ipv4Prefix> parse(std::string_view text);
+  [[nodiscard]] static std::optional<Ipv4Prefix> parse(std::string_view text);
   std::string str() const;
 
   friend constexpr bool operator==(Ipv4Prefix, Ipv4Prefix) = default;

@@ -70,9 +70,6 @@ std::optional<ChainId> Topology::find_chain(std::string_view name) const {
 std::optional<SecurityGroupId> Topology::find_security_group(std::string_view name) const {
   return find_by_name<SecurityGroupId>(security_groups, name);
 }
-std::optional<PortGroupId> Topology::find_port_group(std::string_view name) const {
-  return find_by_name<PortGroupId>(port_groups, name);
-}
 std::optional<PoolId> Topology::find_pool(std::string_view name) const {
   return find_by_name<PoolId>(pools, name);
 }

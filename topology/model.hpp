@@ -338,7 +338,7 @@ struct PoolMember {
   std::uint16_t port = 0;
   std::uint32_t weight = 1;
   bool admin_up = true;
-  /// What the pool's health monitor last concluded (not from the scenario; the engine sets it).
+  /// What the pool's health monitor last concluded (not from the scenario; the twin sets it).
   bool healthy = true;
   SourceLoc loc;
 };
@@ -414,7 +414,6 @@ struct Topology {
   std::optional<RouterId> find_router(std::string_view name) const;
   std::optional<ChainId> find_chain(std::string_view name) const;
   std::optional<SecurityGroupId> find_security_group(std::string_view name) const;
-  std::optional<PortGroupId> find_port_group(std::string_view name) const;
   std::optional<PoolId> find_pool(std::string_view name) const;
   std::optional<VipId> find_vip(std::string_view name) const;
   std::optional<LoadBalancerId> find_load_balancer(std::string_view name) const;

@@ -68,9 +68,9 @@ std::optional<int> parse_command_line(const std::vector<std::string>& args,
   return std::nullopt;
 }
 
-std::optional<std::string> check_format(const std::string& format) {
-  if (format == "text" || format == "json") return std::nullopt;
-  return "--format must be text or json, not '" + format + "'";
+Status check_format(const std::string& format) {
+  if (format == "text" || format == "json") return {};
+  return Error{"--format must be text or json, not '" + format + "'"};
 }
 
 std::optional<std::uint64_t> parse_seed(const std::string& text) {
@@ -108,7 +108,7 @@ Status write_outputs(const RunOutputs& outputs, const RunReport& report,
                      const std::string& scenario_file, std::string_view command, PcapSink* sink) {
   // The captures first: PcapSink::write() cleans up after itself when it fails.
   if (sink) {
-    if (auto e = sink->write()) return e;
+    if (Status e = sink->write(); !e.ok()) return e;
   }
   std::vector<std::string> written;
   auto undo = [&written] {
@@ -121,11 +121,12 @@ Status write_outputs(const RunOutputs& outputs, const RunReport& report,
     std::filesystem::create_directories(*outputs.out_dir, ec);
     if (ec) return Error{*outputs.out_dir + ": error: cannot create the output folder"};
     const std::string path = *outputs.out_dir + "/report.json";
-    if (auto e = write_file_atomically(path, run_report_json(report).dump(2) + "\n")) return e;
+    if (Status e = write_file_atomically(path, run_report_json(report).dump(2) + "\n"); !e.ok())
+      return e;
     written.push_back(path);
   }
   if (outputs.junit) {
-    if (auto e = write_file_atomically(*outputs.junit, run_report_junit(report))) {
+    if (Status e = write_file_atomically(*outputs.junit, run_report_junit(report)); !e.ok()) {
       undo();
       return e;
     }
@@ -138,7 +139,7 @@ Status write_outputs(const RunOutputs& outputs, const RunReport& report,
       return Error{id.error()};
     }
   }
-  return std::nullopt;
+  return {};
 }
 
 int print_report(const RunReport& report, const std::string& format, bool quiet, std::ostream& out,

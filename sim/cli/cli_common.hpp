@@ -39,8 +39,8 @@ std::optional<int> parse_command_line(const std::vector<std::string>& args,
                                       boost::program_options::variables_map& vm, std::ostream& out,
                                       std::ostream& err);
 
-/// nullopt for `text` or `json`, else the message for a bad --format.
-std::optional<std::string> check_format(const std::string& format);
+/// Success for `text` or `json`, else the message for a bad --format.
+Status check_format(const std::string& format);
 
 /// Loads the scenario; on failure prints every diagnostic to `err` and returns nullopt.
 std::optional<Scenario> load_or_report(const std::string& path, std::ostream& err);

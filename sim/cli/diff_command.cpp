@@ -67,7 +67,7 @@ int diff_command(const std::vector<std::string>& args, std::ostream& out, std::o
     return fail("give two scenarios, BEFORE and AFTER (see hivesim diff --help)");
   }
   const std::string format = vm["format"].as<std::string>();
-  if (auto bad = check_format(format)) return fail(*bad);
+  if (Status bad = check_format(format); !bad.ok()) return fail(bad.error());
   whatif::DiffOptions opts;
   if (auto done = parse_reach_query(vm, opts.query, "diff", err)) return *done;
   if (vm.count("seed")) {
@@ -102,14 +102,16 @@ int diff_command(const std::vector<std::string>& args, std::ostream& out, std::o
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) return fail(dir + ": cannot create the output folder");
-    if (auto e = write_file_atomically(dir + "/report.json", json)) return fail(e->message);
+    if (Status e = write_file_atomically(dir + "/report.json", json); !e.ok())
+      return fail(e.error());
     written.push_back(dir + "/report.json");
   }
   if (vm.count("junit")) {
-    if (auto e =
-            write_file_atomically(vm["junit"].as<std::string>(), whatif::diff_junit(*report))) {
+    if (Status e =
+            write_file_atomically(vm["junit"].as<std::string>(), whatif::diff_junit(*report));
+        !e.ok()) {
       undo();
-      return fail(e->message);
+      return fail(e.error());
     }
     written.push_back(vm["junit"].as<std::string>());
   }

@@ -74,15 +74,15 @@ int graph_command(const std::vector<std::string>& args, std::ostream& out, std::
   } else if (format == "mermaid") {
     text = graph::to_mermaid(g);
   } else {
-    if (auto failed = graph::lay_out(g)) {
-      err << "hivesim graph: internal error: " << failed->message << "\n";
+    if (Status failed = graph::lay_out(g); !failed.ok()) {
+      err << "hivesim graph: internal error: " << failed.error() << "\n";
       return kExitInternal;
     }
     text = graph::to_svg(g);
   }
   if (vm.count("output")) {
-    if (auto failed = write_file_atomically(vm["output"].as<std::string>(), text)) {
-      return fail(failed->message);
+    if (Status failed = write_file_atomically(vm["output"].as<std::string>(), text); !failed.ok()) {
+      return fail(failed.error());
     }
   } else {
     out << text;

@@ -13,13 +13,13 @@ namespace hivesim::cli {
 Status write_html_report(const std::string& path, const RunReport& report, const Scenario& scenario,
                          std::string_view command) {
   graph::Graph picture = graph::build_graph(scenario.topology, scenario.name);
-  const bool placed = !graph::lay_out(picture).has_value();
+  const bool placed = graph::lay_out(picture).ok();
   const std::string page =
       html::run_report_page(report, placed ? &picture : nullptr, &scenario.topology, command);
-  if (auto failed = write_file_atomically(path, page)) {
-    return Error{"--html: " + failed->message};
+  if (Status failed = write_file_atomically(path, page); !failed.ok()) {
+    return Error{"--html: " + failed.error()};
   }
-  return std::nullopt;
+  return {};
 }
 
 }  // namespace hivesim::cli

@@ -99,8 +99,9 @@ int import_command(const std::vector<std::string>& args, std::ostream& out, std:
   }
   for (const std::string& w : result->warnings)
     err << dump_path << ": warning: " << w << "\n";
-  if (Status failed = write_file_atomically(vm["output"].as<std::string>(), result->yaml)) {
-    err << "hivesim import: error: " << failed->message << "\n";
+  if (Status failed = write_file_atomically(vm["output"].as<std::string>(), result->yaml);
+      !failed.ok()) {
+    err << "hivesim import: error: " << failed.error() << "\n";
     return kExitBadInput;
   }
   return kExitOk;

@@ -75,7 +75,7 @@ int reach_command(const std::vector<std::string>& args, std::ostream& out, std::
     return kExitBadInput;
   };
   const std::string format = vm["format"].as<std::string>();
-  if (auto bad = check_format(format)) return fail(*bad);
+  if (Status bad = check_format(format); !bad.ok()) return fail(bad.error());
   const auto at = parse_duration(vm["at"].as<std::string>());
   if (!at) return fail("--at: bad duration '" + vm["at"].as<std::string>() + "' (e.g. 5ms, 2s)");
   whatif::ReachQuery query;

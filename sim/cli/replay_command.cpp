@@ -57,7 +57,7 @@ int replay_command(const std::vector<std::string>& args, std::ostream& out, std:
   if (!vm.count("pcap")) return fail("missing --pcap FILE");
   if (!vm.count("port")) return fail("missing --port PORT");
   const std::string format = vm["format"].as<std::string>();
-  if (auto bad = check_format(format)) return fail(*bad);
+  if (Status bad = check_format(format); !bad.ok()) return fail(bad.error());
   const bool topspeed = vm.count("topspeed") != 0;
   double speed = 1.0;
   if (vm.count("speed")) {
@@ -131,14 +131,15 @@ int replay_command(const std::vector<std::string>& args, std::ostream& out, std:
       << " s of wall time: " << static_cast<std::uint64_t>(totals.packets / std::max(wall, 1e-9))
       << " packets/s\n";
   if (vm.count("html")) {
-    if (auto e = write_html_report(vm["html"].as<std::string>(), report, *scenario, "replay")) {
-      err << "hivesim replay: error: " << e->message << "\n";
+    if (Status e = write_html_report(vm["html"].as<std::string>(), report, *scenario, "replay");
+        !e.ok()) {
+      err << "hivesim replay: error: " << e.error() << "\n";
       return kExitBadInput;
     }
   }
-  if (auto e = write_outputs(outputs, report, scenario->file, "replay", sink.get())) {
+  if (Status e = write_outputs(outputs, report, scenario->file, "replay", sink.get()); !e.ok()) {
     if (vm.count("html")) std::filesystem::remove(vm["html"].as<std::string>());
-    err << e->message << "\n";
+    err << e.error() << "\n";
     return kExitBadInput;
   }
   const int code = print_report(report, format, false, out, err);

@@ -61,7 +61,7 @@ int run_command(const std::vector<std::string>& args, std::ostream& out, std::os
     return kExitBadInput;
   };
   const std::string format = vm["format"].as<std::string>();
-  if (auto bad = check_format(format)) return fail(*bad);
+  if (Status bad = check_format(format); !bad.ok()) return fail(bad.error());
   const bool progress = vm.count("progress") != 0;
   const bool quiet = vm.count("quiet") != 0;
   if (progress && quiet) return fail("--progress and --quiet exclude each other");
@@ -102,14 +102,15 @@ int run_command(const std::vector<std::string>& args, std::ostream& out, std::os
     return kExitBadInput;
   }
   if (vm.count("html")) {
-    if (auto e = write_html_report(vm["html"].as<std::string>(), report, *scenario, "run")) {
-      err << "hivesim run: error: " << e->message << "\n";
+    if (Status e = write_html_report(vm["html"].as<std::string>(), report, *scenario, "run");
+        !e.ok()) {
+      err << "hivesim run: error: " << e.error() << "\n";
       return kExitBadInput;
     }
   }
-  if (auto e = write_outputs(outputs, report, scenario->file, "run", sink.get())) {
+  if (Status e = write_outputs(outputs, report, scenario->file, "run", sink.get()); !e.ok()) {
     if (vm.count("html")) std::filesystem::remove(vm["html"].as<std::string>());
-    err << e->message << "\n";
+    err << e.error() << "\n";
     return kExitBadInput;
   }
   return print_report(report, format, quiet, out, err);

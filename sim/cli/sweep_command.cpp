@@ -88,12 +88,12 @@ int write_and_print(const nlohmann::ordered_json& doc, const std::string& format
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) return fail(dir + ": cannot create the output folder");
-    if (auto e = write_file_atomically(dir + "/" + file_name, json)) return fail(e->message);
+    if (Status e = write_file_atomically(dir + "/" + file_name, json); !e.ok()) return fail(e.error());
     written.push_back(dir + "/" + file_name);
   }
   if (vm.count("html")) {
     const std::string path = vm["html"].as<std::string>();
-    if (auto e = write_sweep_html(path, doc, extras.timelines)) return fail(e->message);
+    if (Status e = write_sweep_html(path, doc, extras.timelines); !e.ok()) return fail(e.error());
     written.push_back(path);
   }
   if (vm.count("db")) {  // last: an append cannot be taken back
@@ -192,7 +192,7 @@ int sweep_command(const std::vector<std::string>& args, std::ostream& out, std::
     return kExitOk;
   }
   const std::string format = vm["format"].as<std::string>();
-  if (auto bad = check_format(format)) return fail(*bad);
+  if (Status bad = check_format(format); !bad.ok()) return fail(bad.error());
   const std::vector<std::string> inputs =
       vm.count("inputs") ? vm["inputs"].as<std::vector<std::string>>() : std::vector<std::string>{};
   if (vm.count("merge")) {

@@ -103,7 +103,7 @@ int trace_command(const std::vector<std::string>& args, std::ostream& out, std::
     return kExitBadInput;
   };
   const std::string format = vm["format"].as<std::string>();
-  if (auto bad = check_format(format)) return fail(*bad);
+  if (Status bad = check_format(format); !bad.ok()) return fail(bad.error());
   const bool batch = vm.count("batch") != 0;
   if (batch && (vm.count("from") || vm.count("packet"))) {
     return fail("--batch cannot be combined with --from/--packet");

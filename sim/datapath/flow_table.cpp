@@ -45,6 +45,7 @@ Words operator&(const Words& a, const Words& b) {
 /// two can never disagree (e.g. on kArpSpa sharing nw_src): a field is kept iff it differs
 /// between the masked all-ones and the masked all-zeros keys.
 Words word_mask(FieldMask mask) {
+  static_assert(kFlowFieldsVersion == 1, "word_mask(): every field at all ones in `ones`");
   FlowKey ones;
   ones.in_port = PortId{~0U};
   ones.eth_src = ones.eth_dst = ones.arp_sha = Mac{kMac48};

@@ -72,9 +72,9 @@ struct FlowOutput {
 struct FlowActions {
   Verdict verdict = Verdict::kDropped;  // kDelivered or kDropped (kConsumed is never installed)
   /// 1 + the index of the VIP that balanced this flow's packets; 0 when none did. 16 bits keep
-  /// the entry small: the engine counts per-VIP connections only for the first 65,535 VIPs.
+  /// the entry small: the twin counts per-VIP connections only for the first 65,535 VIPs.
   std::uint16_t balanced_vip = 0;
-  std::uint32_t drop_id = 0;  // the engine's interned drop row, when dropped
+  std::uint32_t drop_id = 0;  // the twin's interned drop row, when dropped
   // Empty when dropped; one output is the common case, held without an allocation.
   absl::InlinedVector<FlowOutput, 1> outputs;
   friend bool operator==(const FlowActions&, const FlowActions&) = default;

@@ -189,19 +189,6 @@ std::string port_range_str(PortRange r) {
   return r.lo == r.hi ? std::to_string(r.lo) : std::to_string(r.lo) + "-" + std::to_string(r.hi);
 }
 
-std::string proto_str(std::uint8_t proto) {
-  switch (proto) {
-    case ipproto::kTcp:
-      return "tcp";
-    case ipproto::kUdp:
-      return "udp";
-    case ipproto::kIcmp:
-      return "icmp";
-    default:
-      return std::to_string(proto);
-  }
-}
-
 }  // namespace
 
 std::span<const std::uint32_t> PortIndex::for_port(std::optional<std::uint16_t> port) const {
@@ -271,7 +258,7 @@ std::string describe(const Topology& topo, const Condition& c) {
   if (c.vlan) add("vlan=" + std::to_string(*c.vlan));
   if (c.src) add(std::string("src=") + (c.src_negated ? "!" : "") + c.src->str());
   if (c.dst) add(std::string("dst=") + (c.dst_negated ? "!" : "") + c.dst->str());
-  if (c.proto) add("proto=" + proto_str(*c.proto));
+  if (c.proto) add("proto=" + ipproto::to_string(*c.proto));
   if (c.tos) add("tos=" + std::to_string(*c.tos));
   if (c.sport) add("sport=" + port_range_str(*c.sport));
   if (c.dport) add("dport=" + port_range_str(*c.dport));

@@ -17,10 +17,6 @@ inline constexpr std::uint8_t kFragAccepts[] = {
     0b001,  // kUnfragmented
 };
 
-inline bool frag_policy_accepts(FragmentPolicy policy, FragKind frag) {
-  return (kFragAccepts[static_cast<int>(policy)] >> static_cast<int>(frag)) & 1U;
-}
-
 /// The L4 "ports" a condition sees: tcp/udp ports, ICMP type/code (MidoNet's convention).
 inline std::uint16_t l4_src(const Packet& p) {
   return p.proto == ipproto::kIcmp ? p.icmp_type : p.sport;

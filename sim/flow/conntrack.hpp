@@ -1,7 +1,8 @@
 #pragma once
 // Connection tracking and NAT state, as the agent on a host keeps them (MidoNet's
 // ConnTrackState and NatState). Both are explicit objects owned by the caller: `trace --batch`
-// keeps one set for the batch, the engine one per host, and pushes entries to peers.
+// keeps one set for the batch; the twin one per host (sim/twin/flow_state.hpp), and it pushes
+// entries to peers.
 //
 // Conntrack: a forward flow leaving at an exterior port records the key its replies will have
 // (reversed 5-tuple after NAT, plus the device the reply will enter); a packet whose key is

@@ -1,7 +1,9 @@
 #pragma once
 // The mutable state a flow simulation reads and writes: learned MAC tables, learned ARP
-// entries, connection tracking and NAT bindings. The caller owns it (the `trace --batch` driver
-// keeps one for the whole batch, the engine one per host agent); nothing here is global.
+// entries, connection tracking and NAT bindings. The caller owns it; nothing here is global. The
+// `trace --batch` driver keeps one for the whole batch. The twin keeps one for the run (the
+// NSDB-wide MAC and ARP tables and the random stream) and swaps each host's own conntrack and NAT
+// bindings into it while it simulates a packet on that host (sim/twin/flow_state.hpp).
 //
 // checkpoint() / rollback() journal every change the walk makes (MAC and ARP learning,
 // conntrack, NAT and its random stream) and undo them, in time proportional to the changes:

@@ -230,7 +230,7 @@ Graph build_graph(const Topology& topo, std::string_view name, const TraceInput*
 
 Result<Graph> layout_scenario(const Scenario& scenario, const TraceInput* trace) {
   Graph g = build_graph(scenario.topology, scenario.name, trace);
-  if (auto failed = lay_out(g)) return *failed;
+  if (Status failed = lay_out(g); !failed.ok()) return std::move(failed).take_error();
   return g;
 }
 

@@ -155,7 +155,7 @@ Status lay_out(Graph& graph) {
   }
   agseterrf(previous);
   graph.placed = true;
-  return std::nullopt;
+  return {};
 }
 
 }  // namespace hivesim::graph

@@ -1,7 +1,6 @@
 // The importer's second half: Octavia load balancers, then the scenario written out.
-#include <array>
-
 #include "sim/importer/translator.hpp"
+#include "topology/ip_proto.hpp"
 
 namespace hivesim::neutron::detail {
 
@@ -32,23 +31,9 @@ void chain_head(std::string& out, const std::string& name, std::string_view comm
   out += "  - name: " + scalar(name) + "  # " + std::string(comment) + "\n    rules:\n";
 }
 
-/// Neutron protocol names the model has no word for, by number.
+/// The number of a Neutron protocol name or number ("gre", "47"), or nullopt.
 std::optional<int> protocol_number(const std::string& p) {
-  static constexpr std::array<std::pair<std::string_view, int>, 12> kNames = {{{"icmp", 1},
-                                                                               {"igmp", 2},
-                                                                               {"ipip", 4},
-                                                                               {"tcp", 6},
-                                                                               {"udp", 17},
-                                                                               {"dccp", 33},
-                                                                               {"gre", 47},
-                                                                               {"esp", 50},
-                                                                               {"ah", 51},
-                                                                               {"vrrp", 112},
-                                                                               {"udplite", 136},
-                                                                               {"sctp", 132}}};
-  for (const auto& [name, number] : kNames) {
-    if (p == name) return number;
-  }
+  if (auto number = ipproto::from_any_name(p)) return *number;
   if (!p.empty() && std::all_of(p.begin(), p.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
       p.size() <= 3 && std::stoi(p) <= 255) {
     return std::stoi(p);
@@ -343,13 +328,10 @@ std::string Translator::emit() {
           warn(where + ": protocol '" + r.protocol + "' is unknown, skipped");
           continue;
         }
-        m.add("proto", *proto == 6    ? "tcp"
-                       : *proto == 17 ? "udp"
-                       : *proto == 1  ? "icmp"
-                                      : std::to_string(*proto));
+        m.add("proto", ipproto::to_string(static_cast<std::uint8_t>(*proto)));
       }
       if (r.port_min || r.port_max) {
-        if (proto == 6 || proto == 17) {
+        if (proto == ipproto::kTcp || proto == ipproto::kUdp) {
           const std::uint32_t lo = r.port_min.value_or(1), hi = r.port_max.value_or(65535);
           m.add("port",
                 lo == hi ? std::to_string(lo) : std::to_string(lo) + "-" + std::to_string(hi));

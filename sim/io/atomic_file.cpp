@@ -49,7 +49,7 @@ Status write_file_atomically(const std::string& path, std::string_view content) 
     ::unlink(temp.c_str());
     return failed("rename", error);
   }
-  return std::nullopt;
+  return {};
 }
 
 }  // namespace hivesim

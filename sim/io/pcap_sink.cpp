@@ -49,7 +49,7 @@ PcapSink::~PcapSink() {
 }
 
 Status PcapSink::ensure_folder() {
-  if (folder_ready_) return std::nullopt;
+  if (folder_ready_) return {};
   const fs::path dir(dir_);
   std::error_code ec;
   std::vector<fs::path> missing;
@@ -67,7 +67,7 @@ Status PcapSink::ensure_folder() {
     return Error{dir.string() + ": cannot write pcap output: not a folder"};
   }
   folder_ready_ = true;
-  return std::nullopt;
+  return {};
 }
 
 Status PcapSink::open(Port& port) {
@@ -82,7 +82,7 @@ Status PcapSink::open(Port& port) {
   if (open_.size() >= kMaxOpenFiles) {
     Port* oldest = open_.front();
     open_.pop_front();
-    if (auto e = close(*oldest)) return e;
+    if (Status e = close(*oldest); !e.ok()) return e;
   }
   if (!port.created) {
     // A new temp file: created exclusively (O_EXCL), so no one else's file is ever reused.
@@ -107,11 +107,11 @@ Status PcapSink::open(Port& port) {
     }
   }
   open_.push_back(&port);
-  return std::nullopt;
+  return {};
 }
 
 Status PcapSink::close(Port& port) {
-  if (port.dumper == nullptr) return std::nullopt;
+  if (port.dumper == nullptr) return {};
   // pcap_dump() reports nothing; a failed write shows in the stream's error flag.
   const bool ok =
       pcap_dump_flush(port.dumper) == 0 && std::ferror(pcap_dump_file(port.dumper)) == 0;
@@ -120,7 +120,7 @@ Status PcapSink::close(Port& port) {
   if (!ok) {
     return Error{port.label + ": cannot write pcap: write failed"};
   }
-  return std::nullopt;
+  return {};
 }
 
 void PcapSink::discard() {
@@ -140,8 +140,9 @@ void PcapSink::discard() {
 
 void PcapSink::record(const std::string& port_name, const Packet& packet, SimTime at) {
   ++packets_;
-  if (failed_ || committed_) return;
-  if ((failed_ = ensure_folder())) return;
+  if (!failed_.ok() || committed_) return;
+  failed_ = ensure_folder();
+  if (!failed_.ok()) return;
   auto it = ports_.find(port_name);
   if (it == ports_.end()) {
     Port port;
@@ -153,7 +154,10 @@ void PcapSink::record(const std::string& port_name, const Packet& packet, SimTim
     it = ports_.emplace(port_name, std::move(port)).first;
   }
   Port& port = it->second;
-  if (port.dumper == nullptr && (failed_ = open(port))) return;
+  if (port.dumper == nullptr) {
+    failed_ = open(port);
+    if (!failed_.ok()) return;
+  }
   const std::vector<std::uint8_t> frame = serialize(packet);
   const SimTime t = std::max<SimTime>(at, 0);
   pcap_pkthdr header{};
@@ -169,18 +173,18 @@ void PcapSink::record(const std::string& port_name, const Packet& packet, SimTim
 }
 
 Status PcapSink::write() {
-  if (committed_) return std::nullopt;
+  if (committed_) return {};
   auto fail = [this](Error e) -> Status {
     discard();
     return e;
   };
-  if (failed_) return fail(*failed_);
-  if (auto e = ensure_folder()) return fail(*e);
+  if (!failed_.ok()) return fail(Error{failed_.error()});
+  if (Status e = ensure_folder(); !e.ok()) return fail(std::move(e).take_error());
 
   // Every temp file complete and on disk before any is renamed.
   for (auto& entry : ports_) {
     Port& port = entry.second;
-    if (auto e = close(port)) return fail(*e);
+    if (Status e = close(port); !e.ok()) return fail(std::move(e).take_error());
     const int fd = ::open(port.temp.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0 || ::fsync(fd) != 0) {
       const std::string why = errno_text();
@@ -214,7 +218,7 @@ Status PcapSink::write() {
     renamed.push_back(final_path);
   }
   committed_ = true;
-  return std::nullopt;
+  return {};
 }
 
 }  // namespace hivesim

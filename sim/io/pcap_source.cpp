@@ -261,8 +261,8 @@ struct PcapSource::Batch {
 /// the mutex orders each handover. A batch given back cools first: it is filled again only once
 /// kCoolingBytes of batches have been given back after it (unless no other is free), by which
 /// time next()'s core no longer holds its lines in its own caches, and the thread's writes need
-/// not take them from there (filling the batch given back last made the 2M-packet replay's
-/// median wall time 10% longer: 0.385 s against 0.349, in 60 interleaved runs each). Past that,
+/// not take them from there (filling the batch given back last made the 2M-packet replay
+/// measurably slower; bench/README.md has the figures). Past that,
 /// free batches are reused last-freed first, so a capture of large frames, which the byte bound
 /// keeps to few batches, keeps few batches' memory.
 class PcapSource::Reader {
@@ -475,8 +475,9 @@ class PcapSource::Reader {
     } else {
       if (batch.packets_used == batch.packets.size()) batch.packets.emplace_back();
       Packet& packet = batch.packets[batch.packets_used];
-      if (Status err = parse_frame_into(bytes, packet, ParseOptions{options_.keep_payload})) {
-        malformed(batch, r, err->message);
+      if (Status err = parse_frame_into(bytes, packet, ParseOptions{options_.keep_payload});
+          !err.ok()) {
+        malformed(batch, r, err.error());
         return;
       }
       r.kind = Record::Kind::kParsed;

@@ -85,7 +85,7 @@ Status parse_arp(ByteReader& r, Packet& p) {
   p.arp_tha = r.mac();
   p.arp_tpa = r.ipv4();
   // Anything after the ARP body is Ethernet padding.
-  return std::nullopt;
+  return {};
 }
 
 Status parse_tcp(ByteReader& r, Packet& p, bool keep) {
@@ -106,7 +106,7 @@ Status parse_tcp(ByteReader& r, Packet& p, bool keep) {
   }
   r.skip(options);  // options are not modelled
   set_payload(p, r.rest(), keep);
-  return std::nullopt;
+  return {};
 }
 
 Status parse_udp(ByteReader& r, Packet& p, bool keep) {
@@ -118,7 +118,7 @@ Status parse_udp(ByteReader& r, Packet& p, bool keep) {
   if (p.frag == FragKind::kFirst) {
     // The length covers the whole datagram, most of it in later fragments.
     set_payload(p, r.rest(), keep);
-    return std::nullopt;
+    return {};
   }
   if (length < kUdpHeader) return malformed("udp length %u is below 8", length);
   if (length - kUdpHeader > r.remaining()) {
@@ -126,7 +126,7 @@ Status parse_udp(ByteReader& r, Packet& p, bool keep) {
                      kUdpHeader + r.remaining());
   }
   set_payload(p, r.take(length - kUdpHeader), keep);
-  return std::nullopt;
+  return {};
 }
 
 /// The IP header and first 8 bytes that an ICMP error quotes.
@@ -170,7 +170,7 @@ Status parse_quote(ByteReader& r, QuotedHeader& q) {
     default:
       break;
   }
-  return std::nullopt;
+  return {};
 }
 
 Status parse_icmp(ByteReader& r, Packet& p, bool keep) {
@@ -182,11 +182,11 @@ Status parse_icmp(ByteReader& r, Packet& p, bool keep) {
   p.icmp_seq = r.u16();
   if (icmptype::is_error(p.icmp_type)) {
     QuotedHeader q;
-    if (Status err = parse_quote(r, q)) return err;
+    if (Status err = parse_quote(r, q); !err.ok()) return err;
     p.quoted = q;
   }
   set_payload(p, r.rest(), keep);
-  return std::nullopt;
+  return {};
 }
 
 Status parse_ipv4(ByteReader& r, Packet& p, bool keep) {
@@ -234,7 +234,7 @@ Status parse_ipv4(ByteReader& r, Packet& p, bool keep) {
   ByteReader body(r.take(total_len - ihl));
   if (!p.has_l4()) {
     set_payload(p, body.rest(), keep);
-    return std::nullopt;
+    return {};
   }
   switch (p.proto) {
     case ipproto::kTcp:
@@ -245,7 +245,7 @@ Status parse_ipv4(ByteReader& r, Packet& p, bool keep) {
       return parse_icmp(body, p, keep);
     default:
       set_payload(p, body.rest(), keep);
-      return std::nullopt;
+      return {};
   }
 }
 
@@ -498,6 +498,7 @@ Status parse_frame_into(std::span<const std::uint8_t> frame, Packet& p, ParseOpt
 
 bool frame_flow_key(std::span<const std::uint8_t> frame, PortId in_port, FlowKey& key,
                     std::size_t& length, KeyedRest& rest) {
+  static_assert(kFlowFieldsVersion == 1, "frame_flow_key(): set every field of the key");
   // parse_frame_into's checks for these shapes, on the same fields; anything else declines.
   constexpr std::size_t kHeaders = kEthHeader + kIpv4Header;
   if (frame.size() < kHeaders) return false;
@@ -581,7 +582,8 @@ void packet_from_keyed(const FlowKey& key, std::size_t length, const KeyedRest& 
 
 Result<Packet> parse_frame(std::span<const std::uint8_t> frame, ParseOptions options) {
   Packet p;
-  if (Status err = parse_frame_into(frame, p, options)) return std::move(*err);
+  if (Status err = parse_frame_into(frame, p, options); !err.ok())
+    return std::move(err).take_error();
   return p;
 }
 

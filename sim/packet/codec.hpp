@@ -64,8 +64,8 @@ struct KeyedRest {
 /// `key`, `length` and `rest` unspecified, for every other frame: parse it then. A frame this
 /// accepts parses (with the same key and length), so a reader may take its key now and parse it
 /// later, or never.
-bool frame_flow_key(std::span<const std::uint8_t> frame, PortId in_port, FlowKey& key,
-                    std::size_t& length, KeyedRest& rest);
+[[nodiscard]] bool frame_flow_key(std::span<const std::uint8_t> frame, PortId in_port, FlowKey& key,
+                                  std::size_t& length, KeyedRest& rest);
 
 /// Overwrites `out` (its payload buffer kept) with what parse_frame_into(frame, out,
 /// {.keep_payload = false}) makes of a frame that frame_flow_key(frame, ..., key, length, rest)

@@ -35,7 +35,7 @@ enum class MessageType : std::uint8_t {
 };
 
 std::string_view to_string(MessageType t);
-std::optional<MessageType> parse_message_type(std::string_view word);
+[[nodiscard]] std::optional<MessageType> parse_message_type(std::string_view word);
 
 struct Message {
   bool reply = false;  // BOOTP op: 1 request, 2 reply
@@ -60,9 +60,9 @@ struct Message {
 /// The BOOTP payload of `m` (at least 300 bytes, as clients pad).
 std::vector<std::uint8_t> encode(const Message& m);
 /// The message in `payload`; nullopt when it is not a DHCP message.
-std::optional<Message> decode(std::span<const std::uint8_t> payload);
+[[nodiscard]] std::optional<Message> decode(std::span<const std::uint8_t> payload);
 /// The message a packet carries: IPv4 UDP between ports 67 and 68 with a DHCP payload.
-std::optional<Message> of_packet(const Packet& p);
+[[nodiscard]] std::optional<Message> of_packet(const Packet& p);
 /// Puts `m` into `p` as its UDP payload (client -> server ports for requests, else reverse).
 void set_payload(Packet& p, const Message& m);
 

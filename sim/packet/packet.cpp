@@ -22,6 +22,7 @@ std::uint32_t vlan_key(const Packet& p) {
 }  // namespace
 
 FlowKey flow_key(const Packet& p, PortId in_port) {
+  static_assert(kFlowFieldsVersion == 1, "flow_key(): fill every field of the key");
   FlowKey key;
   key.in_port = in_port;
   key.eth_src = p.eth_src;
@@ -70,6 +71,7 @@ FlowKey flow_key(const Packet& p, PortId in_port) {
 }
 
 FlowKey masked(const FlowKey& key, FieldMask mask) {
+  static_assert(kFlowFieldsVersion == 1, "masked(): keep every field of the mask");
   FlowKey out;  // every field at its default ("zero") value
   if (mask.has(Field::kInPort)) out.in_port = key.in_port;
   if (mask.has(Field::kEthSrc)) out.eth_src = key.eth_src;

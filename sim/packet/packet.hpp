@@ -13,8 +13,10 @@
 #include <type_traits>
 #include <vector>
 
+#include "sim/packet/flow_fields.hpp"
 #include "topology/address.hpp"
 #include "topology/ids.hpp"
+#include "topology/ip_proto.hpp"
 
 namespace hivesim {
 
@@ -25,12 +27,6 @@ inline constexpr std::uint16_t kVlan = 0x8100;
 inline constexpr std::uint16_t kQinQ = 0x88a8;
 inline constexpr std::uint16_t kIpv6 = 0x86dd;
 }  // namespace ethertype
-
-namespace ipproto {
-inline constexpr std::uint8_t kIcmp = 1;
-inline constexpr std::uint8_t kTcp = 6;
-inline constexpr std::uint8_t kUdp = 17;
-}  // namespace ipproto
 
 namespace tcpflag {
 inline constexpr std::uint8_t kFin = 0x01;
@@ -149,7 +145,6 @@ struct Packet : PacketFields {
   bool is_ipv4() const { return ethertype == ethertype::kIpv4; }
   bool is_arp() const { return ethertype == ethertype::kArp; }
   bool has_l4() const { return is_ipv4() && frag != FragKind::kLater; }
-  bool is_icmp_error() const { return is_ipv4() && proto == ipproto::kIcmp && quoted.has_value(); }
 
   /// Field by field, payload bytes included (an empty payload is not equal to zeros).
   friend bool operator==(const Packet&, const Packet&) = default;
@@ -158,29 +153,6 @@ struct Packet : PacketFields {
 // ---------------------------------------------------------------------------------------------
 // The flow key and its mask (OVS/MidoNet style: a flat struct of header fields; a wildcarded
 // flow is a key plus the mask of fields its simulation read).
-
-enum class Field : std::uint8_t {
-  kInPort,
-  kEthSrc,
-  kEthDst,
-  kVlan,
-  kEthertype,
-  kNwSrc,
-  kNwDst,
-  kNwProto,
-  kNwTos,
-  kNwTtl,
-  kNwFrag,
-  kTpSrc,  // tcp/udp source port; ICMP type
-  kTpDst,  // tcp/udp destination port; ICMP code
-  kIcmpId,
-  kTcpFlags,
-  kArpOp,
-  kArpSpa,
-  kArpTpa,
-  kArpSha,
-  kCount,
-};
 
 struct FieldMask {
   std::uint32_t bits = 0;
@@ -218,6 +190,7 @@ struct FlowKey {
 };
 static_assert(sizeof(FlowKey) == 56 && std::has_unique_object_representations_v<FlowKey>,
               "FlowKey must have no padding bytes");
+static_assert(kFlowFieldsVersion == 1, "a FlowKey member per Field (sim/packet/flow_fields.hpp)");
 
 /// The key of `p` entering at `in_port`.
 FlowKey flow_key(const Packet& p, PortId in_port);

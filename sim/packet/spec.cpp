@@ -36,8 +36,8 @@ constexpr unsigned kAnyWord = kIpWords | bit(SpecProto::kArp) | bit(SpecProto::k
 /// protocol.
 enum class Needs : std::uint8_t { kNothing, kL4, kIcmpError, kInnerPorts, kInnerIcmp };
 
-/// A value parser stores into the spec, or returns the allowed form for the error message.
-using ValueParser = std::optional<std::string> (*)(std::string_view value, PacketSpec& spec);
+/// A value parser stores into the spec, or fails with the allowed form for the error message.
+using ValueParser = Status (*)(std::string_view value, PacketSpec& spec);
 
 struct KeyDef {
   std::string_view name;
@@ -47,8 +47,8 @@ struct KeyDef {
   ValueParser parse;
 };
 
-std::optional<std::string> ok() {
-  return std::nullopt;
+Status ok() {
+  return {};
 }
 
 /// Concatenation without operator+ chains (which trip GCC 12's -Wrestrict at -O3).
@@ -81,9 +81,9 @@ std::optional<std::uint16_t> parse_hex16(std::string_view text) {
 
 template <auto Member>
 ValueParser mac_parser() {
-  return [](std::string_view v, PacketSpec& s) -> std::optional<std::string> {
+  return [](std::string_view v, PacketSpec& s) -> Status {
     auto mac = Mac::parse(v);
-    if (!mac) return "a MAC address like 02:00:00:00:01:0a";
+    if (!mac) return Error{"a MAC address like 02:00:00:00:01:0a"};
     s.*Member = *mac;
     return ok();
   };
@@ -91,9 +91,9 @@ ValueParser mac_parser() {
 
 template <auto Member>
 ValueParser ip_parser() {
-  return [](std::string_view v, PacketSpec& s) -> std::optional<std::string> {
+  return [](std::string_view v, PacketSpec& s) -> Status {
     auto ip = Ipv4::parse(v);
-    if (!ip) return "an IPv4 address like 10.0.1.10";
+    if (!ip) return Error{"an IPv4 address like 10.0.1.10"};
     s.*Member = *ip;
     return ok();
   };
@@ -101,25 +101,25 @@ ValueParser ip_parser() {
 
 template <auto Member, class T, unsigned Max>
 ValueParser uint_parser() {
-  return [](std::string_view v, PacketSpec& s) -> std::optional<std::string> {
+  return [](std::string_view v, PacketSpec& s) -> Status {
     auto n = parse_uint<T>(v, Max);
-    if (!n) return cat("0-", std::to_string(Max));
+    if (!n) return Error{cat("0-", std::to_string(Max))};
     s.*Member = *n;
     return ok();
   };
 }
 
-std::optional<std::string> parse_vlan(std::string_view v, PacketSpec& s) {
+Status parse_vlan(std::string_view v, PacketSpec& s) {
   const std::string_view form = "1-4094, or OUTER,INNER for QinQ";
   const std::size_t comma = v.find(',');
   auto outer = parse_uint<std::uint16_t>(v.substr(0, comma), 4094);
-  if (!outer || *outer == 0) return std::string(form);
+  if (!outer || *outer == 0) return Error{std::string(form)};
   s.vlans = {*outer};
   if (comma == std::string_view::npos) return ok();
   auto inner = parse_uint<std::uint16_t>(v.substr(comma + 1), 4094);
   if (!inner || *inner == 0) {
     s.vlans.clear();
-    return std::string(form);
+    return Error{std::string(form)};
   }
   s.vlans.push_back(*inner);
   return ok();
@@ -136,7 +136,7 @@ constexpr std::array<std::pair<std::string_view, std::uint8_t>, 8> kTcpFlagNames
     {"cwr", 0x80},
 }};
 
-std::optional<std::string> parse_flags(std::string_view v, PacketSpec& s) {
+Status parse_flags(std::string_view v, PacketSpec& s) {
   std::uint8_t flags = 0;
   if (v != "none") {
     while (!v.empty()) {
@@ -145,18 +145,18 @@ std::optional<std::string> parse_flags(std::string_view v, PacketSpec& s) {
       auto it = std::find_if(kTcpFlagNames.begin(), kTcpFlagNames.end(),
                              [&](const auto& f) { return f.first == name; });
       if (it == kTcpFlagNames.end()) {
-        return "tcp flags joined by ',' (fin, syn, rst, psh, ack, urg, ece, cwr), or none";
+        return Error{"tcp flags joined by ',' (fin, syn, rst, psh, ack, urg, ece, cwr), or none"};
       }
       flags |= it->second;
       v.remove_prefix(comma == std::string_view::npos ? v.size() : comma + 1);
-      if (comma != std::string_view::npos && v.empty()) return "no flag after the last ','";
+      if (comma != std::string_view::npos && v.empty()) return Error{"no flag after the last ','"};
     }
   }
   s.tcp_flags = flags;
   return ok();
 }
 
-std::optional<std::string> parse_frag(std::string_view v, PacketSpec& s) {
+Status parse_frag(std::string_view v, PacketSpec& s) {
   if (v == "none") {
     s.frag = FragKind::kNone;
   } else if (v == "first") {
@@ -164,12 +164,12 @@ std::optional<std::string> parse_frag(std::string_view v, PacketSpec& s) {
   } else if (v == "later") {
     s.frag = FragKind::kLater;
   } else {
-    return "none, first or later";
+    return Error{"none, first or later"};
   }
   return ok();
 }
 
-std::optional<std::string> parse_arp_op(std::string_view v, PacketSpec& s) {
+Status parse_arp_op(std::string_view v, PacketSpec& s) {
   if (v == "request") {
     s.arp_op = arpop::kRequest;
   } else if (v == "reply") {
@@ -177,22 +177,22 @@ std::optional<std::string> parse_arp_op(std::string_view v, PacketSpec& s) {
   } else if (auto n = parse_uint<std::uint16_t>(v, 0xffff); n && *n != 0) {
     s.arp_op = *n;
   } else {
-    return "request, reply or 1-65535";
+    return Error{"request, reply or 1-65535"};
   }
   return ok();
 }
 
-std::optional<std::string> parse_ethertype(std::string_view v, PacketSpec& s) {
+Status parse_ethertype(std::string_view v, PacketSpec& s) {
   auto type = parse_hex16(v);
-  if (!type) return "0x0000-0xffff, e.g. 0x86dd";
+  if (!type) return Error{"0x0000-0xffff, e.g. 0x86dd"};
   switch (*type) {
     case ethertype::kIpv4:
-      return "IPv4 is written with the ip, tcp, udp or icmp word";
+      return Error{"IPv4 is written with the ip, tcp, udp or icmp word"};
     case ethertype::kArp:
-      return "ARP is written with the arp word";
+      return Error{"ARP is written with the arp word"};
     case ethertype::kVlan:
     case ethertype::kQinQ:
-      return "VLAN tags are written with vlan=";
+      return Error{"VLAN tags are written with vlan="};
     default:
       break;
   }
@@ -200,27 +200,23 @@ std::optional<std::string> parse_ethertype(std::string_view v, PacketSpec& s) {
   return ok();
 }
 
-std::optional<std::string> parse_ip_proto(std::string_view v, PacketSpec& s) {
+Status parse_ip_proto(std::string_view v, PacketSpec& s) {
   auto proto = parse_uint<std::uint8_t>(v, 255);
-  if (!proto) return "0-255";
-  if (*proto == ipproto::kTcp || *proto == ipproto::kUdp || *proto == ipproto::kIcmp) {
-    return "tcp, udp and icmp are written with their own word";
+  if (!proto) return Error{"0-255"};
+  if (!ipproto::name(*proto).empty()) {
+    return Error{"tcp, udp and icmp are written with their own word"};
   }
   s.ip_proto = *proto;
   return ok();
 }
 
-std::optional<std::string> parse_inner_proto(std::string_view v, PacketSpec& s) {
-  if (v == "tcp") {
-    s.inner_proto = ipproto::kTcp;
-  } else if (v == "udp") {
-    s.inner_proto = ipproto::kUdp;
-  } else if (v == "icmp") {
-    s.inner_proto = ipproto::kIcmp;
+Status parse_inner_proto(std::string_view v, PacketSpec& s) {
+  if (auto word = ipproto::from_name(v)) {
+    s.inner_proto = *word;
   } else if (auto n = parse_uint<std::uint8_t>(v, 255)) {
     s.inner_proto = *n;
   } else {
-    return "tcp, udp, icmp or 0-255";
+    return Error{"tcp, udp, icmp or 0-255"};
   }
   return ok();
 }
@@ -359,19 +355,6 @@ bool is_icmp_error_spec(const PacketSpec& s) {
   return s.proto == SpecProto::kIcmp && s.icmp_type && icmptype::is_error(*s.icmp_type);
 }
 
-std::string_view inner_word(std::uint8_t proto) {
-  switch (proto) {
-    case ipproto::kTcp:
-      return "tcp";
-    case ipproto::kUdp:
-      return "udp";
-    case ipproto::kIcmp:
-      return "icmp";
-    default:
-      return {};
-  }
-}
-
 /// Bytes of headers after the IPv4 header, to bound `len`.
 std::size_t l4_header_bytes(const PacketSpec& s) {
   if (s.frag == FragKind::kLater) return 0;
@@ -406,22 +389,22 @@ Status check_key_fits(const KeyDef& key, const PacketSpec& s) {
   if (inner_key && !icmp_error) {
     return error("key '", key.name, "' needs an icmp error type (icmp_type=3, 4, 5, 11 or 12)");
   }
-  if (!s.inner_proto) return std::nullopt;
+  if (!s.inner_proto) return {};
   const std::uint8_t inner = *s.inner_proto;
   const bool ports = inner == ipproto::kTcp || inner == ipproto::kUdp;
   if ((key.needs == Needs::kInnerPorts && !ports) ||
       (key.needs == Needs::kInnerIcmp && inner != ipproto::kIcmp)) {
-    const std::string_view name = inner_word(inner);
+    const std::string_view name = ipproto::name(inner);
     return error("key '", key.name, "' does not apply to inner_proto=",
                  name.empty() ? std::to_string(inner) : std::string(name));
   }
-  return std::nullopt;
+  return {};
 }
 
 Status validate(const PacketSpec& s) {
   for (const KeyDef& key : kKeys) {
     if (!key.written(s)) continue;
-    if (Status err = check_key_fits(key, s)) return err;
+    if (Status err = check_key_fits(key, s); !err.ok()) return err;
   }
   const std::string_view word = word_of(s.proto);
   const bool ip = (bit(s.proto) & kIpWords) != 0;
@@ -437,7 +420,7 @@ Status validate(const PacketSpec& s) {
   if (is_icmp_error_spec(s) && s.frag != FragKind::kLater) {
     if (!s.inner_proto) return error("an icmp error needs inner_proto=");
     if (!s.inner_dst) return error("an icmp error needs inner_dst=");
-    const std::string_view inner = inner_word(*s.inner_proto);
+    const std::string_view inner = ipproto::name(*s.inner_proto);
     if ((*s.inner_proto == ipproto::kTcp || *s.inner_proto == ipproto::kUdp) && !s.inner_dport) {
       return error("an icmp error quoting ", inner, " needs inner_dport=");
     }
@@ -449,7 +432,7 @@ Status validate(const PacketSpec& s) {
                    " for ", word, ": an ipv4 packet is at most 65535 bytes)");
     }
   }
-  return std::nullopt;
+  return {};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -482,20 +465,12 @@ class SpecWriter {
 std::string_view spec_word(const Packet& p) {
   if (p.is_arp()) return "arp";
   if (!p.is_ipv4()) return "eth";
-  switch (p.proto) {
-    case ipproto::kTcp:
-      return "tcp";
-    case ipproto::kUdp:
-      return "udp";
-    case ipproto::kIcmp:
-      return "icmp";
-    default:
-      return "ip";
-  }
+  const std::string_view word = ipproto::name(p.proto);
+  return word.empty() ? "ip" : word;
 }
 
 void format_quote(SpecWriter& w, const QuotedHeader& q) {
-  const std::string_view inner = inner_word(q.proto);
+  const std::string_view inner = ipproto::name(q.proto);
   if (inner.empty()) {
     w.key("inner_proto", q.proto);
   } else {
@@ -564,16 +539,16 @@ Result<PacketSpec> parse_packet_spec(std::string_view line) {
                    suggestion(name, kKeys, [](const KeyDef& k) { return k.name; }));
     }
     if (key->written(spec)) return error("duplicate key ", quoted_name(name));
-    if (auto form = key->parse(value, spec)) {
-      return error("bad value for ", name, ": ", quoted_name(value), " (", *form, ")");
+    if (Status form = key->parse(value, spec); !form.ok()) {
+      return error("bad value for ", name, ": ", quoted_name(value), " (", form.error(), ")");
     }
   }
-  if (Status err = validate(spec)) return std::move(*err);
+  if (Status err = validate(spec); !err.ok()) return std::move(err).take_error();
   return spec;
 }
 
 Result<Packet> build_packet(const PacketSpec& spec, const SpecDefaults& defaults) {
-  if (Status err = validate(spec)) return std::move(*err);
+  if (Status err = validate(spec); !err.ok()) return std::move(err).take_error();
   const std::string_view word = word_of(spec.proto);
 
   Packet p;
@@ -594,12 +569,12 @@ Result<Packet> build_packet(const PacketSpec& spec, const SpecDefaults& defaults
     } else {
       return error(word, " needs eth_dst= (no default for it here)");
     }
-    return std::nullopt;
+    return {};
   };
 
   if (spec.proto == SpecProto::kEth) {
     p.ethertype = *spec.ethertype;
-    if (Status err = resolve_eth_dst(std::nullopt)) return std::move(*err);
+    if (Status err = resolve_eth_dst(std::nullopt); !err.ok()) return std::move(err).take_error();
     return p;
   }
 
@@ -620,8 +595,8 @@ Result<Packet> build_packet(const PacketSpec& spec, const SpecDefaults& defaults
     p.arp_tpa = spec.arp_tpa ? *spec.arp_tpa : *spec.dst;
     if (p.arp_op == arpop::kRequest && !spec.eth_dst) {
       p.eth_dst = Mac::broadcast();
-    } else if (Status err = resolve_eth_dst(p.arp_tpa)) {
-      return std::move(*err);
+    } else if (Status err = resolve_eth_dst(p.arp_tpa); !err.ok()) {
+      return std::move(err).take_error();
     }
     p.arp_sha = p.eth_src;
     if (p.arp_op == arpop::kReply) p.arp_tha = p.eth_dst;
@@ -634,7 +609,7 @@ Result<Packet> build_packet(const PacketSpec& spec, const SpecDefaults& defaults
   if (!src) return error(word, " needs src= (the ingress port gives no default source address)");
   p.src = *src;
   p.dst = *spec.dst;
-  if (Status err = resolve_eth_dst(p.dst)) return std::move(*err);
+  if (Status err = resolve_eth_dst(p.dst); !err.ok()) return std::move(err).take_error();
   p.ttl = spec.ttl.value_or(64);
   p.tos = spec.tos.value_or(0);
   p.frag = spec.frag.value_or(FragKind::kNone);

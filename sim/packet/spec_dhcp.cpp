@@ -29,25 +29,25 @@ std::string join(const std::vector<T>& items, Str str) {
 
 }  // namespace
 
-std::optional<std::string> parse_type(std::string_view v, PacketSpec& s) {
+Status parse_type(std::string_view v, PacketSpec& s) {
   auto type = dhcp::parse_message_type(v);
-  if (!type) return "discover, offer, request, decline, ack, nak, release or inform";
+  if (!type) return Error{"discover, offer, request, decline, ack, nak, release or inform"};
   s.dhcp_type = static_cast<std::uint8_t>(*type);
-  return std::nullopt;
+  return {};
 }
 
-std::optional<std::string> parse_dns(std::string_view v, PacketSpec& s) {
+Status parse_dns(std::string_view v, PacketSpec& s) {
   const bool good = parse_list(v, [&s](std::string_view item) {
     auto ip = Ipv4::parse(item);
     if (ip) s.dns.push_back(*ip);
     return ip.has_value();
   });
-  if (good) return std::nullopt;
+  if (good) return {};
   s.dns.clear();
-  return "IPv4 addresses joined by ','";
+  return Error{"IPv4 addresses joined by ','"};
 }
 
-std::optional<std::string> parse_routes(std::string_view v, PacketSpec& s) {
+Status parse_routes(std::string_view v, PacketSpec& s) {
   const bool good = parse_list(v, [&s](std::string_view item) {
     const std::size_t colon = item.find(':');
     if (colon == std::string_view::npos) return false;
@@ -56,9 +56,9 @@ std::optional<std::string> parse_routes(std::string_view v, PacketSpec& s) {
     if (dst && via) s.routes.push_back(DhcpRoute{*dst, *via});
     return dst && via;
   });
-  if (good) return std::nullopt;
+  if (good) return {};
   s.routes.clear();
-  return "CIDR:GATEWAY pairs joined by ',', e.g. 0.0.0.0/0:10.0.0.1";
+  return Error{"CIDR:GATEWAY pairs joined by ',', e.g. 0.0.0.0/0:10.0.0.1"};
 }
 
 void build(const PacketSpec& spec, Packet& p) {

@@ -13,10 +13,10 @@
 
 namespace hivesim::spec_dhcp {
 
-/// Value parsers: nullopt when stored, else the allowed form for the error message.
-std::optional<std::string> parse_type(std::string_view v, PacketSpec& s);
-std::optional<std::string> parse_dns(std::string_view v, PacketSpec& s);
-std::optional<std::string> parse_routes(std::string_view v, PacketSpec& s);
+/// Value parsers: success when stored, else an error carrying the allowed form for the message.
+Status parse_type(std::string_view v, PacketSpec& s);
+Status parse_dns(std::string_view v, PacketSpec& s);
+Status parse_routes(std::string_view v, PacketSpec& s);
 
 /// Completes `p` (whose eth_src and VLAN tags are set) as the DHCP message `spec` describes.
 void build(const PacketSpec& spec, Packet& p);

@@ -17,16 +17,8 @@ std::string proto_word(const FlowKey& key, FieldMask mask) {
     return buf;
   }
   if (!mask.has(Field::kNwProto)) return "ip";
-  switch (key.nw_proto) {
-    case ipproto::kTcp:
-      return "tcp";
-    case ipproto::kUdp:
-      return "udp";
-    case ipproto::kIcmp:
-      return "icmp";
-    default:
-      return "ip,nw_proto=" + std::to_string(key.nw_proto);
-  }
+  const std::string_view word = ipproto::name(key.nw_proto);
+  return word.empty() ? "ip,nw_proto=" + std::to_string(key.nw_proto) : std::string(word);
 }
 
 const char* frag_word(FragKind f) {
@@ -110,34 +102,36 @@ std::string source_ref(const std::string& file, SourceLoc loc) {
 }
 
 std::string flow_match_string(const Topology& topo, const FlowKey& key, FieldMask mask) {
+  static_assert(kFlowFieldsVersion == 1, "flow_match_string(): show every field of the mask");
   std::vector<std::string> parts;
-  if (mask.has(Field::kInPort)) parts.push_back("in_port=" + topo.port(key.in_port).name);
+  auto add = [&](Field f, const std::string& value) {
+    if (mask.has(f)) parts.push_back(std::string(field_name(f)) + "=" + value);
+  };
+  if (mask.has(Field::kInPort)) add(Field::kInPort, topo.port(key.in_port).name);
   if (mask.has(Field::kEthertype)) parts.push_back(proto_word(key, mask));
-  if (mask.has(Field::kEthSrc)) parts.push_back("dl_src=" + key.eth_src.str());
-  if (mask.has(Field::kEthDst)) parts.push_back("dl_dst=" + key.eth_dst.str());
-  if (mask.has(Field::kVlan)) {
-    parts.push_back(key.vlan == 0 ? "vlan=none" : "vlan=" + std::to_string(key.vlan >> 16));
-  }
+  add(Field::kEthSrc, key.eth_src.str());
+  add(Field::kEthDst, key.eth_dst.str());
+  add(Field::kVlan, key.vlan == 0 ? "none" : std::to_string(key.vlan >> 16));
   if (key.ethertype == ethertype::kArp) {
-    if (mask.has(Field::kArpOp)) parts.push_back("arp_op=" + std::to_string(key.arp_op));
-    if (mask.has(Field::kArpSpa)) parts.push_back("arp_spa=" + key.nw_src.str());
-    if (mask.has(Field::kArpTpa)) parts.push_back("arp_tpa=" + key.nw_dst.str());
-    if (mask.has(Field::kArpSha)) parts.push_back("arp_sha=" + key.arp_sha.str());
+    add(Field::kArpOp, std::to_string(key.arp_op));
+    add(Field::kArpSpa, key.nw_src.str());
+    add(Field::kArpTpa, key.nw_dst.str());
+    add(Field::kArpSha, key.arp_sha.str());
   } else {
-    if (mask.has(Field::kNwSrc)) parts.push_back("nw_src=" + key.nw_src.str());
-    if (mask.has(Field::kNwDst)) parts.push_back("nw_dst=" + key.nw_dst.str());
-    if (mask.has(Field::kNwTos)) parts.push_back("nw_tos=" + std::to_string(key.nw_tos));
-    if (mask.has(Field::kNwTtl)) parts.push_back("nw_ttl=" + std::to_string(key.nw_ttl));
-    if (mask.has(Field::kNwFrag)) parts.push_back(std::string("nw_frag=") + frag_word(key.nw_frag));
-    const bool icmp = key.nw_proto == ipproto::kIcmp;
-    if (mask.has(Field::kTpSrc)) {
-      parts.push_back((icmp ? "icmp_type=" : "tp_src=") + std::to_string(key.tp_src));
+    add(Field::kNwSrc, key.nw_src.str());
+    add(Field::kNwDst, key.nw_dst.str());
+    add(Field::kNwTos, std::to_string(key.nw_tos));
+    add(Field::kNwTtl, std::to_string(key.nw_ttl));
+    add(Field::kNwFrag, frag_word(key.nw_frag));
+    if (key.nw_proto == ipproto::kIcmp) {
+      if (mask.has(Field::kTpSrc)) parts.push_back("icmp_type=" + std::to_string(key.tp_src));
+      if (mask.has(Field::kTpDst)) parts.push_back("icmp_code=" + std::to_string(key.tp_dst));
+    } else {
+      add(Field::kTpSrc, std::to_string(key.tp_src));
+      add(Field::kTpDst, std::to_string(key.tp_dst));
     }
-    if (mask.has(Field::kTpDst)) {
-      parts.push_back((icmp ? "icmp_code=" : "tp_dst=") + std::to_string(key.tp_dst));
-    }
-    if (mask.has(Field::kIcmpId)) parts.push_back("icmp_id=" + std::to_string(key.icmp_id));
-    if (mask.has(Field::kTcpFlags)) parts.push_back("tcp_flags=" + std::to_string(key.tcp_flags));
+    add(Field::kIcmpId, std::to_string(key.icmp_id));
+    add(Field::kTcpFlags, std::to_string(key.tcp_flags));
   }
   std::string out;
   for (const std::string& p : parts)

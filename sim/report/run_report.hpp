@@ -3,7 +3,7 @@
 // twin fills. Its renderings (the JSON document, human text, JUnit XML) are in sim/render/, so
 // that nothing here or below needs a JSON library.
 //
-// Invariants: every list is in a fixed order decided by the engine (drops sorted by count
+// Invariants: every list is in a fixed order decided by the twin (drops sorted by count
 // descending then reason/device/rule; load balancers, failures, traffic and expectations in
 // scenario order), so that the same scenario and seed render byte-identical documents. Nothing
 // here reads a clock or a hash-table iteration order.

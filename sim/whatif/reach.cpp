@@ -64,34 +64,29 @@ std::string answering_device(const SimulationResult& traced) {
   return traced.hops.empty() ? std::string() : traced.hops.back().device;
 }
 
-const char* proto_word(std::uint8_t proto) {
-  return proto == ipproto::kTcp ? "tcp" : proto == ipproto::kUdp ? "udp" : "icmp";
-}
-
 }  // namespace
 
 std::string Service::name() const {
-  if (proto == ipproto::kIcmp) return "icmp";
-  return std::string(proto_word(proto)) + "/" + std::to_string(port);
+  if (proto == ipproto::kIcmp) return std::string(ipproto::name(proto));
+  return std::string(ipproto::name(proto)) + "/" + std::to_string(port);
 }
 
 Result<std::vector<Service>> parse_services(std::string_view list) {
   std::vector<Service> out;
   for (std::string_view item : split(list)) {
-    if (item == "icmp") {
+    if (ipproto::from_name(item) == ipproto::kIcmp) {
       out.push_back(Service{ipproto::kIcmp, 0});
       continue;
     }
     const auto slash = item.find('/');
-    const std::string_view word = item.substr(0, slash);
-    const bool tcp = word == "tcp";
-    if ((!tcp && word != "udp") || slash == std::string_view::npos) {
+    const auto proto = ipproto::from_name(item.substr(0, slash));
+    if ((proto != ipproto::kTcp && proto != ipproto::kUdp) || slash == std::string_view::npos) {
       return Error{"bad service '" + std::string(item) +
                    "' (expected tcp/PORT, udp/PORT or icmp, e.g. tcp/22,udp/53,icmp)"};
     }
     const auto port = parse_port(item.substr(slash + 1));
     if (!port) return Error{"bad port in service '" + std::string(item) + "' (0-65535)"};
-    out.push_back(Service{tcp ? ipproto::kTcp : ipproto::kUdp, *port});
+    out.push_back(Service{*proto, *port});
   }
   return out;
 }
@@ -106,13 +101,6 @@ std::string_view to_string(Reach r) {
       return "blocked";
   }
   return "blocked";
-}
-
-std::optional<Reach> parse_reach(std::string_view text) {
-  for (Reach r : {Reach::kOpen, Reach::kOneWay, Reach::kBlocked}) {
-    if (to_string(r) == text) return r;
-  }
-  return std::nullopt;
 }
 
 std::vector<std::string> default_sources(const Topology& topo) {
@@ -159,7 +147,8 @@ std::vector<Service> default_services(const Scenario& scenario) {
   for (const Expectation& e : scenario.expectations) {
     if (const auto* t = std::get_if<ExpectTrace>(&e.what)) add_spec_service(names, out, t->packet);
   }
-  if (names.insert("icmp").second) out.push_back(Service{ipproto::kIcmp, 0});
+  const Service icmp{ipproto::kIcmp, 0};
+  if (names.insert(icmp.name()).second) out.push_back(icmp);
   std::sort(out.begin(), out.end(),
             [](const Service& a, const Service& b) { return a.name() < b.name(); });
   return out;
@@ -332,7 +321,7 @@ ReachReport run_walks(const Scenario& scenario, const Simulator& sim, Walks& wal
       const int slot = svc.proto == ipproto::kTcp ? 0 : svc.proto == ipproto::kUdp ? 1 : 2;
       if (base[slot] || !base_error[slot].empty()) continue;
       std::string spec =
-          std::string(proto_word(svc.proto)) + " dst=" + plan.destinations.front().ip.str();
+          std::string(ipproto::name(svc.proto)) + " dst=" + plan.destinations.front().ip.str();
       if (svc.proto != ipproto::kIcmp) spec += " dport=1";
       auto parsed = parse_packet_spec(spec);
       auto built = parsed ? build_packet(*parsed, defaults) : Result<Packet>(Error{parsed.error()});

@@ -77,7 +77,6 @@ Result<ReachPlan> plan_reach(const Scenario& scenario, const ReachQuery& query);
 
 enum class Reach : std::uint8_t { kOpen, kOneWay, kBlocked };
 std::string_view to_string(Reach r);
-std::optional<Reach> parse_reach(std::string_view text);
 
 /// The drop that decided a connection that is not open.
 struct ReachDrop {

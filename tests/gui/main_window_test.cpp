@@ -29,7 +29,7 @@ bool has(const std::vector<std::string>& v, const std::string& x) {
 
 TEST_CASE("GUI: opening a scenario draws its topology and lists its ports") {
   MainWindow w;
-  REQUIRE_FALSE(w.open_scenario(scenario("three-tier.yaml")));
+  REQUIRE(w.open_scenario(scenario("three-tier.yaml")).ok());
   CHECK(w.view()->scene()->items().size() > 10);
   CHECK(w.view()->highlighted_nodes().empty());
   CHECK(w.trace_panel()->port() == "web1");
@@ -41,17 +41,17 @@ TEST_CASE("GUI: opening a scenario draws its topology and lists its ports") {
 
 TEST_CASE("GUI: a scenario with errors is refused and the open one stays") {
   MainWindow w;
-  REQUIRE_FALSE(w.open_scenario(scenario("three-tier.yaml")));
+  REQUIRE(w.open_scenario(scenario("three-tier.yaml")).ok());
   auto error = w.open_scenario(scenario("no-such-file.yaml"));
-  REQUIRE(error);
-  CHECK_THAT(error->message, Catch::Contains("no-such-file.yaml"));
+  REQUIRE_FALSE(error.ok());
+  CHECK_THAT(error.error(), Catch::Contains("no-such-file.yaml"));
   CHECK(w.session()->scenario().name == "three-tier");
 }
 
 TEST_CASE("GUI: tracing a blocked packet highlights its path and names the deciding rule") {
   MainWindow w;
-  REQUIRE_FALSE(w.open_scenario(scenario("three-tier.yaml")));
-  REQUIRE_FALSE(w.trace_line("web1 tcp dst=10.0.3.10 dport=5432"));
+  REQUIRE(w.open_scenario(scenario("three-tier.yaml")).ok());
+  REQUIRE(w.trace_line("web1 tcp dst=10.0.3.10 dport=5432").ok());
   TracePanel* t = w.trace_panel();
   CHECK(t->verdict_text().contains("Dropped"));
   CHECK(t->verdict_text().contains("rule 1 of db-in"));
@@ -80,22 +80,22 @@ TEST_CASE("GUI: tracing a blocked packet highlights its path and names the decid
 
 TEST_CASE("GUI: a bad packet spec shows the parser's error and traces nothing") {
   MainWindow w;
-  REQUIRE_FALSE(w.open_scenario(scenario("three-tier.yaml")));
+  REQUIRE(w.open_scenario(scenario("three-tier.yaml")).ok());
   auto error = w.trace_line("web1 tcp dst=10.0.3.10 dprt=5432");
-  REQUIRE(error);
+  REQUIRE_FALSE(error.ok());
   CHECK(w.trace_panel()->error_text().contains("dprt"));
   CHECK(w.trace_panel()->hop_count() == 0);
   CHECK(w.view()->highlighted_nodes().empty());
   // A good spec afterwards clears the error.
-  REQUIRE_FALSE(w.trace_line("web1 tcp dst=10.0.2.10 dport=8080"));
+  REQUIRE(w.trace_line("web1 tcp dst=10.0.2.10 dport=8080").ok());
   CHECK(w.trace_panel()->error_text().isEmpty());
   CHECK(w.trace_panel()->verdict_text().contains("Delivered"));
 }
 
 TEST_CASE("GUI: a run fills the timeline, with the failures marked, and the report tabs") {
   MainWindow w;
-  REQUIRE_FALSE(w.open_scenario(scenario("failover.yaml")));
-  REQUIRE_FALSE(w.run_and_wait());
+  REQUIRE(w.open_scenario(scenario("failover.yaml")).ok());
+  REQUIRE(w.run_and_wait().ok());
   RunPanel* run = w.run_panel();
   REQUIRE(run->report());
   const Timeline& chart = run->timeline()->data();
@@ -119,7 +119,7 @@ TEST_CASE("GUI: a run fills the timeline, with the failures marked, and the repo
 
 TEST_CASE("GUI: a run can be cancelled") {
   MainWindow w;
-  REQUIRE_FALSE(w.open_scenario(scenario("failover.yaml")));
+  REQUIRE(w.open_scenario(scenario("failover.yaml")).ok());
   RunPanel* run = w.run_panel();
   QEventLoop loop;
   bool ok = true;

@@ -4,6 +4,8 @@
 #include <map>
 #include <unordered_map>
 
+#include "topology/ip_proto.hpp"
+
 namespace hivesim::scenario_loader {
 
 using yaml_schema::peek;
@@ -403,7 +405,9 @@ void Loader::read_vip(VipId id, const Field& item) {
   read_required(m, "ip", vip.ip, &Field::ip);
   read_required(m, "port", vip.port, &Field::integer, 1, 65535);
   read(m, "proto", vip.proto, &Field::choice<std::uint8_t>,
-       std::initializer_list<std::pair<std::string_view, std::uint8_t>>{{"tcp", 6}, {"udp", 17}});
+       std::initializer_list<std::pair<std::string_view, std::uint8_t>>{
+           {ipproto::name(ipproto::kTcp), ipproto::kTcp},
+           {ipproto::name(ipproto::kUdp), ipproto::kUdp}});
   read(m, "persistence", vip.persistence, &Field::choice<Persistence>,
        std::initializer_list<std::pair<std::string_view, Persistence>>{
            {"source_ip", Persistence::kSourceIp}, {"none", Persistence::kNone}});

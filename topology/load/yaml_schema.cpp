@@ -7,10 +7,19 @@
 #include <limits>
 
 #include "base/excerpt.hpp"
+#include "topology/ip_proto.hpp"
 
 namespace hivesim::yaml_schema {
 
 namespace {
+
+/// The protocol words of the scenario language, for "did you mean".
+std::vector<std::string> modelled_protocols() {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < ipproto::kModelled; ++i)
+    out.emplace_back(ipproto::kTable[i].name);
+  return out;
+}
 
 /// "a map", "a list", "'word'", "nothing": what a node is, for "expected X, got Y" messages.
 std::string describe(const yaml::Node& node) {
@@ -324,14 +333,12 @@ std::optional<PortRange> Field::port_range(std::uint16_t min) const {
 std::optional<std::uint8_t> Field::protocol() const {
   auto s = text();
   if (!s) return std::nullopt;
-  if (*s == "tcp") return 6;
-  if (*s == "udp") return 17;
-  if (*s == "icmp") return 1;
+  if (auto word = ipproto::from_name(*s)) return *word;
   unsigned value = 0;
   auto [end, ec] = std::from_chars(s->data(), s->data() + s->size(), value);
   if (ec != std::errc{} || end != s->data() + s->size() || value > 255) {
     error(key_ + " " + quoted(*s) + " is not a protocol (tcp, udp, icmp or 0-255)" +
-          did_you_mean(*s, {"tcp", "udp", "icmp"}));
+          did_you_mean(*s, modelled_protocols()));
     return std::nullopt;
   }
   return static_cast<std::uint8_t>(value);

@@ -141,7 +141,6 @@ class MapReader {
   /// False if the node was not a map (already reported); every get() is then empty.
   bool ok() const { return ok_; }
   const std::string& owner() const { return owner_; }
-  void set_owner(std::string owner) { owner_ = std::move(owner); }
   SourceLoc loc() const { return Diagnostics::loc_of(node_); }
   const yaml::Node& node() const { return node_; }
   Diagnostics& diags() const { return *diags_; }

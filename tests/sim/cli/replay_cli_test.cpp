@@ -1,4 +1,4 @@
-// The `replay` subcommand (SPEC section 2) on the real third-party captures of ../shared/pcaps:
+// The `replay` subcommand (SPEC section 2) on the real third-party captures of tests/data/pcaps:
 // each one replays with counts that add up, or is refused with exit 2 and nothing written.
 
 #include <catch2/catch.hpp>
@@ -23,7 +23,7 @@ using hivesim::cli::replay_command;
 namespace {
 
 const std::string kScenario = HIVESIM_SOURCE_DIR "/scenarios/replay.yaml";
-const std::string kPcaps = HIVESIM_SHARED_DIR "/pcaps/";
+const std::string kPcaps = HIVESIM_TEST_DATA "/pcaps/";
 
 struct Outcome {
   int code = -1;
@@ -58,7 +58,7 @@ void check_counts_add_up(const nlohmann::json& doc) {
 
 }  // namespace
 
-TEST_CASE("Replay CLI: every shared capture replays with counts that add up, or is refused") {
+TEST_CASE("Replay CLI: every third-party capture replays with counts that add up, or is refused") {
   struct Case {
     const char* file;
     bool refused;

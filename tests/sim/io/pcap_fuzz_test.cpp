@@ -1,4 +1,4 @@
-// PcapSource on damaged input: every shared capture (and the committed pcapng), each cut at 20
+// PcapSource on damaged input: every third-party capture of tests/data/pcaps (and the committed pcapng), each cut at 20
 // random offsets and with random bytes changed, in copies under a temporary folder. Whatever
 // the damage, open() fails with a message naming the file or next() runs to the end, keeping
 // the source's invariants, and the reader thread yields what the inline path does, error
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "sim/io/pcap_source.hpp"
+#include "tests/support/captures.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace hivesim;
@@ -111,12 +112,9 @@ Outcome replay_both(const std::string& path, bool topspeed) {
 
 TEST_CASE("PcapSource: damaged copies of every capture fail cleanly or read to the end") {
   std::vector<std::string> inputs;
-  for (const auto& entry : fs::directory_iterator(std::string(HIVESIM_SHARED_DIR) + "/pcaps")) {
-    if (entry.path().extension() == ".pcap") inputs.push_back(entry.path().string());
-  }
-  std::sort(inputs.begin(), inputs.end());
-  REQUIRE(inputs.size() >= 12);
-  inputs.push_back(std::string(HIVESIM_TEST_DATA) + "/pcaps/three-frames.pcapng");
+  for (std::string_view name : hivesim::testing::kThirdPartyCaptures)
+    inputs.push_back(hivesim::testing::capture_path(name));
+  inputs.push_back(hivesim::testing::capture_path("three-frames.pcapng"));
 
   TempDir dir;
   std::mt19937_64 rng(20240611);

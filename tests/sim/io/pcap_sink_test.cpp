@@ -103,7 +103,7 @@ TEST_CASE("PcapSink: files read back with the same frames and nanosecond times, 
   for (const auto& name : listing(out))
     CHECK(name.front() == '.');
   CHECK(listing(out).size() == 3);
-  REQUIRE_FALSE(sink.write());
+  REQUIRE(sink.write().ok());
   CHECK(listing(out) == std::set<std::string>{"vm1.pcap", "vm2.pcap", "uplink_0.pcap"});
 
   const ReadBack vm1 = read_back((out / "vm1.pcap").string());
@@ -127,7 +127,7 @@ TEST_CASE("PcapSink: written files replay through PcapSource") {
   PcapSink sink(dir.path().string());
   for (std::uint16_t i = 0; i < 50; ++i)
     sink.record("ext", packet(i, i % 3 == 0 ? 5 : 0), i * 10);
-  REQUIRE_FALSE(sink.write());
+  REQUIRE(sink.write().ok());
   auto source = PcapSource::open(dir.file("ext.pcap"), PcapOptions{PortId{4}, 1.0, false, 0});
   REQUIRE(source.ok());
   for (std::uint16_t i = 0; i < 50; ++i) {
@@ -154,7 +154,7 @@ TEST_CASE("PcapSink: port names become safe, distinct file names") {
   sink.record("a/b", packet(1), 0);
   sink.record("a_b", packet(2), 0);
   sink.record("..", packet(3), 0);
-  REQUIRE_FALSE(sink.write());
+  REQUIRE(sink.write().ok());
   CHECK(listing(dir.path()) == std::set<std::string>{"a_b.pcap", "a_b~2.pcap", "_...pcap"});
   CHECK(read_back(dir.file("a_b~2.pcap")).frames.at(0) == serialize(packet(2)));
 }
@@ -162,7 +162,7 @@ TEST_CASE("PcapSink: port names become safe, distinct file names") {
 TEST_CASE("PcapSink: nothing recorded writes no file") {
   TempDir dir;
   PcapSink sink(dir.file("out"));
-  REQUIRE_FALSE(sink.write());
+  REQUIRE(sink.write().ok());
   CHECK(fs::is_directory(dir.file("out")));
   CHECK(listing(dir.file("out")).empty());
 }
@@ -173,8 +173,8 @@ TEST_CASE("PcapSink: a folder that cannot be made fails cleanly and leaves nothi
   PcapSink sink(dir.file("plain-file") + "/out");
   sink.record("vm1", packet(1), 0);
   const Status status = sink.write();
-  REQUIRE(status);
-  CHECK_THAT(status->message, Catch::Contains(dir.file("plain-file")));
+  REQUIRE_FALSE(status.ok());
+  CHECK_THAT(status.error(), Catch::Contains(dir.file("plain-file")));
   CHECK(listing(dir.path()) == std::set<std::string>{"plain-file"});
 }
 
@@ -186,8 +186,8 @@ TEST_CASE("PcapSink: a failure part-way removes every file and folder it wrote")
     sink.record("a", packet(1), 0);  // written and renamed first ("a" < "vm1")...
     sink.record("vm1", packet(2), 0);
     const Status status = sink.write();
-    REQUIRE(status);
-    CHECK_THAT(status->message, Catch::Contains(dir.file("vm1.pcap")));
+    REQUIRE_FALSE(status.ok());
+    CHECK_THAT(status.error(), Catch::Contains(dir.file("vm1.pcap")));
     CHECK(listing(dir.path()) == std::set<std::string>{"vm1.pcap"});  // ... then removed
     CHECK(fs::is_directory(dir.path() / "vm1.pcap" / "keep"));
   }
@@ -196,8 +196,8 @@ TEST_CASE("PcapSink: a failure part-way removes every file and folder it wrote")
     sink.record("a", packet(1), 0);
     sink.record(std::string(300, 'x'), packet(2), 0);
     const Status status = sink.write();
-    REQUIRE(status);
-    CHECK_THAT(status->message, Catch::Contains(std::string(300, 'x') + ".pcap"));
+    REQUIRE_FALSE(status.ok());
+    CHECK_THAT(status.error(), Catch::Contains(std::string(300, 'x') + ".pcap"));
     CHECK(listing(dir.path()).empty());
   }
 }
@@ -211,7 +211,7 @@ TEST_CASE("PcapSink: tshark reads the written files") {
   PcapSink sink(dir.path().string());
   for (std::uint16_t i = 0; i < 5; ++i)
     sink.record("vm1", packet(i, i == 2 ? 7 : 0), i * 1500);
-  REQUIRE_FALSE(sink.write());
+  REQUIRE(sink.write().ok());
   const std::string file = dir.file("vm1.pcap");
   CHECK(std::system(("tshark -r '" + file + "' >/dev/null 2>&1").c_str()) == 0);
   // One summary line per frame; the third is 1.5 us after the second, as nanoseconds show.
@@ -277,7 +277,7 @@ TEST_CASE("PcapSink: frames stream to disk; memory does not grow with them") {
   // Before write(), the data is in hidden temp files, not under the final names.
   CHECK(hidden_files(dir.path()).size() == 2);
   CHECK_FALSE(fs::exists(dir.file("vm1.pcap")));
-  REQUIRE_FALSE(sink.write());
+  REQUIRE(sink.write().ok());
   CHECK(listing(dir.path()) == std::set<std::string>{"vm1.pcap", "vm2.pcap"});
   CHECK(fs::file_size(dir.file("vm1.pcap")) == 24 + kFrames / 2 * (16 + frame_size));
 }
@@ -292,7 +292,7 @@ TEST_CASE("PcapSink: more ports than open files, each file complete and in order
       for (int p = 0; p < ports; ++p)
         sink.record("p" + std::to_string(p), packet(static_cast<std::uint16_t>(round)),
                     round * 1000 + p);
-    REQUIRE_FALSE(sink.write());
+    REQUIRE(sink.write().ok());
   }
   CHECK(listing(dir.path()).size() == static_cast<std::size_t>(ports));
   for (int p : {0, 1, ports - 1}) {
@@ -332,7 +332,7 @@ TEST_CASE("PcapSink: a failure while recording is reported by write(), and clean
   sink.record("vm1", packet(3), 0);
   CHECK(sink.packets() == 3);
   const Status status = sink.write();
-  REQUIRE(status);
-  CHECK_THAT(status->message, Catch::Contains(dir.file("out/vm2.pcap")));
+  REQUIRE_FALSE(status.ok());
+  CHECK_THAT(status.error(), Catch::Contains(dir.file("out/vm2.pcap")));
   CHECK(listing(dir.path()).empty());
 }

@@ -1,4 +1,4 @@
-// PcapSource: the real captures of /work/shared/pcaps, hand-written pcap and pcapng files (both
+// PcapSource: the real captures of tests/data/pcaps, hand-written pcap and pcapng files (both
 // byte orders, micro- and nanosecond resolution), replay timing, flow counting, refusals, and
 // the reader thread: it yields what the inline path yields, its counters cover only what was
 // handed out, and it stops when the source goes. Generated files go to a temporary folder per
@@ -21,6 +21,7 @@
 
 #include "sim/io/pcap_source.hpp"
 #include "sim/packet/codec.hpp"
+#include "tests/support/captures.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace hivesim;
@@ -31,11 +32,11 @@ namespace {
 using hivesim::testing::TempDir;
 
 std::string shared_pcap(const std::string& name) {
-  return std::string(HIVESIM_SHARED_DIR) + "/pcaps/" + name;
+  return hivesim::testing::capture_path(name);
 }
 
 std::string test_pcap(const std::string& name) {
-  return std::string(HIVESIM_TEST_DATA) + "/pcaps/" + name;
+  return hivesim::testing::capture_path(name);
 }
 
 void write_file(const std::string& path, const std::vector<std::uint8_t>& bytes) {
@@ -319,7 +320,7 @@ std::uint64_t libpcap_count(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("PcapSource: every shared capture opens with its packet count or is refused") {
+TEST_CASE("PcapSource: every third-party capture opens with its packet count or is refused") {
   struct Expect {
     const char* name;
     std::uint64_t packets;  // expected count when it opens
@@ -724,10 +725,8 @@ TEST_CASE("PcapSource: unreadable paths and bad speeds are refused naming the fi
 TEST_CASE("PcapSource: read-ahead and inline yield the same records and counters") {
   TempDir dir;
   std::vector<std::string> paths;
-  for (const auto& entry : fs::directory_iterator(std::string(HIVESIM_SHARED_DIR) + "/pcaps")) {
-    if (entry.path().extension() == ".pcap") paths.push_back(entry.path().string());
-  }
-  REQUIRE(paths.size() >= 12);
+  for (std::string_view name : hivesim::testing::kThirdPartyCaptures)
+    paths.push_back(shared_pcap(std::string(name)));
   paths.push_back(test_pcap("three-frames.pcapng"));
   paths.push_back(dir.file("mixed.pcap"));
   write_file(paths.back(), classic_pcap(false, false, DLT_EN10MB, mixed_records(kMixed)));

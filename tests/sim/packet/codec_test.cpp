@@ -266,7 +266,7 @@ TEST_CASE("Codec: parse_frame_into a reused packet equals a fresh parse, whateve
   for (const Packet& before : kinds) {
     for (const Packet& after : kinds) {
       Packet reused = before;
-      REQUIRE_FALSE(parse_frame_into(serialize(after), reused));
+      REQUIRE(parse_frame_into(serialize(after), reused).ok());
       const auto fresh = parse_frame(serialize(after));
       REQUIRE(fresh);
       CHECK(reused == *fresh);

@@ -113,6 +113,7 @@ TEST_CASE("FlowKey: an opaque ethertype keys on L2 only") {
 FlowKey reference_masked(const FlowKey& key, FieldMask mask) {
   FlowKey out = key;
   const FlowKey zero;
+  static_assert(kFlowFieldsVersion == 1, "reference_masked(): clear every field outside the mask");
   auto keep = [&](Field f) { return mask.has(f); };
   if (!keep(Field::kInPort)) out.in_port = zero.in_port;
   if (!keep(Field::kEthSrc)) out.eth_src = zero.eth_src;

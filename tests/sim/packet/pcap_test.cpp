@@ -1,4 +1,4 @@
-// The real captures of /work/shared/pcaps through parse_frame, read with a tiny pcap walker
+// The real captures of tests/data/pcaps through parse_frame, read with a tiny pcap walker
 // (the product's pcap reader lives in the io layer; this test does not depend on it).
 
 #include <catch2/catch.hpp>
@@ -29,7 +29,7 @@ std::vector<std::uint8_t> read_file(const std::string& path) {
 /// Classic pcap (either byte order, micro- or nanosecond magic). A record running past the end
 /// of the file ends the walk.
 Capture read_pcap(const std::string& name) {
-  const auto bytes = read_file(std::string(HIVESIM_SHARED_DIR) + "/pcaps/" + name);
+  const auto bytes = read_file(std::string(HIVESIM_TEST_DATA) + "/pcaps/" + name);
   REQUIRE(bytes.size() >= 24);
   auto u32 = [&](std::size_t at, bool swap) {
     const std::uint32_t le = bytes[at] | bytes[at + 1] << 8 | bytes[at + 2] << 16 |
