@@ -13,6 +13,7 @@
 
 #include "base/result.hpp"
 #include "sim/flow/simulator.hpp"
+#include "sim/graph/graph.hpp"
 #include "sim/html/whatif_pages.hpp"
 #include "sim/io/pcap_sink.hpp"
 #include "sim/render/run_report.hpp"
@@ -78,13 +79,21 @@ Status write_outputs(const RunOutputs& outputs, const RunReport& report,
                      const std::string& scenario_file, std::string_view command,
                      PcapSink* sink = nullptr);
 
-/// --html FILE: writes the self-contained report page (html_output.cpp) atomically.
-Status write_html_report(const std::string& path, const RunReport& report, const Scenario& scenario,
-                         std::string_view command);
+/// The scenario's topology laid out for an HTML page (html_output.cpp); nullopt when Graphviz
+/// cannot place it (the page then goes without the picture). Call it before simulating: Graphviz
+/// orders some of its sets by memory address, so a layout made on the heap a run leaves behind
+/// moves nodes by a few points from one process to the next, while one made first is the same
+/// in every process.
+std::optional<graph::Graph> topology_picture(const Scenario& scenario);
 
-/// --html FILE of diff: the what-if page with AFTER's topology (html_output.cpp), atomically.
+/// --html FILE: writes the self-contained report page atomically; `picture` may be null.
+Status write_html_report(const std::string& path, const RunReport& report, const Scenario& scenario,
+                         const graph::Graph* picture, std::string_view command);
+
+/// --html FILE of diff: the what-if page with AFTER's topology `picture` (may be null), the
+/// deciding devices marked on it, atomically.
 Status write_diff_html(const std::string& path, const whatif::DiffReport& report,
-                       const Scenario& after);
+                       const Scenario& after, graph::Graph* picture);
 
 /// --html FILE of sweep: the ranking page; `timelines` may be null (a merged report).
 Status write_sweep_html(const std::string& path, const nlohmann::ordered_json& report,

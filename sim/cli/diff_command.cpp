@@ -87,6 +87,9 @@ int diff_command(const std::vector<std::string>& args, std::ostream& out, std::o
   const auto before = load_or_report(files[0], err);
   const auto after = load_or_report(files[1], err);
   if (!before || !after) return kExitBadInput;
+  // Laid out before the runs, so that the page is the same in every process (cli_common.hpp).
+  std::optional<graph::Graph> picture;
+  if (vm.count("html")) picture = topology_picture(*after);
   auto report = whatif::diff(*before, *after, opts);
   if (!report) return fail(report.error());
 
@@ -116,9 +119,11 @@ int diff_command(const std::vector<std::string>& args, std::ostream& out, std::o
     written.push_back(vm["junit"].as<std::string>());
   }
   if (vm.count("html")) {
-    if (auto e = write_diff_html(vm["html"].as<std::string>(), *report, *after)) {
+    if (Status e = write_diff_html(vm["html"].as<std::string>(), *report, *after,
+                                   picture ? &*picture : nullptr);
+        !e.ok()) {
       undo();
-      return fail(e->message);
+      return fail(e.error());
     }
   }
   if (format == "json") {

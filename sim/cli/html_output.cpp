@@ -10,40 +10,37 @@
 
 namespace hivesim::cli {
 
-Status write_html_report(const std::string& path, const RunReport& report, const Scenario& scenario,
-                         std::string_view command) {
+std::optional<graph::Graph> topology_picture(const Scenario& scenario) {
   graph::Graph picture = graph::build_graph(scenario.topology, scenario.name);
-  const bool placed = graph::lay_out(picture).ok();
-  const std::string page =
-      html::run_report_page(report, placed ? &picture : nullptr, &scenario.topology, command);
+  if (!graph::lay_out(picture).ok()) return std::nullopt;
+  return picture;
+}
+
+Status write_html_report(const std::string& path, const RunReport& report, const Scenario& scenario,
+                         const graph::Graph* picture, std::string_view command) {
+  const std::string page = html::run_report_page(report, picture, &scenario.topology, command);
   if (Status failed = write_file_atomically(path, page); !failed.ok()) {
     return Error{"--html: " + failed.error()};
   }
   return {};
 }
 
-}  // namespace hivesim::cli
-
-namespace hivesim::cli {
-
 Status write_diff_html(const std::string& path, const whatif::DiffReport& report,
-                       const Scenario& after) {
-  graph::Graph picture = graph::build_graph(after.topology, after.name);
-  const bool placed = !graph::lay_out(picture).has_value();
-  if (placed) html::mark_changed_devices(picture, after.topology, report);
-  if (auto failed =
-          write_file_atomically(path, html::diff_page(report, placed ? &picture : nullptr))) {
-    return Error{"--html: " + failed->message};
+                       const Scenario& after, graph::Graph* picture) {
+  if (picture != nullptr) html::mark_changed_devices(*picture, after.topology, report);
+  if (Status failed = write_file_atomically(path, html::diff_page(report, picture)); !failed.ok()) {
+    return Error{"--html: " + failed.error()};
   }
-  return std::nullopt;
+  return {};
 }
 
 Status write_sweep_html(const std::string& path, const nlohmann::ordered_json& report,
                         const html::SweepTimelines* timelines) {
-  if (auto failed = write_file_atomically(path, html::sweep_page(report, timelines))) {
-    return Error{"--html: " + failed->message};
+  if (Status failed = write_file_atomically(path, html::sweep_page(report, timelines));
+      !failed.ok()) {
+    return Error{"--html: " + failed.error()};
   }
-  return std::nullopt;
+  return {};
 }
 
 }  // namespace hivesim::cli

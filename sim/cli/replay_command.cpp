@@ -97,6 +97,10 @@ int replay_command(const std::vector<std::string>& args, std::ostream& out, std:
   if (vm.count("junit")) outputs.junit = vm["junit"].as<std::string>();
   if (vm.count("pcap-out")) outputs.pcap_out = vm["pcap-out"].as<std::string>();
 
+  // Laid out before the replay, so that the page is the same in every process (cli_common.hpp).
+  std::optional<graph::Graph> picture;
+  if (vm.count("html")) picture = topology_picture(*scenario);
+
   TwinOptions twin_options;
   twin_options.scenario_traffic = false;
   twin_options.until_idle = true;
@@ -131,7 +135,8 @@ int replay_command(const std::vector<std::string>& args, std::ostream& out, std:
       << " s of wall time: " << static_cast<std::uint64_t>(totals.packets / std::max(wall, 1e-9))
       << " packets/s\n";
   if (vm.count("html")) {
-    if (Status e = write_html_report(vm["html"].as<std::string>(), report, *scenario, "replay");
+    if (Status e = write_html_report(vm["html"].as<std::string>(), report, *scenario,
+                                     picture ? &*picture : nullptr, "replay");
         !e.ok()) {
       err << "hivesim replay: error: " << e.error() << "\n";
       return kExitBadInput;

@@ -68,6 +68,9 @@ int run_command(const std::vector<std::string>& args, std::ostream& out, std::os
 
   std::optional<Scenario> scenario = load_or_report(vm["scenario"].as<std::string>(), err);
   if (!scenario) return kExitBadInput;
+  // Laid out before the run, so that the page is the same in every process (cli_common.hpp).
+  std::optional<graph::Graph> picture;
+  if (vm.count("html")) picture = topology_picture(*scenario);
   if (vm.count("seed")) {
     const auto seed = parse_seed(vm["seed"].as<std::string>());
     if (!seed) return fail("--seed must be a whole number from 0 to 2^64-1");
@@ -102,7 +105,8 @@ int run_command(const std::vector<std::string>& args, std::ostream& out, std::os
     return kExitBadInput;
   }
   if (vm.count("html")) {
-    if (Status e = write_html_report(vm["html"].as<std::string>(), report, *scenario, "run");
+    if (Status e = write_html_report(vm["html"].as<std::string>(), report, *scenario,
+                                     picture ? &*picture : nullptr, "run");
         !e.ok()) {
       err << "hivesim run: error: " << e.error() << "\n";
       return kExitBadInput;

@@ -88,7 +88,8 @@ int write_and_print(const nlohmann::ordered_json& doc, const std::string& format
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) return fail(dir + ": cannot create the output folder");
-    if (Status e = write_file_atomically(dir + "/" + file_name, json); !e.ok()) return fail(e.error());
+    if (Status e = write_file_atomically(dir + "/" + file_name, json); !e.ok())
+      return fail(e.error());
     written.push_back(dir + "/" + file_name);
   }
   if (vm.count("html")) {

@@ -99,8 +99,8 @@ class HistoryWriter {
     // appending to a new file do not both decide to create it.
     if (int rc = exec("BEGIN IMMEDIATE"); rc != SQLITE_OK) return fail(rc, "cannot start a write");
     Result<std::int64_t> id = Error{""};
-    if (Status bad = ensure_schema()) {
-      id = Error{bad->message};
+    if (Status bad = ensure_schema(); !bad.ok()) {
+      id = Error{bad.error()};
     } else {
       id = body();
     }
@@ -166,7 +166,7 @@ class HistoryWriter {
     if (int rc = exec(std::string(kSweepHistorySchema).c_str()); rc != SQLITE_OK) {
       return fail_status(rc, "cannot create the sweep tables");
     }
-    return std::nullopt;
+    return {};
   }
 
   Result<std::int64_t> write(const RunReport& report, const std::string& scenario_file,
@@ -354,12 +354,16 @@ class HistoryWriter {
             return fail(rc, "cannot insert failed expectations");
           }
         }
-        return std::nullopt;
+        return {};
       };
-      if (Status bad = add(0, sweep.at("baseline"), "baseline")) return *bad;
+      if (Status bad = add(0, sweep.at("baseline"), "baseline"); !bad.ok()) {
+        return std::move(bad).take_error();
+      }
       std::int64_t rank = 0;
       for (const auto& v : sweep.at("variants")) {
-        if (Status bad = add(++rank, v, v.at("name").get<std::string>())) return *bad;
+        if (Status bad = add(++rank, v, v.at("name").get<std::string>()); !bad.ok()) {
+          return std::move(bad).take_error();
+        }
       }
       return id;
     } catch (const nlohmann::json::exception& e) {

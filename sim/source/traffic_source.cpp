@@ -17,7 +17,7 @@ void SourcePacket::parse() {
   }
   if (unparsed.empty()) return;
   const Status err = parse_frame_into(unparsed, packet, ParseOptions{keep_payload});
-  HIVESIM_CHECK(!err, "a frame its source extracted without parsing did not parse");
+  HIVESIM_CHECK(err.ok(), "a frame its source extracted without parsing did not parse");
   unparsed = {};
 }
 
