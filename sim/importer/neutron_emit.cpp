@@ -1,6 +1,6 @@
 // The importer's second half: Octavia load balancers, then the scenario written out.
+#include "base/ip_proto.hpp"
 #include "sim/importer/translator.hpp"
-#include "topology/ip_proto.hpp"
 
 namespace hivesim::neutron::detail {
 

@@ -13,10 +13,10 @@
 #include <type_traits>
 #include <vector>
 
+#include "base/ip_proto.hpp"
 #include "sim/packet/flow_fields.hpp"
 #include "topology/address.hpp"
 #include "topology/ids.hpp"
-#include "topology/ip_proto.hpp"
 
 namespace hivesim {
 

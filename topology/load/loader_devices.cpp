@@ -4,7 +4,7 @@
 #include <map>
 #include <unordered_map>
 
-#include "topology/ip_proto.hpp"
+#include "base/ip_proto.hpp"
 
 namespace hivesim::scenario_loader {
 
@@ -66,9 +66,10 @@ std::vector<Subnet> Loader::read_subnets(const Field& list) {
             route_items[r].map(owner + ": routes[" + std::to_string(r) + "]", {"dst", "via"});
         if (!rm.ok()) continue;
         DhcpRoute route;
-        const bool ok = read_required(rm, "dst", route.dst, &Field::cidr, true) &
-                        read_required(rm, "via", route.via, &Field::ip);
-        if (ok) subnet.routes.push_back(route);
+        // Both fields are read (and reported) before deciding.
+        const bool dst_ok = read_required(rm, "dst", route.dst, &Field::cidr, true);
+        const bool via_ok = read_required(rm, "via", route.via, &Field::ip);
+        if (dst_ok && via_ok) subnet.routes.push_back(route);
       }
     }
     subnets.push_back(std::move(subnet));

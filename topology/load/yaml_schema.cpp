@@ -7,7 +7,7 @@
 #include <limits>
 
 #include "base/excerpt.hpp"
-#include "topology/ip_proto.hpp"
+#include "base/ip_proto.hpp"
 
 namespace hivesim::yaml_schema {
 
