@@ -1,8 +1,8 @@
 #include "sim/packet/spec.hpp"
 
+#include "base/excerpt.hpp"
 #include "sim/packet/dhcp.hpp"
 #include "sim/packet/spec_dhcp.hpp"
-#include "base/excerpt.hpp"
 
 #include <algorithm>
 #include <array>

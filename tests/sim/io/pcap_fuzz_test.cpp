@@ -1,8 +1,8 @@
-// PcapSource on damaged input: every third-party capture of tests/data/pcaps (and the committed pcapng), each cut at 20
-// random offsets and with random bytes changed, in copies under a temporary folder. Whatever
-// the damage, open() fails with a message naming the file or next() runs to the end, keeping
-// the source's invariants, and the reader thread yields what the inline path does, error
-// included. Fixed seed: the same copies on every run.
+// PcapSource on damaged input: every third-party capture of tests/data/pcaps (and the committed
+// pcapng), each cut at 20 random offsets and with random bytes changed, in copies under a temporary
+// folder. Whatever the damage, open() fails with a message naming the file or next() runs to the
+// end, keeping the source's invariants, and the reader thread yields what the inline path does,
+// error included. Fixed seed: the same copies on every run.
 
 #include <catch2/catch.hpp>
 
