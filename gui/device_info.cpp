@@ -3,7 +3,7 @@
 #include <set>
 
 #include "sim/flow/chain.hpp"
-#include "sim/render/xml_escape.hpp"
+#include "base/xml_escape.hpp"
 
 namespace hivesim::gui {
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "base/check.hpp"
+#include "base/xml_escape.hpp"
 #include "sim/graph/graph.hpp"
 #include "sim/graph/style.hpp"
 
@@ -25,31 +26,6 @@ std::string num(double v) {
   return s;
 }
 
-std::string esc(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        // Control characters are not allowed in XML 1.0.
-        if (static_cast<unsigned char>(c) >= 0x20 || c == '\t') out += c;
-        break;
-    }
-  }
-  return out;
-}
-
 std::vector<std::string> lines_of(const std::string& s) {
   std::vector<std::string> lines;
   std::size_t start = 0;
@@ -63,7 +39,7 @@ std::vector<std::string> lines_of(const std::string& s) {
 }
 
 std::string text(double x, double y, std::string_view content, const std::string& attrs) {
-  return "<text x=\"" + num(x) + "\" y=\"" + num(y) + "\" " + attrs + ">" + esc(content) +
+  return "<text x=\"" + num(x) + "\" y=\"" + num(y) + "\" " + attrs + ">" + xml_escape(content) +
          "</text>\n";
 }
 
@@ -92,10 +68,10 @@ std::string to_svg(const Graph& g, const SvgOptions& options) {
   std::string out;
   if (options.standalone) out += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   out += "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\"";
-  if (!options.element_id.empty()) out += " id=\"" + esc(options.element_id) + "\"";
+  if (!options.element_id.empty()) out += " id=\"" + xml_escape(options.element_id) + "\"";
   out += " width=\"" + num(width) + "\" height=\"" + num(height) + "\" viewBox=\"0 0 " +
          num(width) + " " + num(height) + "\" font-family=\"" + kFont + "\">\n";
-  out += "<title>" + esc("topology of " + g.name) + "</title>\n";
+  out += "<title>" + xml_escape("topology of " + g.name) + "</title>\n";
   out += "<rect x=\"0\" y=\"0\" width=\"" + num(width) + "\" height=\"" + num(height) +
          "\" fill=\"#ffffff\"/>\n";
 
@@ -126,7 +102,7 @@ std::string to_svg(const Graph& g, const SvgOptions& options) {
       const char* colour = e.dropped ? kDropColour : e.highlighted ? kPathColour : kLine;
       out += "<path d=\"" + d + "\" fill=\"none\" stroke=\"" + colour + "\" stroke-width=\"" +
              (marked ? "3" : "1.2") + "\"" + (e.dropped ? " stroke-dasharray=\"6 4\"" : "") +
-             "><title>" + esc(e.label.empty() ? e.from + " - " + e.to : e.label) +
+             "><title>" + xml_escape(e.label.empty() ? e.from + " - " + e.to : e.label) +
              "</title></path>\n";
       if (!e.tail_label.empty()) {
         out += text(e.tail_label_pos.x, e.tail_label_pos.y + 3, e.tail_label,
@@ -143,7 +119,7 @@ std::string to_svg(const Graph& g, const SvgOptions& options) {
     const NodeStyle s = node_style(n.kind);
     const char* stroke = n.dropped ? kDropColour : n.highlighted ? kPathColour : kLine;
     out += "<g class=\"node " + std::string(to_string(n.kind)) + "\"><title>" +
-           esc(std::string(to_string(n.kind)) + " " + n.name) + "</title>\n";
+           xml_escape(std::string(to_string(n.kind)) + " " + n.name) + "</title>\n";
     out += "<rect x=\"" + num(n.x - n.width / 2) + "\" y=\"" + num(n.y - n.height / 2) +
            "\" width=\"" + num(n.width) + "\" height=\"" + num(n.height) + "\" rx=\"5\" fill=\"" +
            (n.dropped ? kDropFill : s.fill) + "\" stroke=\"" + stroke + "\" stroke-width=\"" +

@@ -5,7 +5,7 @@
 
 #include "base/units.hpp"
 #include "sim/flow/chain.hpp"
-#include "sim/render/xml_escape.hpp"
+#include "base/xml_escape.hpp"
 
 namespace hivesim::html {
 

@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "base/units.hpp"
-#include "sim/render/xml_escape.hpp"
+#include "base/xml_escape.hpp"
 
 namespace hivesim {
 

@@ -7,7 +7,7 @@
 #include <sstream>
 #include <tuple>
 
-#include "sim/render/xml_escape.hpp"
+#include "base/xml_escape.hpp"
 #include "sim/twin/twin.hpp"
 #include "sim/whatif/reach_report.hpp"
 

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/cli/commands.hpp"
+#include "tests/support/command_run.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -23,29 +24,9 @@ const std::string kAfter = HIVESIM_SOURCE_DIR "/scenarios/whatif/after.yaml";
 const std::string kThreeTier = HIVESIM_SOURCE_DIR "/scenarios/three-tier.yaml";
 const std::string kDemo = HIVESIM_SOURCE_DIR "/scenarios/demo.yaml";
 
-struct Run {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-template <class F>
-Run call(F command, const std::vector<std::string>& args) {
-  std::ostringstream out;
-  std::ostringstream err;
-  Run r;
-  r.code = command(args, out, err);
-  r.out = out.str();
-  r.err = err.str();
-  return r;
-}
-
-std::string read(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using hivesim::testing::call;
+using hivesim::testing::read;
+using hivesim::testing::Run;
 
 }  // namespace
 

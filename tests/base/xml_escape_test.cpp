@@ -1,6 +1,6 @@
 // The one escaper behind JUnit files, the HTML report and the GUI's rich text.
 
-#include "sim/render/xml_escape.hpp"
+#include "base/xml_escape.hpp"
 
 #include <catch2/catch.hpp>
 

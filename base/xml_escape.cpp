@@ -1,4 +1,4 @@
-#include "sim/render/xml_escape.hpp"
+#include "base/xml_escape.hpp"
 
 namespace hivesim {
 
