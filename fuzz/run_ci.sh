@@ -32,12 +32,14 @@ for t in "${targets[@]}"; do
   echo "== $t: replaying $corpus"
   build-fuzz/fuzz/$t -runs=0 -timeout=10 -rss_limit_mb=2048 "$corpus"
   echo "== $t: fuzzing for ${seconds}s"
-  # New inputs go to a scratch folder: the committed corpus changes only by hand.
+  # New inputs go to a scratch folder: the committed corpus changes only by hand. A fixed seed
+  # (FUZZ_SEED) keeps a CI run's mutations the same from one clone to the next; new paths are
+  # the campaign's job (fuzz/campaign.sh), not CI's.
   scratch=build-fuzz/corpus/$t
   mkdir -p "$scratch"
-  build-fuzz/fuzz/$t "${dict[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-    -max_len=65536 -artifact_prefix="build-fuzz/artifacts/$t-" -print_final_stats=1 \
-    "$scratch" "$corpus"
+  build-fuzz/fuzz/$t "${dict[@]}" -seed="${FUZZ_SEED:-1}" -max_total_time="$seconds" \
+    -timeout=10 -rss_limit_mb=2048 -max_len=65536 -artifact_prefix="build-fuzz/artifacts/$t-" \
+    -print_final_stats=1 "$scratch" "$corpus"
 done
 end=$(date +%s)
 echo "fuzz: build $(((built - start + 30) / 60)) min, runs $(((end - built + 30) / 60)) min" \

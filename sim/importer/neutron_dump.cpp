@@ -71,6 +71,13 @@ class Obj {
     }
     return static_cast<std::uint32_t>(v.get<std::int64_t>());
   }
+  // A listener's or member's protocol_port: Octavia requires it, 1-65535.
+  std::uint16_t l4_port() const {
+    const auto port = number("protocol_port", 65535);
+    if (!port) fail("protocol_port", "is required (Octavia: 1-65535)");
+    if (*port == 0) fail("protocol_port", "must be 1-65535 (Octavia's range), found 0");
+    return static_cast<std::uint16_t>(*port);
+  }
   const Json& array(std::string_view field) const {
     static const Json kEmpty = Json::array();
     const Json& v = get(field);
@@ -433,7 +440,7 @@ Result<Dump> read_dump(std::string_view json, std::string_view hypervisors_json)
       mem.id = m.id();
       mem.ip_text = m.str("address", true);
       mem.ip = m.ip("address");
-      mem.port = m.number("protocol_port", 65535).value_or(0);
+      mem.port = m.l4_port();
       mem.weight = m.number("weight", 256).value_or(1);
       mem.admin_up = m.boolean("admin_state_up", true);
       p.members.push_back(std::move(mem));
@@ -445,7 +452,7 @@ Result<Dump> read_dump(std::string_view json, std::string_view hypervisors_json)
     l.id = o.id();
     l.name = o.str("name");
     l.protocol = o.str("protocol");
-    l.port = o.number("protocol_port", 65535).value_or(0);
+    l.port = o.l4_port();
     l.admin_up = o.boolean("admin_state_up", true);
     l.default_pool = pool_ids.resolve(o, "default_pool_id", o.str("default_pool_id"), false);
     const Json& lb_list = o.array("loadbalancers");

@@ -115,3 +115,22 @@ TEST_CASE("import: a security-group rule whose port range runs backwards is an e
   CHECK_THAT(out.error(),
              Catch::Contains("field 'port_range_max': 8080 is below port_range_min 8081"));
 }
+
+TEST_CASE("import: a pool member or listener without a port in 1-65535 is an error") {
+  // Found by fuzz_neutron in CI (fuzz/corpus/fuzz_neutron/crash-member-port-0.json): a member
+  // on protocol_port 0 became "port: 0", which check refuses. Octavia requires 1-65535.
+  Json dump = cloud();
+  REQUIRE_FALSE(dump["pools"].empty());
+  dump["pools"][0]["members"][0]["protocol_port"] = 0;
+  const auto member = import(dump);
+  REQUIRE_FALSE(member);
+  CHECK_THAT(member.error(), Catch::Contains("pools[0].members[0]") &&
+                                 Catch::Contains("field 'protocol_port': must be 1-65535"));
+  dump = cloud();
+  REQUIRE_FALSE(dump["listeners"].empty());
+  dump["listeners"][0].erase("protocol_port");
+  const auto listener = import(dump);
+  REQUIRE_FALSE(listener);
+  CHECK_THAT(listener.error(), Catch::Contains("listeners[0]") &&
+                                   Catch::Contains("field 'protocol_port': is required"));
+}
