@@ -111,7 +111,7 @@ void Twin::Impl::finalize(JourneyId j) {
   const Journey& jr = accounting_[j];
   Source& src = sources_[jr.source];
   const SimTime now = sched_.now();
-  if (!jr.reply) accounting_.timeline.record(jr.source.value, now, jr.delivered || jr.consumed);
+  if (!jr.reply) accounting_.timeline.record(jr.source, now, jr.delivered || jr.consumed);
   if (jr.delivered || jr.consumed) {
     count_arrival(src, jr.reply, jr.delivered);
   } else {

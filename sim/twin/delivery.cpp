@@ -80,7 +80,7 @@ void Twin::Impl::arrive(HostId host) {
     Source& src = sources_[frame.source];
     if (!frame.reply) {
       src.latencies.add(sched_.now() - frame.injected_at);
-      accounting_.timeline.record(frame.source.value, sched_.now(), true);
+      accounting_.timeline.record(frame.source, sched_.now(), true);
     }
     count_arrival(src, frame.reply, true);
     --accounting_.live;

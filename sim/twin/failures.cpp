@@ -40,8 +40,8 @@ FailureId Failures::window_at(SimTime t) const {
 void Failures::count_loss(DropId drop, SimTime now) {
   const FailureId window = window_at(now);
   if (!window) {
-    baseline_drops_.insert(drop.value);
-  } else if (!baseline_drops_.contains(drop.value)) {
+    baseline_drops_.insert(drop);
+  } else if (!baseline_drops_.contains(drop)) {
     FailureWindow& fw = windows_[window.value];
     ++fw.lost;
     fw.last_loss = now;

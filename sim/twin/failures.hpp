@@ -80,9 +80,9 @@ class Failures {
 
   const Scenario& scenario_;
   std::vector<FailureId> order_;
-  std::vector<FailureWindow> windows_;                 // per failure
-  std::vector<FailureId> unrecovered_;                 // windows whose losses have not stopped
-  absl::flat_hash_set<std::uint32_t> baseline_drops_;  // drop ids seen before any failure
+  std::vector<FailureWindow> windows_;          // per failure
+  std::vector<FailureId> unrecovered_;          // windows whose losses have not stopped
+  absl::flat_hash_set<DropId> baseline_drops_;  // drop ids seen before any failure
   absl::flat_hash_map<std::uint64_t, PoolId> dead_members_;  // endpoint_key -> pool
   std::vector<std::vector<std::uint64_t>> generation_;       // per pool, per member
 };

@@ -21,7 +21,7 @@ PushTargets::PushTargets(const Topology& topo) : topo_(topo), stateful_groups_(t
   for (std::uint32_t g = 0; g < topo.port_groups.size(); ++g) {
     if (!topo.port_groups[g].stateful) continue;
     for (PortId p : topo.port_groups[g].ports)
-      stateful_groups_[p.value].push_back(g);
+      stateful_groups_[p.value].push_back(PortGroupId{g});
   }
 }
 
@@ -32,8 +32,8 @@ std::vector<HostId> PushTargets::of(PortId in, const std::vector<OutPacket>& out
     if (const auto& h = topo_.ports[p.value].host; h && *h != ingress) hosts.push_back(*h);
   };
   auto add_groups = [&](PortId p) {
-    for (std::uint32_t g : stateful_groups_[p.value]) {
-      for (PortId member : topo_.port_groups[g].ports)
+    for (PortGroupId g : stateful_groups_[p.value]) {
+      for (PortId member : topo_.port_groups[g.value].ports)
         add_port(member);
     }
   };

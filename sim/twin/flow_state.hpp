@@ -88,7 +88,7 @@ class PushTargets {
 
  private:
   const Topology& topo_;
-  std::vector<std::vector<std::uint32_t>> stateful_groups_;  // per port
+  std::vector<std::vector<PortGroupId>> stateful_groups_;  // per port
 };
 
 /// The run's flow-state replication (see the file comment).

@@ -16,6 +16,7 @@
 
 #include "sim/report/run_report.hpp"
 #include "sim/report/timeline.hpp"
+#include "sim/twin/ids.hpp"
 #include "topology/model.hpp"
 
 namespace hivesim {
@@ -26,7 +27,7 @@ class TimelineRecorder {
   explicit TimelineRecorder(SimTime length, std::uint32_t buckets = 100);
 
   /// A packet of traffic source `source` landed at `at` (>= 0): delivered or dropped.
-  void record(std::uint32_t source, SimTime at, bool delivered) {
+  void record(SourceId source, SimTime at, bool delivered) {
     std::uint64_t index = static_cast<std::uint64_t>(at / width_);
     if (index >= buckets_) {
       if (length_ > 0) {
@@ -36,8 +37,8 @@ class TimelineRecorder {
         index = static_cast<std::uint64_t>(at / width_);
       }
     }
-    if (source >= counts_.size()) counts_.resize(source + 1);
-    auto& series = counts_[source];
+    if (source.value >= counts_.size()) counts_.resize(source.value + 1);
+    auto& series = counts_[source.value];
     if (series.empty()) series.resize(buckets_);
     ++series[index][delivered ? 0 : 1];
   }

@@ -251,7 +251,7 @@ class Twin::Impl {
   Source& src = sources_[source];
   if (!reply) {
     src.latencies.add(at - injected_at);
-    accounting_.timeline.record(source.value, at, true);
+    accounting_.timeline.record(source, at, true);
   }
   count_arrival(src, reply, true);  // no failure yet: nothing waits to recover
   --accounting_.live;               // count_injection's: landing_pending() stands for it

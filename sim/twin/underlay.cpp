@@ -13,17 +13,17 @@ UnderlayNet::UnderlayNet(const Topology& topo, const Underlay& config, std::uint
       push_rng_(seed ^ 0x5bd1e9955bd1e995ULL) {
   for (std::uint32_t z = 0; z < zones_.size(); ++z) {
     for (HostId h : zones_[z].hosts)
-      host_zones_[h.value].push_back(z);
+      host_zones_[h.value].push_back(TunnelZoneId{z});
   }
-  for (const std::vector<std::uint32_t>& zones : host_zones_)
-    sole_zone_.push_back(zones.size() == 1 ? zones.front() : kNoZone);
+  for (const std::vector<TunnelZoneId>& zones : host_zones_)
+    sole_zone_.push_back(zones.size() == 1 ? zones.front() : TunnelZoneId{});
 }
 
 const TunnelZone* UnderlayNet::shared_zone(HostId a, HostId b) const {
   const TunnelZone* zone = nullptr;
-  for (std::uint32_t za : host_zones_[a.value]) {  // the last zone they share
-    for (std::uint32_t zb : host_zones_[b.value]) {
-      if (za == zb) zone = &zones_[za];
+  for (TunnelZoneId za : host_zones_[a.value]) {  // the last zone they share
+    for (TunnelZoneId zb : host_zones_[b.value]) {
+      if (za == zb) zone = &zones_[za.value];
     }
   }
   return zone;

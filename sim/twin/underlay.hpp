@@ -74,8 +74,8 @@ class UnderlayNet {
   /// the underlay lost the frame: kUnderlay, one draw of the frame stream when it has loss).
   Route route(HostId a, HostId b) {
     const TunnelZone* zone = nullptr;
-    if (const std::uint32_t z = sole_zone_[a.value]; z != kNoZone && z == sole_zone_[b.value]) {
-      zone = &zones_[z];  // most hosts are in one zone
+    if (const TunnelZoneId z = sole_zone_[a.value]; z && z == sole_zone_[b.value]) {
+      zone = &zones_[z.value];  // most hosts are in one zone
     } else {
       zone = shared_zone(a, b);
     }
@@ -91,10 +91,9 @@ class UnderlayNet {
   /// joins them, their link is up, and the underlay did not lose it (its own random stream,
   /// so that pushes do not shift the frames' losses).
   bool message_reaches(HostId a, HostId b) {
-    const TunnelZone* zone =
-        sole_zone_[a.value] != kNoZone && sole_zone_[a.value] == sole_zone_[b.value]
-            ? &zones_[sole_zone_[a.value]]
-            : shared_zone(a, b);
+    const TunnelZone* zone = sole_zone_[a.value] && sole_zone_[a.value] == sole_zone_[b.value]
+                                 ? &zones_[sole_zone_[a.value].value]
+                                 : shared_zone(a, b);
     if (zone == nullptr || (!links_down_.empty() && links_down_.contains(pair_key(a, b))))
       return false;
     return !(config_.loss > 0 && draw(push_rng_) < config_.loss);
@@ -146,7 +145,6 @@ class UnderlayNet {
   Slab<Packet, PacketSlot> kept;
 
  private:
-  static constexpr std::uint32_t kNoZone = UINT32_MAX;
   static constexpr std::size_t kTransmitTimes = 2048;  // frame sizes whose time is remembered
   struct Link {
     SimTime tx_free = 0;  // the link is busy sending until then
@@ -178,9 +176,9 @@ class UnderlayNet {
 
   const std::vector<TunnelZone>& zones_;
   Underlay config_;
-  std::vector<Link> links_;                             // per host
-  std::vector<std::vector<std::uint32_t>> host_zones_;  // per host: its tunnel zones
-  std::vector<std::uint32_t> sole_zone_;                // per host: its zone when it is in one only
+  std::vector<Link> links_;                            // per host
+  std::vector<std::vector<TunnelZoneId>> host_zones_;  // per host: its tunnel zones
+  std::vector<TunnelZoneId> sole_zone_;  // per host: its zone when it is in one only, else invalid
   absl::flat_hash_set<std::uint64_t> links_down_;
   std::uint64_t frame_rng_ = 0;
   std::uint64_t push_rng_ = 0;

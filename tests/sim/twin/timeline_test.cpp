@@ -25,10 +25,10 @@ std::vector<TrafficRow> rows(std::initializer_list<const char*> names) {
 
 TEST_CASE("Timeline: a known length gives exactly that many buckets; the end is in the last") {
   TimelineRecorder rec(30 * kSecond, 100);
-  rec.record(0, 0, true);
-  rec.record(0, 299 * kMillisecond, false);
-  rec.record(0, 300 * kMillisecond, true);
-  rec.record(1, 30 * kSecond, true);  // lands exactly at the end
+  rec.record(SourceId{0}, 0, true);
+  rec.record(SourceId{0}, 299 * kMillisecond, false);
+  rec.record(SourceId{0}, 300 * kMillisecond, true);
+  rec.record(SourceId{1}, 30 * kSecond, true);  // lands exactly at the end
   const Timeline t = rec.finish(30 * kSecond, rows({"a", "b"}), {});
   CHECK(t.bucket_ns == 300 * kMillisecond);
   REQUIRE(t.series.size() == 2);
@@ -58,7 +58,7 @@ TEST_CASE("Timeline: an unknown length widens buckets and keeps every count (nai
     for (int i = 0; i < 500; ++i) {
       const SimTime at = static_cast<SimTime>(rng() % static_cast<std::uint64_t>(span));
       const bool delivered = rng() % 3 != 0;
-      rec.record(0, at, delivered);
+      rec.record(SourceId{0}, at, delivered);
       landed.emplace_back(at, delivered);
       last = std::max(last, at);
     }
