@@ -6,13 +6,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "sim/cli/commands.hpp"
+#include "tests/support/command_run.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -25,30 +25,14 @@ using hivesim::testing::TempDir;
 
 const std::string kDemo = HIVESIM_SOURCE_DIR "/scenarios/demo.yaml";
 
-struct Run {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
+using hivesim::testing::Run;
 
 Run trace(const std::vector<std::string>& args) {
-  std::ostringstream out;
-  std::ostringstream err;
-  Run r;
-  r.code = trace_command(args, out, err);
-  r.out = out.str();
-  r.err = err.str();
-  return r;
+  return hivesim::testing::call(trace_command, args);
 }
 
 Run check(const std::vector<std::string>& args) {
-  std::ostringstream out;
-  std::ostringstream err;
-  Run r;
-  r.code = check_command(args, out, err);
-  r.out = out.str();
-  r.err = err.str();
-  return r;
+  return hivesim::testing::call(check_command, args);
 }
 
 bool contains(const std::string& haystack, const std::string& needle) {

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "sim/cli/commands.hpp"
+#include "tests/support/command_run.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using hivesim::cli::graph_command;
@@ -17,20 +18,10 @@ namespace {
 
 const std::string kThreeTier = HIVESIM_SOURCE_DIR "/scenarios/three-tier.yaml";
 
-struct Run {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
+using hivesim::testing::Run;
 
 Run graph(const std::vector<std::string>& args) {
-  std::ostringstream out;
-  std::ostringstream err;
-  Run r;
-  r.code = graph_command(args, out, err);
-  r.out = out.str();
-  r.err = err.str();
-  return r;
+  return hivesim::testing::call(graph_command, args);
 }
 
 }  // namespace

@@ -9,13 +9,13 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "sim/cli/commands.hpp"
+#include "tests/support/command_run.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -28,20 +28,10 @@ using hivesim::testing::TempDir;
 const std::string kLbFip = HIVESIM_SOURCE_DIR "/scenarios/lb-fip.yaml";
 const std::string kSgChange = HIVESIM_SOURCE_DIR "/scenarios/sg-change.yaml";
 
-struct Run {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
+using hivesim::testing::Run;
 
 Run run(const std::vector<std::string>& args) {
-  std::ostringstream out;
-  std::ostringstream err;
-  Run r;
-  r.code = run_command(args, out, err);
-  r.out = out.str();
-  r.err = err.str();
-  return r;
+  return hivesim::testing::call(run_command, args);
 }
 
 std::string slurp(const std::string& path) {
