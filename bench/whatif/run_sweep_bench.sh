@@ -37,11 +37,23 @@ report() {  # NAME LABEL
   printf '%-14s wall %6.2fs  cpu %6.2fs  parallelism %.2f  speed-up vs --jobs 1: %.2fx\n' \
     "$2" "$w" "$c" "$(echo "scale=4; $c / $w" | bc)" "$(echo "scale=4; $wall_jobs1 / $w" | bc)"
 }
+# The anchor: what this machine gives two independent copies of the same work. Two `--jobs 1`
+# sweeps start together; their speed-up is 2 x (one alone) / (the later of the two), which is
+# 2.0 only when two processes on the two cores slow each other by nothing (no shared cache,
+# memory bandwidth or SMT sibling). A sweep can do no better with two workers than this.
+two_at_once='one() { "$0" "$@" --jobs 1 > /dev/null; [ $? -le 1 ]; }
+  one "$@" & one "$@" || exit 3; wait $! || exit 3'
 measure jobs1 "$hivesim" "${args[@]}" --jobs 1
+measure pairs bash -c "$two_at_once" "$hivesim" "${args[@]}"
 measure jobs2 "$hivesim" "${args[@]}" --jobs 2
 echo "variants: $(grep -c '"name": "[a-z_]* ' "$out/jobs1.json" || true)"
 report jobs1 "--jobs 1"
+ceiling=$(echo "scale=4; 2 * $wall_jobs1 / $wall_pairs" | bc)
+printf '%-14s wall %6.2fs  (the machine anchor: two --jobs 1 at once, ceiling %.2fx)\n' \
+  "2 x --jobs 1" "$wall_pairs" "$ceiling"
 report jobs2 "--jobs 2"
+printf '%-14s %.0f%% of the machine ceiling\n' "--jobs 2" \
+  "$(echo "scale=4; 100 * $wall_jobs1 / $wall_jobs2 / $ceiling" | bc)"
 cmp "$out/jobs1.json" "$out/jobs2.json" && echo "--jobs 1 and 2: byte-identical"
 if command -v mpirun > /dev/null; then
   measure mpi mpirun --allow-run-as-root --oversubscribe -n 2 "$hivesim" "${args[@]}"

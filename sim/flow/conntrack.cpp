@@ -3,7 +3,14 @@
 namespace hivesim {
 
 void ConnTrack::expire(SimTime now, SimTime idle) {
-  absl::erase_if(entries_, [&](const auto& entry) { return now - entry.second > idle; });
+  if (now - oldest_ <= idle) return;  // nothing is idle yet
+  SimTime oldest = std::numeric_limits<SimTime>::max();
+  absl::erase_if(entries_, [&](const auto& entry) {
+    if (now - entry.second > idle) return true;
+    oldest = std::min(oldest, entry.second);
+    return false;
+  });
+  oldest_ = oldest;
 }
 
 std::optional<NatEndpoint> NatTable::forward(NatKind kind, const ConnKey& key) const {
@@ -26,6 +33,7 @@ void ConnTrack::rollback() {
   for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
     if (it->second) {
       entries_[it->first] = *it->second;
+      oldest_ = std::min(oldest_, *it->second);
     } else {
       entries_.erase(it->first);
     }
@@ -52,6 +60,7 @@ void NatTable::rollback() {
     auto& map = it->reverse ? reverse_ : forward_;
     if (it->before) {
       map[it->key] = *it->before;
+      oldest_binding_ = std::min(oldest_binding_, it->before->last);
     } else {
       map.erase(it->key);
     }
@@ -60,6 +69,7 @@ void NatTable::rollback() {
   for (auto it = lease_undo_.rbegin(); it != lease_undo_.rend(); ++it) {
     if (it->second) {
       leases_[it->first] = *it->second;
+      oldest_lease_ = std::min(oldest_lease_, *it->second);
     } else {
       leases_.erase(it->first);
     }
@@ -73,6 +83,7 @@ void NatTable::rollback() {
 void NatTable::bind(NatKind kind, const ConnKey& key, NatEndpoint to, SimTime now) {
   if (journaling_) journal(false, tagged(kind, key));
   forward_[tagged(kind, key)] = Binding{to, now};
+  oldest_binding_ = std::min(oldest_binding_, now);
   if (journal_ != nullptr) {
     journal_->push_back(
         StateWrite{kind == NatKind::kSnat ? StateWrite::Kind::kSnat : StateWrite::Kind::kDnat, key,
@@ -99,6 +110,7 @@ void NatTable::bind(NatKind kind, const ConnKey& key, NatEndpoint to, SimTime no
                                it == leases_.end() ? std::nullopt : std::optional(it->second));
     }
     leases_[tagged(kind, reply)] = now;
+    oldest_lease_ = std::min(oldest_lease_, now);
   }
 }
 
@@ -140,10 +152,26 @@ std::optional<NatEndpoint> NatTable::allocate_snat(const ConnKey& key, Ipv4 ip_l
 }
 
 void NatTable::expire(SimTime now, SimTime idle) {
-  for (auto* map : {&forward_, &reverse_}) {
-    absl::erase_if(*map, [&](const auto& entry) { return now - entry.second.last > idle; });
+  if (now - oldest_binding_ > idle) {
+    SimTime oldest = std::numeric_limits<SimTime>::max();
+    for (auto* map : {&forward_, &reverse_}) {
+      absl::erase_if(*map, [&](const auto& entry) {
+        if (now - entry.second.last > idle) return true;
+        oldest = std::min(oldest, entry.second.last);
+        return false;
+      });
+    }
+    oldest_binding_ = oldest;
   }
-  absl::erase_if(leases_, [&](const auto& entry) { return now - entry.second > idle; });
+  if (now - oldest_lease_ > idle) {
+    SimTime oldest = std::numeric_limits<SimTime>::max();
+    absl::erase_if(leases_, [&](const auto& entry) {
+      if (now - entry.second > idle) return true;
+      oldest = std::min(oldest, entry.second);
+      return false;
+    });
+    oldest_lease_ = oldest;
+  }
 }
 
 }  // namespace hivesim
