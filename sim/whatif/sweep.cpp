@@ -507,14 +507,23 @@ bool sweep_regressed(const nlohmann::ordered_json& report) {
   return false;
 }
 
+namespace {
+
+// A time as people read it ("3.33s"), with the exact value a flag takes when they differ.
+std::string readable_time(SimTime t) {
+  const std::string human = human_duration(t);
+  const std::string exact = format_duration(t);
+  return human == exact ? human : human + " (" + exact + ")";
+}
+
+}  // namespace
+
 std::string sweep_text(const nlohmann::ordered_json& report) {
   std::ostringstream out;
   out << "sweep " << report["scenario"].get<std::string>() << " (seed "
       << report["seed"].get<std::uint64_t>() << "), failures at "
-      << format_duration(report["at_ns"].get<SimTime>());
-  if (!report["for_ns"].is_null()) {
-    out << " for " << format_duration(report["for_ns"].get<SimTime>());
-  }
+      << readable_time(report["at_ns"].get<SimTime>());
+  if (!report["for_ns"].is_null()) out << " for " << readable_time(report["for_ns"].get<SimTime>());
   out << "\nbaseline: delivered " << report["baseline"]["delivered_fraction"].get<double>()
       << " of traffic packets\n\n";
   std::set<std::string> baseline_failed;

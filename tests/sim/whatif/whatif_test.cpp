@@ -285,3 +285,20 @@ TEST_CASE("sweep: arguments") {
   CHECK(parse_fail_kinds("port,host,port")->size() == 2);
   CHECK(shard_indices(7, Shard{2, 3}) == std::vector<std::uint32_t>{1, 4});
 }
+
+TEST_CASE("sweep: the text report gives times as people read them, with the exact value") {
+  const Scenario s = load("scenarios/whatif/before.yaml");
+  SweepQuestion q;
+  q.kinds = *parse_fail_kinds("nsdb");
+  q.at = 3'333'333'333;  // what a third of a 10 s run gives
+  q.for_ = 2 * kSecond;
+  auto plan = plan_sweep(s, q);
+  REQUIRE(plan);
+  std::vector<std::uint32_t> all(plan->variants.size());
+  for (std::uint32_t i = 0; i < all.size(); ++i)
+    all[i] = i;
+  auto results = run_variants(s, *plan, all, 1, nullptr);
+  REQUIRE(results);
+  const std::string text = sweep_text(sweep_json(s, q, *plan, *results));
+  CHECK_THAT(text, Catch::Contains("failures at 3.33s (3333333333ns) for 2s\n"));
+}
