@@ -141,7 +141,7 @@ class Document {
   friend class Node;
   friend class Builder;
 
-  /// 16 bytes a node: a cloud's scenario has a node for every 5 to 8 bytes of text.
+  /// 16 bytes a node: a cloud's scenario has a node for about every 9 bytes of text.
   struct Record {
     static constexpr std::uint32_t kMaxLine = (std::uint32_t{1} << 28) - 1;
     std::uint32_t line_bits = 0;  // line << 4 | in_input << 3 | kind
