@@ -344,6 +344,8 @@ LoadResult load_scenario(const std::string& path) {
     text.append(buffer, got);
   }
   if (in.bad()) return refuse(0, "cannot read the scenario file");
+  in.close();
+  std::vector<char>().swap(piece);  // not held through the load
   std::string dir = std::filesystem::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
   return load_text(std::move(text), path, dir);
