@@ -2,8 +2,8 @@
 
 #include <set>
 
-#include "sim/flow/chain.hpp"
 #include "base/xml_escape.hpp"
+#include "sim/flow/chain.hpp"
 
 namespace hivesim::gui {
 
@@ -70,8 +70,8 @@ std::string ports_html(const Simulator& sim, const std::vector<PortId>& ports,
     // A port's security groups compile into chains of their own, applied after its own.
     std::string in = chain_name(topo, p.inbound_chain);
     std::string out = chain_name(topo, p.outbound_chain);
-    if (const auto sg = sim.sg_from_vm(id)) in += ", " + topo.chain(*sg).name;
-    if (const auto sg = sim.sg_to_vm(id)) out += ", " + topo.chain(*sg).name;
+    if (const auto sg = sim.sg_from_vm(id)) in += ", " + sim.port_chain_name(*sg, id);
+    if (const auto sg = sim.sg_to_vm(id)) out += ", " + sim.port_chain_name(*sg, id);
     add_chain(chains, p.inbound_chain);
     add_chain(chains, p.outbound_chain);
     add_chain(chains, sim.sg_from_vm(id));
@@ -215,15 +215,16 @@ std::optional<std::string> device_html(const Simulator& sim, ObjectKind kind,
   return std::nullopt;
 }
 
-std::string rule_text(const Topology& topo, const std::string& chain,
+std::string rule_text(const Simulator& sim, const std::string& chain,
                       std::optional<std::uint32_t> rule) {
-  const auto id = topo.find_chain(chain);
+  const Topology& topo = sim.topology();
+  const auto id = sim.find_chain(chain);
   if (!id) return {};
   const Chain& c = topo.chain(*id);
-  if (!rule || *rule >= c.rules.size()) return "chain " + c.name;
+  if (!rule || *rule >= c.rules.size()) return "chain " + chain;
   const std::string match = describe(topo, c.rules[*rule].match);
-  return "rule " + std::to_string(*rule) + " of " + c.name + ": " +
-         (match.empty() ? "any" : match) + " -> " + describe(topo, c.rules[*rule].action);
+  return "rule " + std::to_string(*rule) + " of " + chain + ": " + (match.empty() ? "any" : match) +
+         " -> " + describe(topo, c.rules[*rule].action);
 }
 
 }  // namespace hivesim::gui

@@ -18,8 +18,9 @@ std::optional<std::string> device_html(const Simulator& sim, ObjectKind kind,
                                        const std::string& name);
 
 /// "rule 2 of db-in: src=10.0.2.0/24 proto=tcp dport=5432 -> accept" for a drop's rule, or
-/// the chain name alone when it has no such rule; empty when `chain` is not a chain.
-std::string rule_text(const Topology& topo, const std::string& chain,
+/// the chain name alone when it has no such rule; empty when `chain` is not a chain. A port's
+/// security-group chain is found by the name drops give it ("sg-ingress:PORT").
+std::string rule_text(const Simulator& sim, const std::string& chain,
                       std::optional<std::uint32_t> rule);
 
 /// Escapes <, >, & and " for HTML.

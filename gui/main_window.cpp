@@ -161,7 +161,7 @@ void MainWindow::trace(const QString& port, const QString& spec) {
     trace_->show_error(QString::fromStdString(record.error()));
     return;
   }
-  trace_->show_result(session_->simulator().topology(), *record);
+  trace_->show_result(session_->simulator(), *record);
   draw(&*record);
   statusBar()->showMessage(QString("Traced from %1: %2 hops").arg(port).arg(trace_->hop_count()));
 }

@@ -218,7 +218,7 @@ void RunPanel::show_report(const RunReport& r) {
   drops_->setRowCount(0);
   for (const DropRow& d : r.drops) {
     const std::string rule =
-        sim_ != nullptr && d.rule ? rule_text(sim_->topology(), d.device, d.rule) : std::string();
+        sim_ != nullptr && d.rule ? rule_text(*sim_, d.device, d.rule) : std::string();
     add_row(drops_,
             {QString::number(d.count), QString::fromStdString(std::string(to_string(d.reason))),
              QString::fromStdString(d.device.empty() ? "-" : d.device),

@@ -129,7 +129,8 @@ void TracePanel::show_error(const QString& message) {
   error_->show();
 }
 
-void TracePanel::show_result(const Topology& topo, const TraceRecord& record) {
+void TracePanel::show_result(const Simulator& sim, const TraceRecord& record) {
+  const Topology& topo = sim.topology();
   error_->hide();
   error_message_.clear();
   const SimulationResult& r = record.result;
@@ -153,7 +154,7 @@ void TracePanel::show_result(const Topology& topo, const TraceRecord& record) {
           text += " at <b>" + QString::fromStdString(r.drop->device).toHtmlEscaped() + "</b>";
         }
         text += " (reason: " + QString::fromStdString(std::string(to_string(r.drop->reason))) + ")";
-        const std::string rule = rule_text(topo, r.drop->device, r.drop->rule);
+        const std::string rule = rule_text(sim, r.drop->device, r.drop->rule);
         if (r.drop->rule && !rule.empty()) {
           text += "<br>Deciding " + QString::fromStdString(html_escape(rule));
         }

@@ -9,6 +9,7 @@
 
 #include <QWidget>
 
+#include "sim/flow/simulator.hpp"
 #include "sim/render/trace_report.hpp"
 
 class QComboBox;
@@ -30,7 +31,7 @@ class TracePanel : public QWidget {
   /// Puts `port` and `spec` into the inputs (command line --trace, tests).
   void set_request(const QString& port, const QString& spec);
   /// Shows a traced packet: verdict, drop rule, hops; focuses no hop.
-  void show_result(const Topology& topo, const TraceRecord& record);
+  void show_result(const Simulator& sim, const TraceRecord& record);
   /// Shows why the request could not be traced (spec error, unknown port) under the spec.
   void show_error(const QString& message);
 

@@ -49,18 +49,21 @@ int check_command(const std::vector<std::string>& args, std::ostream& out, std::
   options.add_options()("help,h", "show this help");
   po::variables_map vm;
   if (auto done = parse_command_line(args, options, "check", kUsage, vm, out, err)) return *done;
-  const auto scenario = load_or_report(vm["scenario"].as<std::string>(), err);
+  auto scenario = load_or_report(vm["scenario"].as<std::string>(), err);
   if (!scenario) return kExitBadInput;
-  const Simulator sim(scenario->topology);
+  // The scenario's chains, before its security groups compile into more.
+  const std::size_t chains = scenario->topology.chains.size();
+  // The simulator takes the topology over: check needs no second copy of the model.
+  const Simulator sim(std::move(scenario->topology));
   const auto problems = check_packet_specs(*scenario, sim);
   for (const Diagnostic& d : problems)
     err << d.str() << "\n";
   if (!problems.empty()) return kExitBadInput;
 
-  const Topology& t = scenario->topology;
-  out << scenario->file << ": ok: scenario '" << scenario->name << "', " << t.hosts.size()
-      << " hosts, " << t.bridges.size() << " bridges, " << t.routers.size() << " routers, "
-      << t.ports.size() << " ports, " << t.chains.size() << " chains, " << scenario->traffic.size()
+  const Topology& m = sim.topology();
+  out << scenario->file << ": ok: scenario '" << scenario->name << "', " << m.hosts.size()
+      << " hosts, " << m.bridges.size() << " bridges, " << m.routers.size() << " routers, "
+      << m.ports.size() << " ports, " << chains << " chains, " << scenario->traffic.size()
       << " traffic sources, " << scenario->failures.size() << " failures, "
       << scenario->expectations.size() << " expectations\n";
   return kExitOk;

@@ -68,7 +68,7 @@ class ChainWalker {
  public:
   ChainWalker(const Topology& topo, const CompiledChains& compiled, Packet& packet,
               const MatchContext& ctx, ChainEnv& env, FieldMask& mask,
-              std::vector<ChainId>& visited)
+              std::vector<ChainId>& visited, ChainId top, std::string_view top_name)
       : topo_(topo),
         compiled_(compiled),
         packet_(packet),
@@ -76,7 +76,9 @@ class ChainWalker {
         env_(env),
         mask_(mask),
         visited_(visited),
-        view_(PacketView::of(packet)) {}
+        view_(PacketView::of(packet)),
+        top_(top),
+        top_name_(top_name) {}
 
   std::optional<ChainDecision> walk(ChainId id) {
     visited_.push_back(id);
@@ -84,6 +86,11 @@ class ChainWalker {
   }
 
  private:
+  /// The chain's name in traces: its own, or the one the caller gave the top chain.
+  std::string name_of(ChainId id) const {
+    return std::string(id == top_ && !top_name_.empty() ? top_name_ : topo_.chain(id).name);
+  }
+
   std::optional<ChainDecision> walk_rules(ChainId id) {
     const Chain& chain = topo_.chain(id);
     const std::span<const CompiledCondition> conditions = compiled_.chain(id);
@@ -109,7 +116,7 @@ class ChainWalker {
       const Rule& rule = chain.rules[i];
       auto decided = [&](ChainDecision::Kind kind) {
         if (env_.tracing()) {
-          env_.note("chain '" + chain.name + "' rule " + std::to_string(i) + " (" +
+          env_.note("chain '" + name_of(id) + "' rule " + std::to_string(i) + " (" +
                     describe(topo_, rule.match) + "): " + describe(topo_, rule.action));
         }
         return ChainDecision{kind, id, i};
@@ -125,19 +132,18 @@ class ChainWalker {
           continue;
         case ActionKind::kReturn:
           if (env_.tracing()) {
-            env_.note("chain '" + chain.name + "' rule " + std::to_string(i) + ": return");
+            env_.note("chain '" + name_of(id) + "' rule " + std::to_string(i) + ": return");
           }
           return std::nullopt;
         case ActionKind::kJump: {
           if (env_.tracing()) {
-            env_.note("chain '" + chain.name + "' rule " + std::to_string(i) + ": jump to '" +
-                      topo_.chain(rule.action.jump).name + "'");
+            env_.note("chain '" + name_of(id) + "' rule " + std::to_string(i) + ": jump to '" +
+                      name_of(rule.action.jump) + "'");
           }
           const ChainId target = rule.action.jump;
           if (std::find(visited_.begin(), visited_.end(), target) != visited_.end()) {
             if (env_.tracing()) {
-              env_.note("jump to chain '" + topo_.chain(target).name +
-                        "' ignored: already visited");
+              env_.note("jump to chain '" + name_of(target) + "' ignored: already visited");
             }
             continue;
           }
@@ -156,7 +162,7 @@ class ChainWalker {
           view = view_ = PacketView::of(packet_);  // later rules see the rewritten headers
           cursor.seek(view, i + 1);
           if (env_.tracing()) {
-            env_.note("chain '" + chain.name + "' rule " + std::to_string(i) + ": " +
+            env_.note("chain '" + name_of(id) + "' rule " + std::to_string(i) + ": " +
                       describe(topo_, rule.action));
           }
           switch (rule.action.then) {
@@ -183,6 +189,8 @@ class ChainWalker {
   FieldMask& mask_;
   std::vector<ChainId>& visited_;
   PacketView view_;
+  ChainId top_;
+  std::string_view top_name_;
 };
 
 std::string port_range_str(PortRange r) {
@@ -226,9 +234,10 @@ ChainDecision evaluate_chain(const Topology& topo, ChainId chain, Packet& packet
 
 ChainDecision evaluate_chain(const Topology& topo, const CompiledChains& compiled, ChainId chain,
                              Packet& packet, const MatchContext& ctx, ChainEnv& env,
-                             FieldMask& mask, std::vector<ChainId>& visited) {
+                             FieldMask& mask, std::vector<ChainId>& visited,
+                             std::string_view top_name) {
   visited.clear();
-  ChainWalker walker(topo, compiled, packet, ctx, env, mask, visited);
+  ChainWalker walker(topo, compiled, packet, ctx, env, mask, visited, chain, top_name);
   if (auto decision = walker.walk(chain)) return *decision;
   return ChainDecision{ChainDecision::Kind::kAccept, ChainId{}, std::nullopt};
 }

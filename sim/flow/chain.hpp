@@ -13,6 +13,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <absl/container/flat_hash_map.h>
@@ -146,10 +147,12 @@ struct ChainDecision {
 };
 
 /// Walks `chain` for `packet` (which NAT rules may rewrite). Adds read fields to `mask`;
-/// `visited` is cleared and then lists the chains visited (for flow tags).
+/// `visited` is cleared and then lists the chains visited (for flow tags). Traces name `chain`
+/// `top_name` when it is given (a shared port chain is named after the port it runs for).
 ChainDecision evaluate_chain(const Topology& topo, const CompiledChains& compiled, ChainId chain,
                              Packet& packet, const MatchContext& ctx, ChainEnv& env,
-                             FieldMask& mask, std::vector<ChainId>& visited);
+                             FieldMask& mask, std::vector<ChainId>& visited,
+                             std::string_view top_name = {});
 /// The same, compiling the topology's conditions first (for callers without a Simulator).
 ChainDecision evaluate_chain(const Topology& topo, ChainId chain, Packet& packet,
                              const MatchContext& ctx, ChainEnv& env, FieldMask& mask,

@@ -1,6 +1,8 @@
 #include "sim/flow/simulator.hpp"
 
 #include <algorithm>
+#include <map>
+#include <string>
 #include <tuple>
 
 #include "sim/flow/walk.hpp"
@@ -16,19 +18,21 @@ Mac derived_mac(PortId port) {
 
 }  // namespace
 
-Simulator::Simulator(const Topology& topology)
-    : topo_(topology),
-      routes_(topology.routers.size()),
-      bridge_router_macs_(topology.bridges.size()),
-      bridge_ip_macs_(topology.bridges.size()),
-      bridge_declared_macs_(topology.bridges.size()),
-      bridge_vlan_aware_(topology.bridges.size(), false),
-      sg_from_vm_(topology.ports.size()),
-      sg_to_vm_(topology.ports.size()),
-      router_fips_(topology.routers.size()),
-      router_lbs_(topology.routers.size()),
-      router_members_(topology.routers.size()),
-      router_arp_(topology.routers.size()) {
+Simulator::Simulator(const Topology& topology) : Simulator(Topology(topology)) {}
+
+Simulator::Simulator(Topology&& topology)
+    : topo_(std::move(topology)),
+      routes_(topo_.routers.size()),
+      bridge_router_macs_(topo_.bridges.size()),
+      bridge_ip_macs_(topo_.bridges.size()),
+      bridge_declared_macs_(topo_.bridges.size()),
+      bridge_vlan_aware_(topo_.bridges.size(), false),
+      sg_from_vm_(topo_.ports.size()),
+      sg_to_vm_(topo_.ports.size()),
+      router_fips_(topo_.routers.size()),
+      router_lbs_(topo_.routers.size()),
+      router_members_(topo_.routers.size()),
+      router_arp_(topo_.routers.size()) {
   compile_security_groups();
   compiled_chains_ = std::make_unique<CompiledChains>(topo_);
   for (std::uint32_t r = 0; r < topo_.routers.size(); ++r) {
@@ -178,37 +182,81 @@ void Simulator::compile_security_groups() {
     egress_of[g] = ChainId{static_cast<std::uint32_t>(topo_.chains.size())};
     topo_.chains.push_back(std::move(egress));
   }
+  // A port's chains depend only on its groups, in order: ports with the same groups share one
+  // pair of chains (a cloud of a million ports has a handful of group sets). The chains are
+  // named after the group set; what users see is named after the port (port_chain_name()).
+  first_port_chain_ = static_cast<std::uint32_t>(topo_.chains.size());
+  std::map<std::vector<std::uint32_t>, std::uint32_t> shared;  // group ids -> ingress chain
+  std::vector<std::uint32_t> key;
   for (std::uint32_t p = 0; p < topo_.ports.size(); ++p) {
     const Port& port = topo_.ports[p];
     if (port.security_groups.empty()) continue;
-    auto port_chain = [&](const std::string& name, const std::vector<ChainId>& group_chains) {
-      Chain chain{name, {}, port.loc};
-      // Exactly its rules (return flows, a jump per group, the drop): grown one by one the
-      // vector ended at capacity 4 for the usual 3, a quarter of these chains' memory, which is
-      // per port (192 bytes a rule; 1.5 GB for the rules of a million ports before).
-      chain.rules.reserve(port.security_groups.size() + 2);
-      Condition return_flow;
-      return_flow.forward_flow = false;
-      chain.rules.push_back(Rule{return_flow, accept(), port.loc});
-      for (SecurityGroupId g : port.security_groups) {
-        Action jump;
-        jump.kind = ActionKind::kJump;
-        jump.jump = group_chains[g.value];
-        chain.rules.push_back(Rule{Condition{}, jump, port.loc});
-      }
-      Condition not_arp;
-      not_arp.ethertype = ethertype::kArp;
-      not_arp.invert = true;
-      Action drop;
-      drop.kind = ActionKind::kDrop;
-      chain.rules.push_back(Rule{not_arp, drop, port.loc});
-      const ChainId id{static_cast<std::uint32_t>(topo_.chains.size())};
-      topo_.chains.push_back(std::move(chain));
-      return id;
-    };
-    sg_to_vm_[p] = port_chain("sg-ingress:" + port.name, ingress_of);
-    sg_from_vm_[p] = port_chain("sg-egress:" + port.name, egress_of);
+    key.clear();
+    for (SecurityGroupId g : port.security_groups)
+      key.push_back(g.value);
+    auto [it, added] = shared.try_emplace(key, static_cast<std::uint32_t>(topo_.chains.size()));
+    if (added) {
+      std::string groups;
+      for (SecurityGroupId g : port.security_groups)
+        groups += (groups.empty() ? "" : ",") + topo_.security_groups[g.value].name;
+      add_port_chain(port, "sg-ingress:[" + groups + "]", ingress_of);
+      add_port_chain(port, "sg-egress:[" + groups + "]", egress_of);
+    }
+    sg_to_vm_[p] = ChainId{it->second};
+    sg_from_vm_[p] = ChainId{it->second + 1};
   }
+}
+
+void Simulator::add_port_chain(const Port& port, std::string name,
+                               const std::vector<ChainId>& group_chains) {
+  const auto accept = [] {
+    Action a;
+    a.kind = ActionKind::kAccept;
+    return a;
+  };
+  Chain chain{std::move(name), {}, port.loc};
+  // Exactly its rules (return flows, a jump per group, the drop).
+  chain.rules.reserve(port.security_groups.size() + 2);
+  Condition return_flow;
+  return_flow.forward_flow = false;
+  chain.rules.push_back(Rule{return_flow, accept(), port.loc});
+  for (SecurityGroupId g : port.security_groups) {
+    Action jump;
+    jump.kind = ActionKind::kJump;
+    jump.jump = group_chains[g.value];
+    chain.rules.push_back(Rule{Condition{}, jump, port.loc});
+  }
+  Condition not_arp;
+  not_arp.ethertype = ethertype::kArp;
+  not_arp.invert = true;
+  Action drop;
+  drop.kind = ActionKind::kDrop;
+  chain.rules.push_back(Rule{not_arp, drop, port.loc});
+  topo_.chains.push_back(std::move(chain));
+}
+
+std::optional<ChainId> Simulator::find_chain(std::string_view name) const {
+  for (const auto& [prefix, to_vm] : {std::pair{std::string_view("sg-ingress:"), true},
+                                      std::pair{std::string_view("sg-egress:"), false}}) {
+    if (!name.starts_with(prefix)) continue;
+    if (const auto port = topo_.find_port(name.substr(prefix.size()))) {
+      if (auto chain = to_vm ? sg_to_vm(*port) : sg_from_vm(*port)) return chain;
+    }
+  }
+  const auto chain = topo_.find_chain(name);
+  if (chain && is_port_chain(*chain)) return std::nullopt;  // a group set's, not a user's name
+  return chain;
+}
+
+bool Simulator::is_port_chain(ChainId chain) const {
+  return chain.valid() && chain.value >= first_port_chain_ && chain.value < topo_.chains.size();
+}
+
+std::string Simulator::port_chain_name(ChainId chain, PortId port) const {
+  if (!is_port_chain(chain)) return {};
+  // Chains come in pairs from first_port_chain_: to the VM (ingress), then from it (egress).
+  const bool to_vm = (chain.value - first_port_chain_) % 2 == 0;
+  return (to_vm ? "sg-ingress:" : "sg-egress:") + topo_.port(port).name;
 }
 
 bool Simulator::is_pool_member(RouterId router, NatEndpoint e) const {

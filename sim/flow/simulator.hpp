@@ -9,8 +9,12 @@
 //
 // Invariants and cost:
 //  - the Simulator owns a compiled copy of the topology: the scenario's objects plus the chains
-//    that security groups compile to (named "sg-ingress:PORT", "sg-egress:PORT" and
-//    "sg:GROUP:ingress|egress"); a topology change builds a new Simulator.
+//    that security groups compile to ("sg:GROUP:ingress|egress", and per set of groups a port
+//    chain for each direction); a topology change builds a new Simulator.
+//  - ports with the same security groups (in the same order) share one pair of port chains, so
+//    their memory grows with the number of distinct group sets, not of ports. Users still see
+//    a port's chain as "sg-ingress:PORT" / "sg-egress:PORT" at the port's declaration: drops
+//    and traces name it so (port_chain_name()).
 //  - simulate() is a function of (topology, packet, ingress port, state): no I/O, no clock, no
 //    globals. It mutates only `state` (MAC learning, ARP learning).
 //  - The walk visits at most kMaxDevices devices per packet (then drop `loop`), and each
@@ -20,6 +24,8 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -56,6 +62,8 @@ class Simulator {
   static constexpr int kMaxDevices = 12;
 
   explicit Simulator(const Topology& topology);
+  /// The same, taking the topology over instead of copying it.
+  explicit Simulator(Topology&& topology);
   // Compiled conditions point into the owned topology: copying would leave them dangling.
   Simulator(const Simulator&) = delete;
   Simulator& operator=(const Simulator&) = delete;
@@ -86,6 +94,14 @@ class Simulator {
   /// to the VM (Neutron ingress).
   std::optional<ChainId> sg_from_vm(PortId port) const { return sg_from_vm_[port.value]; }
   std::optional<ChainId> sg_to_vm(PortId port) const { return sg_to_vm_[port.value]; }
+  /// Whether `chain` is a port's security-group chain (shared by the ports of its group set).
+  bool is_port_chain(ChainId chain) const;
+  /// The name users see for port `port`'s security-group chain `chain`: "sg-ingress:PORT" (to
+  /// the VM) or "sg-egress:PORT" (from it); empty when `chain` is no port chain.
+  std::string port_chain_name(ChainId chain, PortId port) const;
+  /// The chain users call `name`: one of the topology's, or a port's security-group chain by
+  /// the name drops and traces give it ("sg-ingress:PORT", "sg-egress:PORT").
+  std::optional<ChainId> find_chain(std::string_view name) const;
   const std::vector<FloatingIpRule>& floating_ips(RouterId router) const {
     return router_fips_[router.value];
   }
@@ -101,6 +117,7 @@ class Simulator {
   friend class Walk;
 
   void compile_security_groups();
+  void add_port_chain(const Port& port, std::string name, const std::vector<ChainId>& group_chains);
 
   Topology topo_;
   // Points into topo_.chains: built once the security-group chains are appended.
@@ -115,6 +132,8 @@ class Simulator {
   std::vector<bool> bridge_vlan_aware_;
   std::vector<std::optional<ChainId>> sg_from_vm_;  // per port
   std::vector<std::optional<ChainId>> sg_to_vm_;    // per port
+  // Port chains are topo_.chains[first_port_chain_..]: pairs of (to the VM, from the VM).
+  std::uint32_t first_port_chain_ = 0;
   std::vector<std::vector<FloatingIpRule>> router_fips_;
   std::vector<std::vector<LoadBalancerId>> router_lbs_;
   std::vector<std::vector<NatEndpoint>> router_members_;  // per router, sorted

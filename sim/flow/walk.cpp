@@ -75,7 +75,7 @@ void Walk::port_egress(Branch& b, PortId port, PortId device_in,
   }
   for (const auto chain : {p.outbound_chain, sim_.sg_to_vm(port)}) {
     const ChainSite site{received ? router_in_port : std::nullopt};
-    if (!run_chain(b, chain, context(device_in, port), site, received ? *received : b.pkt)) {
+    if (!run_chain(b, chain, context(device_in, port), site, received ? *received : b.pkt, port)) {
       return;
     }
   }
@@ -116,7 +116,9 @@ void Walk::bridge(Branch& b, PortId in_port) {
   if (ip.exterior() && !b.generated && dhcp_answer(b, in_port)) return;
   if (ip.port_security && !anti_spoof(b, in_port)) return;
   for (const auto chain : {ip.inbound_chain, sim_.sg_from_vm(in_port)}) {
-    if (!run_chain(b, chain, context(in_port, std::nullopt), ChainSite{}, b.pkt)) return;
+    if (!run_chain(b, chain, context(in_port, std::nullopt), ChainSite{}, b.pkt, in_port)) {
+      return;
+    }
   }
   Packet& pkt = b.pkt;
   result_.mask.add(Field::kEthSrc);
@@ -300,7 +302,8 @@ void Walk::router(Branch& b, PortId in_port) {
     return;
   }
   for (const auto chain : {ip.inbound_chain, sim_.sg_from_vm(in_port)}) {
-    if (!run_chain(b, chain, context(in_port, std::nullopt), ChainSite{in_port}, as_received)) {
+    if (!run_chain(b, chain, context(in_port, std::nullopt), ChainSite{in_port}, as_received,
+                   in_port)) {
       return;
     }
   }
@@ -588,17 +591,26 @@ MatchContext Walk::context(PortId in_port, std::optional<PortId> out_port) const
 }
 
 bool Walk::run_chain(Branch& b, std::optional<ChainId> chain, const MatchContext& ctx,
-                     const ChainSite& site, const Packet& as_received) {
+                     const ChainSite& site, const Packet& as_received, PortId owner) {
   if (!chain) return true;
   nat_device_ = device_code(ctx.in_port);
+  // A port chain is shared by the ports of its group set: it is named after `owner`.
+  const bool port_chain = owner.valid() && sim_.is_port_chain(*chain);
+  const std::string top_name = trace_ && port_chain ? sim_.port_chain_name(*chain, owner) : "";
   const ChainDecision d = evaluate_chain(topo_, sim_.compiled_chains(), *chain, b.pkt, ctx, *this,
-                                         result_.mask, visited_);
+                                         result_.mask, visited_, top_name);
   for (ChainId c : visited_)
     tag(FlowTag::Kind::kChain, c.value);
   if (d.kind == ChainDecision::Kind::kAccept) return true;
   const Chain& decided = topo_.chain(d.chain);
-  drop(b, DropReason::kRule, decided.name, d.rule, {},
-       d.rule && *d.rule < decided.rules.size() ? decided.rules[*d.rule].loc : decided.loc);
+  if (port_chain && d.chain == *chain) {
+    // Its rules stand at the port's declaration.
+    drop(b, DropReason::kRule, sim_.port_chain_name(d.chain, owner), d.rule, {},
+         topo_.port(owner).loc);
+  } else {
+    drop(b, DropReason::kRule, decided.name, d.rule, {},
+         d.rule && *d.rule < decided.rules.size() ? decided.rules[*d.rule].loc : decided.loc);
+  }
   if (!site.icmp_port) return false;  // bridges: REJECT is a silent drop
   if (d.kind == ChainDecision::Kind::kReject) {
     icmp_error(b, as_received, *site.icmp_port, 3, icmpcode::kFilterProhibited);

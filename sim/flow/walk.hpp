@@ -89,8 +89,9 @@ class Walk final : public ChainEnv {
   Packet arp_request(const Port& egress, Ipv4 target) const;
 
   /// Runs `chain`; true when the packet may go on.
+  /// `owner`: the port a port security-group chain runs for (drops and traces name it).
   bool run_chain(Branch& b, std::optional<ChainId> chain, const MatchContext& ctx,
-                 const ChainSite& site, const Packet& as_received);
+                 const ChainSite& site, const Packet& as_received, PortId owner = {});
   MatchContext context(PortId in_port, std::optional<PortId> out_port) const;
 
   // Outcomes.

@@ -22,8 +22,7 @@ TEST_CASE("Session: a blocked packet is traced to the rule that dropped it") {
   REQUIRE(record->result.drop);
   CHECK(record->result.drop->device == "db-in");
   CHECK(record->result.drop->rule == 1u);
-  CHECK(rule_text((*session)->simulator().topology(), "db-in", 1) ==
-        "rule 1 of db-in: any -> reject");
+  CHECK(rule_text((*session)->simulator(), "db-in", 1) == "rule 1 of db-in: any -> reject");
 }
 
 TEST_CASE("Session: spec and port errors come back as the parser's messages") {

@@ -62,7 +62,9 @@ void Loader::declare(const MapReader& top) {
   // Ports are named globally: bridge ports first, then router ports, in document order.
   auto declare_ports = [&](const yaml::Node& device, DeviceKind kind, std::uint32_t index,
                            std::vector<PortId>& device_ports) {
-    for (const yaml::Node& item : peek_items(peek(device, "ports"))) {
+    const auto items = peek_items(peek(device, "ports"));
+    device_ports.reserve(items.size());
+    for (const yaml::Node& item : items) {
       const PortId id(static_cast<std::uint32_t>(topo_.ports.size()));
       Port port;
       port.device_kind = kind;
@@ -77,10 +79,18 @@ void Loader::declare(const MapReader& top) {
     }
   };
   const auto bridges = peek_items(section("bridges"));
+  const auto routers = peek_items(section("routers"));
+  // The ports vector is sized once: grown by doubling, a cloud's million ports (250 bytes each)
+  // would be copied as it grows and leave up to half of it unused.
+  std::size_t port_count = 0;
+  for (const auto* devices : {&bridges, &routers}) {
+    for (const yaml::Node& device : *devices)
+      port_count += peek_items(peek(device, "ports")).size();
+  }
+  topo_.ports.reserve(port_count);
   for (std::uint32_t i = 0; i < bridges.size(); ++i) {
     declare_ports(bridges[i], DeviceKind::kBridge, i, topo_.bridges[i].ports);
   }
-  const auto routers = peek_items(section("routers"));
   for (std::uint32_t i = 0; i < routers.size(); ++i) {
     declare_ports(routers[i], DeviceKind::kRouter, i, topo_.routers[i].ports);
   }
@@ -309,6 +319,11 @@ LoadResult load_scenario(const std::string& path) {
     return refuse(0, "cannot read the scenario file");
   }
   std::string text;
+  // Sized once from the file's size when it has one (a pipe grows it as it reads): appending
+  // piece by piece would leave up to half of a large scenario's string unused.
+  if (const auto size = std::filesystem::file_size(path, ec); !ec && size <= kMaxScenarioBytes) {
+    text.reserve(static_cast<std::size_t>(size));
+  }
   // Read in large pieces straight into one string: a stringstream would hold the text twice.
   std::vector<char> piece(1 << 20);
   char* const buffer = piece.data();
@@ -329,6 +344,8 @@ LoadResult load_scenario(const std::string& path) {
     text.append(buffer, got);
   }
   if (in.bad()) return refuse(0, "cannot read the scenario file");
+  in.close();
+  std::vector<char>().swap(piece);  // not held through the load
   std::string dir = std::filesystem::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
   return load_text(std::move(text), path, dir);

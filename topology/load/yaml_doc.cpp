@@ -3,6 +3,7 @@
 #include <libfyaml.h>
 
 #include <limits>
+#include <optional>
 
 #include <absl/container/flat_hash_map.h>
 
@@ -12,19 +13,19 @@ namespace hivesim::yaml {
 // Node
 
 Kind Node::kind() const {
-  return doc_ ? doc_->nodes_[index_].kind : Kind::kUndefined;
+  return doc_ ? doc_->nodes_[index_].kind() : Kind::kUndefined;
 }
 
 std::string_view Node::scalar() const {
   if (!is_scalar()) return {};
   const Document::Record& r = doc_->nodes_[index_];
-  return std::string_view(r.in_input ? doc_->input_ : doc_->text_).substr(r.first, r.count);
+  return std::string_view(r.in_input() ? doc_->input_ : doc_->text_).substr(r.first, r.count);
 }
 
 Mark Node::mark() const {
   if (!doc_) return {};
   const Document::Record& r = doc_->nodes_[index_];
-  return Mark{r.line, r.column};
+  return Mark{r.line(), r.column};
 }
 
 std::size_t Node::child_count() const {
@@ -82,7 +83,11 @@ class Builder {
 
   /// False (and `error` set) when the document cannot be represented.
   bool on_event(fy_event* event, SyntaxError& error) {
-    const bool ok = dispatch(event, error);
+    bool ok = dispatch(event, error);
+    if (ok && too_large_) {
+      error = SyntaxError{*too_large_, "the document is too large"};
+      ok = false;
+    }
     if (const fy_mark* end = fy_event_end_mark(event)) last_end_ = *end;
     return ok;
   }
@@ -123,7 +128,7 @@ class Builder {
     char indicator = 0;
     if (!frames_.empty()) {
       const Frame& top = frames_.back();
-      if (doc_.nodes_[top.node].kind == Kind::kSequence) {
+      if (doc_.nodes_[top.node].kind() == Kind::kSequence) {
         indicator = '-';
       } else if ((scratch_.size() - top.scratch_start) % 2 == 1) {
         indicator = ':';
@@ -162,7 +167,8 @@ class Builder {
 
   std::uint32_t add(Kind kind, Mark at) {
     const auto index = static_cast<std::uint32_t>(doc_.nodes_.size());
-    doc_.nodes_.push_back(Document::Record{kind, at.line, at.column, 0, 0});
+    if (at.line > Document::Record::kMaxLine) too_large_ = at;
+    doc_.nodes_.push_back(Document::Record::make(kind, at.line, at.column));
     expanded_.push_back(1);
     return index;
   }
@@ -217,8 +223,8 @@ class Builder {
     Document::Record& r = doc_.nodes_[frame.node];
     r.first = static_cast<std::uint32_t>(doc_.children_.size());
     r.count = static_cast<std::uint32_t>(scratch_.size() - frame.scratch_start);
-    doc_.children_.insert(doc_.children_.end(), scratch_.begin() + frame.scratch_start,
-                          scratch_.end());
+    for (std::size_t i = frame.scratch_start; i < scratch_.size(); ++i)
+      doc_.children_.push_back(scratch_[i]);
     scratch_.resize(frame.scratch_start);
     if (doc_.children_.size() > std::numeric_limits<std::uint32_t>::max()) {
       error = SyntaxError{mark_of(fy_event_start_mark(event)), "the document is too large"};
@@ -249,7 +255,7 @@ class Builder {
       // Most scalars are plain words libfyaml hands back in place: keep a view, not a copy.
       if (text.data() >= input_.data() &&
           text.data() + text.size() <= input_.data() + input_.size()) {
-        r.in_input = true;
+        r.line_bits |= 8;  // in_input
         r.first = static_cast<std::uint32_t>(text.data() - input_.data());
       } else {
         if (doc_.text_.size() + text.size() > std::numeric_limits<std::uint32_t>::max()) {
@@ -281,7 +287,8 @@ class Builder {
   std::vector<std::uint64_t> expanded_;  // per node: nodes a full walk below it visits
   absl::flat_hash_map<std::string, std::uint32_t> anchors_;
   std::string_view input_;
-  fy_mark last_end_{};  // where the previous event ended
+  fy_mark last_end_{};             // where the previous event ended
+  std::optional<Mark> too_large_;  // a node on a line past Record::kMaxLine
   bool finished_ = false;
 };
 

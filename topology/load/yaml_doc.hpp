@@ -4,9 +4,10 @@
 //
 // Why not a library's own tree: a scenario of 100,000 hosts is a 100+ MB file. yaml-cpp read it
 // at about 2 MB/s and held ~60 bytes of node per byte of text; libfyaml's document tree is
-// faster but still keeps a token per scalar. Here every node is one 24-byte record in a flat
-// array, scalars are slices of the input (or, when unescaped, of one arena), and the children of
-// each collection sit side by side in one index array, so loading is bounded by libfyaml's scanner.
+// faster but still keeps a token per scalar. Here every node is one 16-byte record in blocks
+// that never move, scalars are slices of the input (or, when unescaped, of one arena), and the
+// children of each collection sit side by side in one index array, so loading is bounded by
+// libfyaml's scanner.
 //
 // Semantics kept from the loader's yaml-cpp days (error messages and positions depend on them):
 //  - a plain scalar `~`, `null`, `Null`, `NULL` or an empty plain value is null;
@@ -15,8 +16,8 @@
 //    expand it by more than kMaxExpandedNodes nodes beyond its own is refused, so a walk over it
 //    stays bounded ("billion laughs").
 //
-// Cost: one pass over libfyaml's events, O(text) time and about 24 bytes per node + 4 per child
-// + the unescaped scalar text.
+// Cost: one pass over libfyaml's events, O(text) time and 16 bytes per node + 4 per child + the
+// unescaped scalar text (a node on a line past 2^28 is refused: "the document is too large").
 
 #include <cstdint>
 #include <memory>
@@ -140,19 +141,47 @@ class Document {
   friend class Node;
   friend class Builder;
 
+  /// 16 bytes a node: a cloud's scenario has a node for about every 9 bytes of text.
   struct Record {
-    Kind kind = Kind::kUndefined;
-    std::uint32_t line = 0;
+    static constexpr std::uint32_t kMaxLine = (std::uint32_t{1} << 28) - 1;
+    std::uint32_t line_bits = 0;  // line << 4 | in_input << 3 | kind
     std::uint32_t column = 0;
-    bool in_input = false;    // scalar: its text is a slice of the input, not of text_
     std::uint32_t first = 0;  // scalar: offset in input_/text_; collection: in children_
     std::uint32_t count = 0;  // scalar: length; collection: children
+
+    Kind kind() const { return static_cast<Kind>(line_bits & 7); }
+    /// A scalar whose text is a slice of the input, not of text_.
+    bool in_input() const { return (line_bits & 8) != 0; }
+    std::uint32_t line() const { return line_bits >> 4; }
+    static Record make(Kind kind, std::uint32_t line, std::uint32_t column) {
+      return Record{line << 4 | static_cast<std::uint32_t>(kind), column, 0, 0};
+    }
   };
 
-  std::vector<Record> nodes_;            // nodes_[0] is the undefined node
-  std::vector<std::uint32_t> children_;  // each collection's children, side by side
-  std::string input_;                    // the parsed text (plain scalars are slices of it)
-  std::string text_;                     // scalars whose text differs from the input's
+  /// Append-only storage in fixed blocks: growing never copies, and at most one block is
+  /// unused (a vector grown by doubling copies everything and may leave half of it unused).
+  template <class T>
+  class Blocks {
+   public:
+    T& operator[](std::size_t i) { return blocks_[i >> kShift][i & kMask]; }
+    const T& operator[](std::size_t i) const { return blocks_[i >> kShift][i & kMask]; }
+    std::size_t size() const { return size_; }
+    void push_back(const T& value) {
+      if ((size_ & kMask) == 0) blocks_.push_back(std::make_unique_for_overwrite<T[]>(kMask + 1));
+      (*this)[size_++] = value;
+    }
+
+   private:
+    static constexpr std::size_t kShift = 14;  // 16,384 items a block
+    static constexpr std::size_t kMask = (std::size_t{1} << kShift) - 1;
+    std::vector<std::unique_ptr<T[]>> blocks_;
+    std::size_t size_ = 0;
+  };
+
+  Blocks<Record> nodes_;            // nodes_[0] is the undefined node
+  Blocks<std::uint32_t> children_;  // each collection's children, side by side
+  std::string input_;               // the parsed text (plain scalars are slices of it)
+  std::string text_;                // scalars whose text differs from the input's
   std::uint32_t root_ = 0;
 };
 

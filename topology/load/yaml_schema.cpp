@@ -151,11 +151,11 @@ std::string quoted(std::string_view text) {
 
 void Field::error(std::string_view message) const {
   diags_->error(node_,
-                owner_.empty() ? std::string(message) : owner_ + ": " + std::string(message));
+                owner_->empty() ? std::string(message) : *owner_ + ": " + std::string(message));
 }
 
-std::optional<std::string> Field::scalar(std::string_view expected) const {
-  if (node_.is_scalar()) return std::string(node_.scalar());
+std::optional<std::string_view> Field::scalar(std::string_view expected) const {
+  if (node_.is_scalar()) return node_.scalar();
   if (node_.is_null()) {
     error("'" + key_ + "' has no value");
   } else {
@@ -165,6 +165,12 @@ std::optional<std::string> Field::scalar(std::string_view expected) const {
 }
 
 std::optional<std::string> Field::text() const {
+  auto s = text_view();
+  if (!s) return std::nullopt;
+  return std::string(*s);
+}
+
+std::optional<std::string_view> Field::text_view() const {
   auto s = scalar("a single value");
   if (s && s->empty()) {
     error("'" + key_ + "' is empty");
@@ -185,7 +191,7 @@ std::optional<std::uint64_t> Field::parse_integer(std::uint64_t min, std::uint64
                                                   bool allow_hex) const {
   auto s = scalar("a number");
   if (!s) return std::nullopt;
-  const std::string& t = *s;
+  const std::string_view t = *s;
   std::uint64_t value = 0;
   const bool hex = allow_hex && t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X');
   const char* first = t.data() + (hex ? 2 : 0);
@@ -202,11 +208,11 @@ std::optional<std::uint64_t> Field::parse_integer(std::uint64_t min, std::uint64
     return std::nullopt;
   }
   if (ec == std::errc::result_out_of_range || value > max) {
-    error(key_ + " must be at most " + std::to_string(max) + ", got " + t);
+    error(key_ + " must be at most " + std::to_string(max) + ", got " + std::string(t));
     return std::nullopt;
   }
   if (value < min) {
-    error(key_ + " must be at least " + std::to_string(min) + ", got " + t);
+    error(key_ + " must be at least " + std::to_string(min) + ", got " + std::string(t));
     return std::nullopt;
   }
   return value;
@@ -228,7 +234,7 @@ std::optional<double> Field::number(double min, double max) const {
       if (out.back() == '.') out.pop_back();
       return out;
     };
-    error(key_ + " must be between " + show(min) + " and " + show(max) + ", got " + *s);
+    error(key_ + " must be between " + show(min) + " and " + show(max) + ", got " + std::string(*s));
     return std::nullopt;
   }
   return value;
@@ -246,7 +252,7 @@ std::optional<bool> Field::boolean() const {
 }
 
 std::optional<Ipv4> Field::ip() const {
-  auto s = text();
+  auto s = text_view();
   if (!s) return std::nullopt;
   auto value = Ipv4::parse(*s);
   if (!value) {
@@ -258,7 +264,7 @@ std::optional<Ipv4> Field::ip() const {
 }
 
 std::optional<Ipv4Prefix> Field::cidr(bool allow_bare) const {
-  auto s = text();
+  auto s = text_view();
   if (!s) return std::nullopt;
   auto value = Ipv4Prefix::parse(*s);
   if (!value) {
@@ -271,7 +277,7 @@ std::optional<Ipv4Prefix> Field::cidr(bool allow_bare) const {
 }
 
 std::optional<Mac> Field::mac() const {
-  auto s = text();
+  auto s = text_view();
   if (!s) return std::nullopt;
   auto value = Mac::parse(*s);
   if (!value) error(key_ + " " + quoted(*s) + " is not a MAC address (expected aa:bb:cc:dd:ee:ff)");
@@ -279,7 +285,7 @@ std::optional<Mac> Field::mac() const {
 }
 
 std::optional<SimTime> Field::duration(bool positive) const {
-  auto s = text();
+  auto s = text_view();
   if (!s) return std::nullopt;
   auto value = parse_duration(*s);
   if (!value) {
@@ -292,7 +298,7 @@ std::optional<SimTime> Field::duration(bool positive) const {
 }
 
 std::optional<double> Field::rate() const {
-  auto s = text();
+  auto s = text_view();
   if (!s) return std::nullopt;
   auto value = parse_rate(*s);
   if (!value) error(key_ + " " + quoted(*s) + " is not a rate (e.g. 200/s, 5/ms, 60/m)");
@@ -300,7 +306,7 @@ std::optional<double> Field::rate() const {
 }
 
 std::optional<std::uint64_t> Field::bandwidth() const {
-  auto s = text();
+  auto s = text_view();
   if (!s) return std::nullopt;
   auto value = parse_bandwidth(*s);
   if (!value) error(key_ + " " + quoted(*s) + " is not a bandwidth (e.g. 10Gbps, 100Mbps)");
@@ -308,7 +314,7 @@ std::optional<std::uint64_t> Field::bandwidth() const {
 }
 
 std::optional<PortRange> Field::port_range(std::uint16_t min) const {
-  auto s = text();
+  auto s = text_view();
   if (!s) return std::nullopt;
   auto number = [](std::string_view part) -> std::optional<std::uint16_t> {
     unsigned value = 0;
@@ -331,7 +337,7 @@ std::optional<PortRange> Field::port_range(std::uint16_t min) const {
 }
 
 std::optional<std::uint8_t> Field::protocol() const {
-  auto s = text();
+  auto s = text_view();
   if (!s) return std::nullopt;
   if (auto word = ipproto::from_name(*s)) return *word;
   unsigned value = 0;
@@ -404,7 +410,7 @@ MapReader Field::map(std::string owner, std::initializer_list<std::string_view> 
 
 MapReader::MapReader(Diagnostics& diags, const yaml::Node& node, std::string owner,
                      std::initializer_list<std::string_view> keys)
-    : diags_(&diags), node_(node), owner_(std::move(owner)) {
+    : diags_(&diags), node_(node), owner_(std::make_shared<const std::string>(std::move(owner))) {
   for (auto k : keys)
     keys_.emplace_back(k);
   if (node.is_null()) {
@@ -453,7 +459,7 @@ std::optional<Field> MapReader::require(std::string_view key) const {
 
 void MapReader::error(std::string_view message) const {
   diags_->error(node_,
-                owner_.empty() ? std::string(message) : owner_ + ": " + std::string(message));
+                owner_->empty() ? std::string(message) : *owner_ + ": " + std::string(message));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -132,3 +132,32 @@ TEST_CASE("YAML document: an empty stream has an undefined root; only the first 
   CHECK(two->root().size() == 1);
   CHECK(value(two->root(), "a").scalar() == "1");
 }
+
+TEST_CASE("YAML document: a tree larger than one storage block keeps every node and position") {
+  // Nodes and children are stored in blocks of 16,384: 20,000 maps of 2 entries (100,001 nodes)
+  // and their children span several. Each map says where it is; every node must read back.
+  constexpr int kItems = 20'000;
+  std::string text = "items:\n";
+  for (int i = 0; i < kItems; ++i) {
+    text += "  - {id: " + std::to_string(i) + ", name: n" + std::to_string(i) + "}\n";
+  }
+  text += "last: ~\n";
+  auto doc = parse_ok(text);
+  const Node items = value(doc->root(), "items");
+  REQUIRE(items.is_sequence());
+  REQUIRE(items.size() == kItems);
+  int i = 0;
+  int wrong = 0;
+  for (Node item : items.items()) {
+    const std::string id = std::to_string(i);
+    if (!item.is_map() || value(item, "id").scalar() != id ||
+        value(item, "name").scalar() != "n" + id || item.mark().line != std::uint32_t(i + 1) ||
+        value(item, "name").mark().line != std::uint32_t(i + 1)) {
+      ++wrong;
+    }
+    ++i;
+  }
+  CHECK(wrong == 0);
+  CHECK(value(doc->root(), "last").is_null());
+  CHECK(value(doc->root(), "last").mark().line == std::uint32_t(kItems + 1));
+}
