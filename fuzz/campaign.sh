@@ -3,10 +3,13 @@
 # process under `nice -n 19` (idle CPU only), until 10 million executions or SECONDS
 # (FUZZ_CAMPAIGN_SECONDS, default 86400), growing build-fuzz/campaign/<target>/ from the seeds.
 # Logs: build-fuzz/campaign/<target>.log, with the final counts (-print_final_stats=1).
+# FUZZ_MAX_LEN (default 65536) bounds the inputs libFuzzer makes: 4096 is the rate of the
+# 10-million runs (fuzz/README.md, the campaign); the committed seeds keep their size.
 # Needs the targets built (fuzz/run_ci.sh, or the build commands in fuzz/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_CAMPAIGN_SECONDS:-86400}
+max_len=${FUZZ_MAX_LEN:-65536}
 if [ $# -gt 0 ]; then
   targets=("$@")
 else
@@ -25,7 +28,7 @@ for t in "${targets[@]}"; do
   esac
   mkdir -p "build-fuzz/campaign/$t"
   nice -n 19 "build-fuzz/fuzz/$t" "${dict[@]}" -runs=10000000 -max_total_time="$seconds" \
-    -timeout=10 -rss_limit_mb=2048 -max_len=65536 -artifact_prefix="build-fuzz/artifacts/$t-" \
+    -timeout=10 -rss_limit_mb=2048 -max_len="$max_len" -artifact_prefix="build-fuzz/artifacts/$t-" \
     -print_final_stats=1 "build-fuzz/campaign/$t" "fuzz/corpus/$t" \
     >"build-fuzz/campaign/$t.log" 2>&1 &
 done
