@@ -7,6 +7,7 @@
 #include "base/units.hpp"
 #include "sim/cli/cli_common.hpp"
 #include "sim/cli/commands.hpp"
+#include "sim/cli/trace_batch.hpp"
 #include "sim/io/bounded_input.hpp"
 #include "sim/render/trace_report.hpp"
 #include "sim/twin/twin.hpp"
@@ -72,6 +73,17 @@ bool check_batch(LineReader& in, const std::string& path, const Simulator& sim, 
   return ok;
 }
 
+/// Simulates `r` against the flow state of its ingress host (what it writes is pushed to the
+/// hosts of the return traffic), with the hops recorded.
+TraceRecord trace_one(const Simulator& sim, HostStates& states, const Request& r,
+                      const std::string& scenario_file) {
+  TraceRecord record{r.from, r.spec, r.packet, {}, scenario_file};
+  record.result = states.run(r.from, [&](SimState& state) {
+    return sim.simulate(r.from, r.packet, state, SimulateOptions{.trace = true});
+  });
+  return record;
+}
+
 /// Writes `doc` as an element of a top-level JSON array printed with indent 2, exactly as
 /// nlohmann::json::dump(2) of the whole array would (so that the output streams).
 void write_array_element(std::ostream& out, const nlohmann::json& doc, bool first) {
@@ -87,6 +99,42 @@ void write_array_element(std::ostream& out, const nlohmann::json& doc, bool firs
 }
 
 }  // namespace
+
+int trace_batch(const std::string& path, const Simulator& sim, HostStates& states,
+                const std::string& scenario_file, bool json, std::ostream& out, std::ostream& err) {
+  // Every line is checked before any result is printed, then the packets are simulated and
+  // printed one at a time (streamed: memory does not grow with the batch).
+  LineReader in(path);
+  if (!in.ok()) {
+    err << *in.error() << "\n";
+    return kExitBadInput;
+  }
+  if (!check_batch(in, path, sim, err)) return kExitBadInput;
+  if (!in.rewind()) {
+    err << in.error().value_or(path + ": error: cannot read the batch file again") << "\n";
+    return kExitBadInput;
+  }
+  bool first = true;
+  std::string line;
+  while (in.next(line)) {
+    auto request = parse_batch_line(line, sim);
+    if (!request) continue;  // blank or comment (every other problem was reported above)
+    const TraceRecord record = trace_one(sim, states, *request, scenario_file);
+    if (json) {
+      write_array_element(out, trace_json(sim.topology(), record), first);
+    } else {
+      if (!first) out << "\n";
+      out << trace_text(sim.topology(), record);
+    }
+    first = false;
+  }
+  if (in.error()) {  // the file changed between the two passes
+    err << *in.error() << "\n";
+    return kExitBadInput;
+  }
+  if (json) out << (first ? "[]\n" : "\n]\n");
+  return kExitOk;
+}
 
 int trace_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   po::options_description options("trace options");
@@ -142,20 +190,14 @@ int trace_command(const std::vector<std::string>& args, std::ostream& out, std::
   }
   const Simulator& sim = twin ? twin->simulator() : *initial;
 
-  auto simulate = [&](const Request& r) {
-    TraceRecord record{r.from, r.spec, r.packet, {}, scenario->file};
-    record.result = states->run(r.from, [&](SimState& state) {
-      return sim.simulate(r.from, r.packet, state, SimulateOptions{.trace = true});
-    });
-    return record;
-  };
   if (!batch) {
     auto port = sending_port(sim.topology(), vm["from"].as<std::string>());
     if (!port) return fail("--from: " + port.error());
     const std::string spec = vm["packet"].as<std::string>();
     auto packet = packet_from(sim, *port, spec);
     if (!packet) return fail("--packet: " + packet.error());
-    const TraceRecord record = simulate(Request{*port, spec, std::move(*packet)});
+    const TraceRecord record =
+        trace_one(sim, *states, Request{*port, spec, std::move(*packet)}, scenario->file);
     if (format == "json") {
       out << trace_json(sim.topology(), record).dump(2) << "\n";
     } else {
@@ -164,39 +206,8 @@ int trace_command(const std::vector<std::string>& args, std::ostream& out, std::
     return kExitOk;
   }
 
-  // A batch: every line is checked before any result is printed, then the packets are
-  // simulated and printed one at a time (streamed: memory does not grow with the batch).
-  const std::string path = vm["batch"].as<std::string>();
-  LineReader in(path);
-  if (!in.ok()) {
-    err << *in.error() << "\n";
-    return kExitBadInput;
-  }
-  if (!check_batch(in, path, sim, err)) return kExitBadInput;
-  if (!in.rewind()) {
-    err << in.error().value_or(path + ": error: cannot read the batch file again") << "\n";
-    return kExitBadInput;
-  }
-  bool first = true;
-  std::string line;
-  while (in.next(line)) {
-    auto request = parse_batch_line(line, sim);
-    if (!request) continue;  // blank or comment (every other problem was reported above)
-    const TraceRecord record = simulate(*request);
-    if (format == "json") {
-      write_array_element(out, trace_json(sim.topology(), record), first);
-    } else {
-      if (!first) out << "\n";
-      out << trace_text(sim.topology(), record);
-    }
-    first = false;
-  }
-  if (in.error()) {  // the file changed between the two passes
-    err << *in.error() << "\n";
-    return kExitBadInput;
-  }
-  if (format == "json") out << (first ? "[]\n" : "\n]\n");
-  return kExitOk;
+  return trace_batch(vm["batch"].as<std::string>(), sim, *states, scenario->file, format == "json",
+                     out, err);
 }
 
 }  // namespace hivesim::cli

@@ -2,6 +2,7 @@
 
 #include <pcap/pcap.h>
 #include <stdio_ext.h>
+#include <sys/stat.h>
 
 #include <absl/container/flat_hash_set.h>
 #include <absl/hash/hash.h>
@@ -94,8 +95,17 @@ Result<Capture> open_capture(const std::string& path, std::size_t buffer_size = 
   // ring's mutex orders the handovers), so stdio need not lock it for every fread.
   __fsetlocking(file, FSETLOCKING_BYCALLER);
   Capture capture;
+  // A regular file needs no buffer larger than itself (one more byte, so that the read that
+  // meets the end is the same call): a capture of a few packets does not take 1 MiB.
+  struct stat st {};
+  if (buffer_size != 0 && ::fstat(::fileno(file), &st) == 0 && S_ISREG(st.st_mode)) {
+    buffer_size = std::clamp<std::size_t>(static_cast<std::size_t>(st.st_size) + 1,
+                                          std::size_t{BUFSIZ}, buffer_size);
+  }
   if (buffer_size != 0) {
-    capture.buffer = std::make_unique<char[]>(buffer_size);
+    // Not zeroed: stdio writes before it reads (zeroing 1 MiB per open was most of the cost of
+    // opening a small capture).
+    capture.buffer = std::make_unique_for_overwrite<char[]>(buffer_size);
     std::setvbuf(file, capture.buffer.get(), _IOFBF, buffer_size);
   }
   char errbuf[PCAP_ERRBUF_SIZE] = {};

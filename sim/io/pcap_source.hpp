@@ -34,12 +34,13 @@
 // when the source is destroyed (it stops within a batch). When no thread can be started, next()
 // fills each batch itself, with the same results.
 //
-// Cost: one libpcap handle reading through a 1 MiB stream buffer; the batches read ahead (112
-// bytes a keyed record, 15 MB when full; 180 with a 70-byte frame kept, 24 MB; with large frames
-// about kPoolBytes, twice that at worst as batches given back keep their buffers, since a batch
-// closes once its frames pass kBatchBytes); one flow per distinct flow; per packet one
-// frame_flow_key or one parse_frame, nothing else retained. The reader counts the actuals through
-// each batch; the accessors add the records handed out from the batch next() is in.
+// Cost: one libpcap handle reading through a stream buffer of 1 MiB (or the file's size, if
+// smaller); the batches read ahead (112 bytes a keyed record, 15 MB when full; 180 with a 70-byte
+// frame kept, 24 MB; with large frames about kPoolBytes, twice that at worst as batches given back
+// keep their buffers, since a batch closes once its frames pass kBatchBytes); one flow per distinct
+// flow; per packet one frame_flow_key or one parse_frame, nothing else retained. The reader counts
+// the actuals through each batch; the accessors add the records handed out from the batch next() is
+// in.
 
 #include <cstddef>
 #include <cstdint>
