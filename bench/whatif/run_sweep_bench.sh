@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sweep scale-out: the same 56-variant sweep (bench/whatif/sweep50.yaml) with 1 and 2 local
-# workers and under `mpirun -n 2`; for each, the best wall time of RUNS runs and the CPU time
+# workers and under `mpirun -n 2`, in RUNS rounds; for each, the best wall time and the CPU time
 # (user + sys, of the process and its children) of that run, then the speed-ups and the
 # parallelism reached (CPU seconds per wall second: 2.0 means both cores were ours). Also
 # checks that the three reports are byte-identical, and prints the load average before and
@@ -15,21 +15,17 @@ args=(sweep "$scenario" --fail host,agent,link,nsdb,port --format json --quiet)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-# measure NAME CMD...: sets wall_NAME and cpu_NAME (seconds) of the fastest of $runs runs; the
-# report of the last run is kept in $out/NAME.json.
-measure() {
+# once NAME CMD...: runs CMD; keeps in wall_NAME and cpu_NAME (seconds) the fastest run so far
+# and the CPU time of that run; the report of the last run is kept in $out/NAME.json.
+once() {
   local name=$1; shift
-  local best_wall=999999 best_cpu=0
-  for _ in $(seq "$runs"); do
-    /usr/bin/time -f "%e %U %S" -o "$out/time" "$@" > "$out/$name.json" || [ $? -eq 1 ]
-    read -r wall user sys < <(tail -1 "$out/time")
-    if (( $(echo "$wall < $best_wall" | bc) )); then
-      best_wall=$wall
-      best_cpu=$(echo "$user + $sys" | bc)
-    fi
-  done
-  printf -v "wall_$name" '%s' "$best_wall"
-  printf -v "cpu_$name" '%s' "$best_cpu"
+  local wall_var="wall_$name"
+  /usr/bin/time -f "%e %U %S" -o "$out/time" "$@" > "$out/$name.json" || [ $? -eq 1 ]
+  read -r wall user sys < <(tail -1 "$out/time")
+  if [ -z "${!wall_var:-}" ] || (( $(echo "$wall < ${!wall_var}" | bc) )); then
+    printf -v "wall_$name" '%s' "$wall"
+    printf -v "cpu_$name" '%s' "$(echo "$user + $sys" | bc)"
+  fi
 }
 report() {  # NAME LABEL
   local wall_var="wall_$1" cpu_var="cpu_$1"
@@ -43,9 +39,17 @@ report() {  # NAME LABEL
 # memory bandwidth or SMT sibling). A sweep can do no better with two workers than this.
 two_at_once='one() { "$0" "$@" --jobs 1 > /dev/null; [ $? -le 1 ]; }
   one "$@" & one "$@" || exit 3; wait $! || exit 3'
-measure jobs1 "$hivesim" "${args[@]}" --jobs 1
-measure pairs bash -c "$two_at_once" "$hivesim" "${args[@]}"
-measure jobs2 "$hivesim" "${args[@]}" --jobs 2
+# Rounds, each running every configuration once: this VM's speed drifts by 20% over a minute
+# (the same --jobs 1 sweep took 19 to 24 s in a row), so runs of one configuration in a row
+# would compare one phase against another.
+mpi=()
+command -v mpirun > /dev/null && mpi=(mpirun --allow-run-as-root --oversubscribe -n 2)
+for _ in $(seq "$runs"); do
+  once jobs1 "$hivesim" "${args[@]}" --jobs 1
+  once pairs bash -c "$two_at_once" "$hivesim" "${args[@]}"
+  once jobs2 "$hivesim" "${args[@]}" --jobs 2
+  if [ ${#mpi[@]} -gt 0 ]; then once mpi "${mpi[@]}" "$hivesim" "${args[@]}"; fi
+done
 echo "variants: $(grep -c '"name": "[a-z_]* ' "$out/jobs1.json" || true)"
 report jobs1 "--jobs 1"
 ceiling=$(echo "scale=4; 2 * $wall_jobs1 / $wall_pairs" | bc)
@@ -55,8 +59,7 @@ report jobs2 "--jobs 2"
 printf '%-14s %.0f%% of the machine ceiling\n' "--jobs 2" \
   "$(echo "scale=4; 100 * $wall_jobs1 / $wall_jobs2 / $ceiling" | bc)"
 cmp "$out/jobs1.json" "$out/jobs2.json" && echo "--jobs 1 and 2: byte-identical"
-if command -v mpirun > /dev/null; then
-  measure mpi mpirun --allow-run-as-root --oversubscribe -n 2 "$hivesim" "${args[@]}"
+if [ ${#mpi[@]} -gt 0 ]; then
   report mpi "mpirun -n 2"
   cmp "$out/jobs1.json" "$out/mpi.json" && echo "mpirun -n 2: byte-identical"
 fi
