@@ -234,7 +234,8 @@ std::optional<double> Field::number(double min, double max) const {
       if (out.back() == '.') out.pop_back();
       return out;
     };
-    error(key_ + " must be between " + show(min) + " and " + show(max) + ", got " + std::string(*s));
+    error(key_ + " must be between " + show(min) + " and " + show(max) + ", got " +
+          std::string(*s));
     return std::nullopt;
   }
   return value;
