@@ -97,7 +97,7 @@ void Translator::build_load_balancers() {
       const PoolIn& pool = d_.pools[p];
       if (pool.lb != i) continue;
       const std::string name =
-          pool_ns_.claim(pool.name.empty() ? "pool-" + pool.id.substr(0, 8) : sanitize(pool.name));
+          pool_ns_.claim(pool.name.empty() ? id_name("pool", pool.id) : sanitize(pool.name));
       pool_names[p] = name;
       sticky[p] = pool.persistence == "SOURCE_IP";
       if (!pool.persistence.empty() && pool.persistence != "SOURCE_IP") {
@@ -146,7 +146,7 @@ void Translator::build_load_balancers() {
       }
       FlowMap v;
       v.add("name",
-            vip_ns_.claim(ls.name.empty() ? "listener-" + ls.id.substr(0, 8) : sanitize(ls.name)));
+            vip_ns_.claim(ls.name.empty() ? id_name("listener", ls.id) : sanitize(ls.name)));
       v.add("ip", l.vip->str()).add("port", static_cast<long long>(ls.port)).add("proto", "tcp");
       v.add("pool", pool_names[ls.default_pool]);
       if (sticky[ls.default_pool]) v.add("persistence", "source_ip");

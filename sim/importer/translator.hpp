@@ -43,6 +43,13 @@ inline std::string sanitize(std::string_view name) {
   return out;
 }
 
+/// KIND-<8 of id>: a name for an object whose Neutron name cannot be used. Sanitized like a
+/// name, so an id that is not a UUID (cut inside a UTF-8 character, or holding quotes) still
+/// gives a plain ASCII name (fuzz_neutron: "aa0s_tt\xe7..." gave a scenario that was not UTF-8).
+inline std::string id_name(std::string_view kind, std::string_view id) {
+  return std::string(kind) + "-" + sanitize(id.substr(0, 8));
+}
+
 /// SPEC 8: the Neutron name when non-empty and unique among its kind, else KIND-<8 of id>.
 template <class T>
 inline std::vector<std::string> neutron_names(const std::vector<T>& objects, std::string_view kind,
@@ -56,7 +63,7 @@ inline std::vector<std::string> neutron_names(const std::vector<T>& objects, std
   for (const T& o : objects) {
     const std::string clean = sanitize(o.name);
     const bool usable = !clean.empty() && count[clean] == 1;
-    out.push_back(names.claim(usable ? clean : std::string(kind) + "-" + o.id.substr(0, 8)));
+    out.push_back(names.claim(usable ? clean : id_name(kind, o.id)));
   }
   return out;
 }

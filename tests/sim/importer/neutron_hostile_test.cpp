@@ -134,3 +134,15 @@ TEST_CASE("import: a pool member or listener without a port in 1-65535 is an err
   CHECK_THAT(listener.error(), Catch::Contains("listeners[0]") &&
                                    Catch::Contains("field 'protocol_port': is required"));
 }
+
+TEST_CASE("import: an id cut to 8 bytes inside a UTF-8 character still names a valid object") {
+  // Found by fuzz_neutron (fuzz/corpus/fuzz_neutron/crash-id-cut-in-utf8.json): an unnamed
+  // network's id "aa0s_tt" + a 3-byte character gave the name "net-aa0s_tt" + its first byte,
+  // and a scenario that was not UTF-8, which check refuses.
+  const Json dump = Json::parse(R"({"networks": [{"id": "aa0s_tt\u79e7-rest"}]})");
+  const auto out = import(dump);
+  REQUIRE(out);
+  CHECK_THAT(out->yaml, Catch::Contains("name: net-aa0s_tt-"));
+  const LoadResult loaded = load_scenario_text(out->yaml, "imported.yaml");
+  CHECK(loaded.errors.empty());
+}
