@@ -165,8 +165,10 @@ std::vector<HypervisorIn> read_hypervisors(std::string_view text) {
   for (std::size_t i = 0; i < root.size(); ++i) {
     Obj o(root[i], "hypervisors", i);
     HypervisorIn h;
-    h.name = o.has("Hypervisor Hostname") ? o.str("Hypervisor Hostname", true)
-                                          : o.str("hypervisor_hostname", true);
+    const char* name_field =
+        o.has("Hypervisor Hostname") ? "Hypervisor Hostname" : "hypervisor_hostname";
+    h.name = o.str(name_field, true);
+    if (h.name.empty()) o.fail(name_field, "is empty: a host needs a name");
     const char* ip_field = o.has("Host IP") ? "Host IP" : "host_ip";
     h.ip = o.ip(ip_field);
     if (h.ip) {

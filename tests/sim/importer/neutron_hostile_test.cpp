@@ -146,3 +146,13 @@ TEST_CASE("import: an id cut to 8 bytes inside a UTF-8 character still names a v
   const LoadResult loaded = load_scenario_text(out->yaml, "imported.yaml");
   CHECK(loaded.errors.empty());
 }
+
+TEST_CASE("import: a hypervisor with an empty hostname is an error naming the entry") {
+  // Found by fuzz_neutron (fuzz/corpus/fuzz_neutron/crash-hypervisor-empty-name): the scenario
+  // had a host named "", which check refuses.
+  neutron::ImportOptions options;
+  options.hypervisors_json = R"([{"Hypervisor Hostname": "", "Host IP": "192.0.2.11"}])";
+  const auto out = neutron::import_neutron(cloud().dump(), options);
+  REQUIRE_FALSE(out);
+  CHECK_THAT(out.error(), Catch::Contains("hypervisors[0]: field 'Hypervisor Hostname': is empty"));
+}
