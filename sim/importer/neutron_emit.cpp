@@ -27,8 +27,8 @@ void rule(std::string& out, const FlowMap& match, std::string action, std::strin
   item(out, 6, r, why);
 }
 
-void chain_head(std::string& out, const std::string& name, std::string_view comment) {
-  out += "  - name: " + scalar(name) + "  # " + std::string(comment) + "\n    rules:\n";
+void chain_head(std::string& out, const std::string& name, std::string_view note) {
+  out += "  - name: " + scalar(name) + comment(note) + "\n    rules:\n";
 }
 
 /// The number of a Neutron protocol name or number ("gre", "47"), or nullopt.
@@ -108,7 +108,7 @@ void Translator::build_load_balancers() {
         warn("pool " + pool.id + ": lb_algorithm " + pool.algorithm +
              " is modelled as MidoNet's weighted random choice");
       }
-      lb.pools += "      - name: " + scalar(name) + "  # neutron pool " + pool.id + "\n";
+      lb.pools += "      - name: " + scalar(name) + comment("neutron pool " + pool.id) + "\n";
       if (!pool.admin_up) lb.pools += "        admin_up: false\n";
       lb.pools += "        members:\n";
       for (const MemberIn& m : pool.members) {
@@ -131,7 +131,7 @@ void Translator::build_load_balancers() {
                         .add("timeout", std::to_string(h.timeout) + "s")
                         .add("retries", static_cast<long long>(h.retries))
                         .str() +
-                    "  # neutron health monitor " + h.id + "\n";
+                    comment("neutron health monitor " + h.id) + "\n";
       }
     }
     for (const ListenerIn& ls : d_.listeners) {
@@ -310,7 +310,7 @@ std::string Translator::emit() {
   if (!d_.security_groups.empty()) out += "security_groups:\n";
   for (std::size_t g = 0; g < d_.security_groups.size(); ++g) {
     const SecurityGroupIn& sg = d_.security_groups[g];
-    out += "  - name: " + scalar(sg_names_[g]) + "  # neutron security group " + sg.id +
+    out += "  - name: " + scalar(sg_names_[g]) + comment("neutron security group " + sg.id) +
            "\n    rules:\n";
     std::size_t written = 0;
     for (const SgRuleIn& r : sg.rules) {
@@ -362,7 +362,7 @@ std::string Translator::emit() {
 
   out += "bridges:\n";
   for (const BridgeOut& b : bridges_) {
-    out += "  - name: " + scalar(b.name) + "  # " + b.comment + "\n";
+    out += "  - name: " + scalar(b.name) + comment(b.comment) + "\n";
     if (!b.admin_up) out += "    admin_up: false\n";
     if (!b.subnets.empty()) {
       out += "    subnets:\n";
@@ -385,7 +385,7 @@ std::string Translator::emit() {
 
   if (!routers_.empty()) out += "routers:\n";
   for (const RouterOut& rt : routers_) {
-    out += "  - name: " + scalar(rt.name) + "  # " + rt.comment + "\n";
+    out += "  - name: " + scalar(rt.name) + comment(rt.comment) + "\n";
     if (!rt.admin_up) out += "    admin_up: false\n";
     out += "    inbound_chain: " + scalar(rt.name + "-pre") + "\n";
     out += "    outbound_chain: " + scalar(rt.name + "-post") + "\n";
@@ -408,7 +408,7 @@ std::string Translator::emit() {
 
   if (!lbs_.empty()) out += "load_balancers:\n";
   for (const LbOut& lb : lbs_) {
-    out += "  - name: " + scalar(lb.name) + "  # " + lb.comment + "\n";
+    out += "  - name: " + scalar(lb.name) + comment(lb.comment) + "\n";
     out += "    router: " + scalar(lb.router) + "\n";
     out += lb.vips.empty() ? "    vips: []\n" : "    vips:\n" + lb.vips;
     out += lb.pools.empty() ? "    pools: []\n" : "    pools:\n" + lb.pools;

@@ -77,14 +77,23 @@ inline bool starts_with(std::string_view s, std::string_view prefix) {
 }
 
 /// One line of a block list: "  - {..}  # comment".
-inline void item(std::string& out, int indent, const FlowMap& m, std::string_view comment = {}) {
+/// "  # " and `text` as one comment line: a control character in an id or a name (a line
+/// break, a carriage return) becomes '?', so that nothing in a dump can end the comment and
+/// write YAML (fuzz_neutron: an id with carriage returns broke the scenario's syntax).
+inline std::string comment(std::string_view text) {
+  std::string out = "  # ";
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    out += u < 0x20 || u == 0x7f ? '?' : c;
+  }
+  return out;
+}
+
+inline void item(std::string& out, int indent, const FlowMap& m, std::string_view note = {}) {
   out.append(static_cast<std::size_t>(indent), ' ');
   out += "- ";
   out += m.str();
-  if (!comment.empty()) {
-    out += "  # ";
-    out += comment;
-  }
+  if (!note.empty()) out += comment(note);
   out += "\n";
 }
 

@@ -156,3 +156,17 @@ TEST_CASE("import: a hypervisor with an empty hostname is an error naming the en
   REQUIRE_FALSE(out);
   CHECK_THAT(out.error(), Catch::Contains("hypervisors[0]: field 'Hypervisor Hostname': is empty"));
 }
+
+TEST_CASE("import: an id with line breaks stays inside its comment") {
+  // Found by fuzz_neutron (fuzz/corpus/fuzz_neutron/crash-id-carriage-returns.json): a port id
+  // with carriage returns, copied into the comment after its port, broke the YAML. A line break
+  // could have written YAML of its own.
+  const Json dump =
+      Json::parse(R"({"networks": [{"id": "net-1\r\r\nhosts: []\n", "name": "n1"}]})");
+  const auto out = import(dump);
+  REQUIRE(out);
+  CHECK(out->yaml.find('\r') == std::string::npos);
+  CHECK_THAT(out->yaml, Catch::Contains("# neutron network net-1???hosts: []?"));
+  const LoadResult loaded = load_scenario_text(out->yaml, "imported.yaml");
+  CHECK(loaded.errors.empty());
+}
