@@ -4,8 +4,8 @@
 #include <cstdio>
 
 #include "base/units.hpp"
-#include "sim/flow/chain.hpp"
 #include "base/xml_escape.hpp"
+#include "sim/flow/chain.hpp"
 
 namespace hivesim::html {
 
