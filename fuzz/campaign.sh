@@ -14,25 +14,19 @@ set -euo pipefail
 # not change the running script.
 main() {
   cd "$(dirname "$0")/.."
+  . fuzz/targets.sh
   seconds=${FUZZ_CAMPAIGN_SECONDS:-86400}
   max_len=${FUZZ_MAX_LEN:-4096}
   if [ $# -gt 0 ]; then
     targets=("$@")
   else
-    mapfile -t targets < <(sed -n 's/^hivesim_fuzz_target(\(fuzz_[a-z_]*\).*/\1/p' fuzz/CMakeLists.txt)
+    mapfile -t targets < <(fuzz_targets)
   fi
   export LSAN_OPTIONS=suppressions=$PWD/fuzz/lsan.supp:print_suppressions=0
   export ASAN_OPTIONS=${ASAN_OPTIONS:-quarantine_size_mb=16}
   mkdir -p build-fuzz/artifacts
   for t in "${targets[@]}"; do
-    dict=()
-    case $t in
-      fuzz_scenario) dict=(-dict=fuzz/yaml.dict) ;;
-      fuzz_spec) dict=(-dict=fuzz/spec.dict) ;;
-      fuzz_batch) dict=(-dict=fuzz/batch.dict) ;;
-      fuzz_neutron) dict=(-dict=fuzz/neutron.dict) ;;
-      fuzz_sweep_merge) dict=(-dict=fuzz/sweep.dict) ;;
-    esac
+    mapfile -t dict < <(fuzz_dict "$t")
     mkdir -p "build-fuzz/campaign/$t"
     nice -n 19 "build-fuzz/fuzz/$t" "${dict[@]}" -runs=10000000 -max_total_time="$seconds" \
       -timeout=10 -rss_limit_mb=2048 -max_len="$max_len" -artifact_prefix="build-fuzz/artifacts/$t-" \

@@ -8,16 +8,14 @@
 // scenario's initial state) and is written to one file on a memory file system (the batch reader
 // opens a path, as the user gives it). The input's length picks the format: json or text.
 
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <sstream>
 #include <string>
 
+#include "fuzz/scratch_file.hpp"
 #include "sim/cli/trace_batch.hpp"
 #include "sim/flow/simulator.hpp"
 #include "sim/twin/flow_state.hpp"
@@ -70,16 +68,8 @@ const Simulator& simulator() {
   return sim;
 }
 
-/// The batch file: in /dev/shm when there is one (no disk), else in TMPDIR or /tmp.
 const std::string& batch_path() {
-  static const std::string path = [] {
-    std::error_code ec;
-    const char* tmp = std::getenv("TMPDIR");
-    const std::string dir = std::filesystem::is_directory("/dev/shm", ec) ? "/dev/shm"
-                            : tmp != nullptr                              ? tmp
-                                                                          : "/tmp";
-    return dir + "/hivesim-fuzz-" + std::to_string(::getpid()) + ".batch";
-  }();
+  static const std::string path = fuzz::scratch_file("fuzz.batch");
   return path;
 }
 

@@ -12,15 +12,13 @@
 // length picks the reader's modes: payload kept or not (`--pcap-out`), capture times or
 // `--topspeed`.
 
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <string>
 
+#include "fuzz/scratch_file.hpp"
 #include "sim/flow/simulator.hpp"
 #include "sim/io/pcap_source.hpp"
 #include "sim/packet/codec.hpp"
@@ -74,16 +72,8 @@ const Scenario& scenario() {
   return loaded;
 }
 
-/// The capture's file: in /dev/shm when there is one (no disk), else in TMPDIR or /tmp.
 const std::string& capture_path() {
-  static const std::string path = [] {
-    std::error_code ec;
-    const char* tmp = std::getenv("TMPDIR");
-    const std::string dir = std::filesystem::is_directory("/dev/shm", ec) ? "/dev/shm"
-                            : tmp != nullptr                              ? tmp
-                                                                          : "/tmp";
-    return dir + "/hivesim-fuzz-pcap-" + std::to_string(::getpid()) + ".pcap";
-  }();
+  static const std::string path = fuzz::scratch_file("fuzz.pcap");
   return path;
 }
 

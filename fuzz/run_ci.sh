@@ -8,8 +8,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-20}
 start=$(date +%s)
-# Every target listed in fuzz/CMakeLists.txt.
-mapfile -t targets < <(sed -n 's/^hivesim_fuzz_target(\(fuzz_[a-z_]*\).*/\1/p' fuzz/CMakeLists.txt)
+. fuzz/targets.sh
+mapfile -t targets < <(fuzz_targets)
 
 CXX=${CXX:-clang++} cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug \
   -DHIVESIM_FUZZ=ON -DHIVESIM_TESTS=OFF -DHIVESIM_BENCH=OFF -DHIVESIM_GUI=OFF
@@ -21,14 +21,7 @@ mkdir -p build-fuzz/artifacts
 export LSAN_OPTIONS=suppressions=$PWD/fuzz/lsan.supp:print_suppressions=0
 for t in "${targets[@]}"; do
   corpus=fuzz/corpus/$t
-  dict=()
-  case $t in
-    fuzz_scenario) dict=(-dict=fuzz/yaml.dict) ;;
-    fuzz_spec) dict=(-dict=fuzz/spec.dict) ;;
-    fuzz_batch) dict=(-dict=fuzz/batch.dict) ;;
-    fuzz_neutron) dict=(-dict=fuzz/neutron.dict) ;;
-    fuzz_sweep_merge) dict=(-dict=fuzz/sweep.dict) ;;
-  esac
+  mapfile -t dict < <(fuzz_dict "$t")
   echo "== $t: replaying $corpus"
   build-fuzz/fuzz/$t -runs=0 -timeout=10 -rss_limit_mb=2048 "$corpus"
   echo "== $t: fuzzing for ${seconds}s"
