@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -48,6 +49,7 @@ class Progress {
       : err_(err), total_(total), quiet_(quiet), start_(std::chrono::steady_clock::now()) {}
   void operator()(std::size_t done) {
     if (quiet_) return;
+    shown_ = done;
     const double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     const double eta =
@@ -56,13 +58,50 @@ class Progress {
          << static_cast<long>(eta + 0.5) << "s   " << std::flush;
     if (done == total_) err_ << "\n";
   }
+  /// All done, whether or not every completion was counted (under MPI a rank's last ones may
+  /// not be told to rank 0).
+  void finish() {
+    if (shown_ != total_) (*this)(total_);
+  }
 
  private:
   std::ostream& err_;
   std::size_t total_;
   bool quiet_;
+  std::size_t shown_ = SIZE_MAX;
   std::chrono::steady_clock::time_point start_;
 };
+
+/// Under mpirun: this rank's variants, taken one at a time from the queue rank 0 keeps, as
+/// local workers take them (sweep_mpi.hpp); rank 0 shows the progress of the whole sweep.
+Result<std::vector<whatif::VariantResult>> run_rank_share(const Scenario& scenario,
+                                                          const whatif::SweepPlan& plan,
+                                                          const MpiWorld& world, unsigned jobs,
+                                                          bool quiet, std::ostream& err) {
+  const auto total = static_cast<std::uint32_t>(plan.variants.size());
+  Progress progress(err, total, quiet || world.rank != 0);
+  std::mutex lock;  // the progress line: rank 0's workers and its serving thread
+  std::size_t here = 0;
+  std::size_t elsewhere = 0;
+  progress(0);
+  auto ran = [&] {
+    MpiVariantQueue queue(world, total, [&](std::size_t n) {
+      const std::lock_guard<std::mutex> guard(lock);
+      elsewhere += n;
+      progress(here + elsewhere);
+    });
+    return whatif::run_claimed(
+        scenario, plan, jobs, [&queue] { return queue.next(); },
+        [&](std::size_t done) {
+          queue.finished_one();
+          const std::lock_guard<std::mutex> guard(lock);
+          here = done;
+          progress(here + elsewhere);
+        });
+  }();  // the queue is gone here: rank 0 has told every rank that nothing is left
+  progress.finish();
+  return ran;
+}
 
 /// What a complete report is written with besides stdout and --out.
 struct Extras {
@@ -254,24 +293,32 @@ int sweep_command(const std::vector<std::string>& args, std::ostream& out, std::
     mpi_end();
     return code;
   };
+  if (distributed && !world.threads) {
+    if (world.rank == 0) {
+      err << "hivesim sweep: error: this MPI library does not allow MPI_THREAD_SERIALIZED, "
+             "which a sweep under mpirun needs; run it with --shard K/N and --merge instead\n";
+    }
+    return finish(kExitBadInput);
+  }
   // Every rank plans (the baseline decides the link variants) and runs its share.
   auto plan = whatif::plan_sweep(*scenario, question);
   std::string error;
   std::vector<whatif::VariantResult> results;
-  whatif::Shard part = shard.value_or(whatif::Shard{1, 1});
-  if (distributed) {
-    part = whatif::Shard{static_cast<std::uint32_t>(world.rank + 1),
-                         static_cast<std::uint32_t>(world.size)};
-  }
   if (!plan) {
     error = plan.error();
   } else {
-    const std::vector<std::uint32_t> indices = whatif::shard_indices(plan->variants.size(), part);
-    Progress progress(err, indices.size(),
-                      vm.count("quiet") != 0 || (distributed && world.rank != 0));
-    progress(0);
-    auto ran = whatif::run_variants(*scenario, *plan, indices, jobs,
-                                    [&progress](std::size_t done) { progress(done); });
+    const bool quiet = vm.count("quiet") != 0;
+    Result<std::vector<whatif::VariantResult>> ran = Error{""};
+    if (distributed) {
+      ran = run_rank_share(*scenario, *plan, world, jobs, quiet, err);
+    } else {
+      const std::vector<std::uint32_t> indices =
+          whatif::shard_indices(plan->variants.size(), shard.value_or(whatif::Shard{1, 1}));
+      Progress progress(err, indices.size(), quiet);
+      progress(0);
+      ran = whatif::run_variants(*scenario, *plan, indices, jobs,
+                                 [&progress](std::size_t done) { progress(done); });
+    }
     if (!ran) {
       error = ran.error();
     } else {
@@ -279,18 +326,14 @@ int sweep_command(const std::vector<std::string>& args, std::ostream& out, std::
     }
   }
   if (distributed) {
-    // Ranks send their partial report (or "!" and the error) to rank 0, which merges.
-    const std::string mine =
-        error.empty() ? whatif::partial_json(*scenario, question, *plan, part, results).dump()
-                      : "!" + error;
+    // Ranks send their results with their indices (or "!" and the error) to rank 0.
+    const std::string mine = error.empty() ? whatif::variant_rows(results) : "!" + error;
     const std::vector<std::string> parts = mpi_gather(mine);
     if (world.rank != 0) return finish(kExitOk);
-    std::vector<std::string> names;
-    for (std::size_t r = 0; r < parts.size(); ++r) {
-      if (!parts[r].empty() && parts[r][0] == '!') return finish(fail(parts[r].substr(1)));
-      names.push_back("rank " + std::to_string(r));
+    for (const std::string& part : parts) {
+      if (!part.empty() && part[0] == '!') return finish(fail(part.substr(1)));
     }
-    auto merged = whatif::merge_partials(names, parts);
+    auto merged = whatif::sweep_json_from_rows(*scenario, question, *plan, parts);
     if (!merged) {
       err << "hivesim sweep: internal error: " << merged.error() << "\n";
       return finish(kExitInternal);

@@ -2,7 +2,19 @@
 // The only place hivesim talks MPI (`mpirun -n R hivesim sweep ...`). Built against OpenMPI
 // when the CMake option HIVESIM_MPI is on (sweep_mpi.cpp), else as a stub (sweep_mpi_none.cpp)
 // that never finds a world, so the rest of the code does not depend on MPI.
+//
+// How ranks share a sweep: as local workers do. Rank 0 keeps the counter of variants handed
+// out; its own workers take from it directly and a thread of its own answers the other ranks,
+// one request per variant. A rank that finishes early takes the next variant instead of
+// waiting for a fixed share (the static i mod R split left one rank idle for up to a third of
+// the sweep: the halves' work differed by up to 1.5x). Each rank then sends rank 0 its results
+// with their indices (mpi_gather), and rank 0 puts them in variant order.
+// Threads: MPI is initialised at MPI_THREAD_SERIALIZED; on rank 0 only the serving thread
+// calls MPI while variants run, on other ranks the workers' requests take turns under a lock.
 
+#include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +24,7 @@ namespace hivesim::cli {
 struct MpiWorld {
   int rank = 0;
   int size = 1;
+  bool threads = true;  // the MPI library allows MPI_THREAD_SERIALIZED
 };
 
 /// When the process was started by mpirun and MPI is built in: initialises MPI and returns
@@ -23,5 +36,28 @@ std::vector<std::string> mpi_gather(const std::string& mine);
 
 /// Finalises MPI if mpi_begin() started it.
 void mpi_end();
+
+/// The variants 0..total-1 handed out over every rank, one at a time. Every rank makes one
+/// (a collective in effect: rank 0 serves until every other rank has been told "none left").
+class MpiVariantQueue {
+ public:
+  /// `finished_elsewhere(n)`: on rank 0, from the serving thread, n more variants finished on
+  /// other ranks (for the progress line).
+  MpiVariantQueue(const MpiWorld& world, std::uint32_t total,
+                  std::function<void(std::size_t)> finished_elsewhere);
+  /// Rank 0: waits until every other rank has been told there is nothing left.
+  ~MpiVariantQueue();
+  MpiVariantQueue(const MpiVariantQueue&) = delete;
+  MpiVariantQueue& operator=(const MpiVariantQueue&) = delete;
+
+  /// The next variant for one of this rank's workers, or nullopt. Thread-safe.
+  std::optional<std::uint32_t> next();
+  /// One of this rank's variants finished (told to rank 0 with the next request).
+  void finished_one();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace hivesim::cli

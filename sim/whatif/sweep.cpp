@@ -149,6 +149,17 @@ std::string partial_shape_error(const Json& doc) {
   return "";
 }
 
+// Each result's report entry with its variant index first: what a shard or a rank sends.
+Json indexed_rows(const std::vector<VariantResult>& results) {
+  Json rows = Json::array();
+  for (const VariantResult& v : results) {
+    Json row = Json{{"index", v.index}};
+    row.update(variant_json(v));
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
 Json assemble(const Json& header, const Json& baseline, std::vector<Json> variants) {
   std::stable_sort(variants.begin(), variants.end(), [](const Json& a, const Json& b) {
     const auto la = a["packets_lost"].get<std::uint64_t>();
@@ -329,30 +340,26 @@ Result<VariantResult> run_variant(const Scenario& scenario, const SweepPlan& pla
   return v;
 }
 
-Result<std::vector<VariantResult>> run_variants(const Scenario& scenario, const SweepPlan& plan,
-                                                const std::vector<std::uint32_t>& indices,
-                                                unsigned jobs,
-                                                const std::function<void(std::size_t)>& done) {
-  std::vector<std::optional<Result<VariantResult>>> slots(indices.size());
-  std::atomic<std::size_t> next{0};
+Result<std::vector<VariantResult>> run_claimed(const Scenario& scenario, const SweepPlan& plan,
+                                               unsigned jobs, const NextVariant& next,
+                                               const std::function<void(std::size_t)>& done) {
+  std::vector<std::pair<std::uint32_t, Result<VariantResult>>> finished;
   std::mutex lock;
-  std::size_t finished = 0;
   auto work = [&] {
-    for (std::size_t i; (i = next.fetch_add(1)) < indices.size();) {
+    while (const std::optional<std::uint32_t> index = next()) {
       Result<VariantResult> r = Error{"internal error"};
       try {
-        r = run_variant(scenario, plan, indices[i]);
+        r = run_variant(scenario, plan, *index);
       } catch (const std::exception& e) {
-        r = Error{plan.variants[indices[i]].name + ": internal error: " + e.what()};
+        r = Error{plan.variants[*index].name + ": internal error: " + e.what()};
       }
       const std::lock_guard<std::mutex> guard(lock);
-      slots[i] = std::move(r);
-      ++finished;
-      if (done) done(finished);
+      finished.emplace_back(*index, std::move(r));
+      if (done) done(finished.size());
     }
   };
   const unsigned threads =
-      static_cast<unsigned>(std::min<std::size_t>(std::max(1U, jobs), indices.size()));
+      static_cast<unsigned>(std::min<std::size_t>(std::max(1U, jobs), plan.variants.size()));
   if (threads <= 1) {
     work();
   } else {
@@ -362,12 +369,29 @@ Result<std::vector<VariantResult>> run_variants(const Scenario& scenario, const 
     for (std::thread& t : pool)
       t.join();
   }
+  std::sort(finished.begin(), finished.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<VariantResult> results;
-  for (auto& slot : slots) {
-    if (!*slot) return Error{slot->error()};
-    results.push_back(std::move(slot->value()));
+  for (auto& [index, r] : finished) {
+    if (!r) return Error{r.error()};
+    results.push_back(std::move(r.value()));
   }
   return results;
+}
+
+Result<std::vector<VariantResult>> run_variants(const Scenario& scenario, const SweepPlan& plan,
+                                                const std::vector<std::uint32_t>& indices,
+                                                unsigned jobs,
+                                                const std::function<void(std::size_t)>& done) {
+  std::atomic<std::size_t> taken{0};
+  const NextVariant next = [&]() -> std::optional<std::uint32_t> {
+    const std::size_t i = taken.fetch_add(1);
+    if (i >= indices.size()) return std::nullopt;
+    return indices[i];
+  };
+  return run_claimed(scenario, plan,
+                     static_cast<unsigned>(std::min<std::size_t>(jobs, indices.size())), next,
+                     done);
 }
 
 std::vector<std::uint32_t> shard_indices(std::size_t total, Shard shard) {
@@ -394,15 +418,43 @@ nlohmann::ordered_json partial_json(const Scenario& scenario, const SweepQuestio
   doc["baseline"] = baseline_json(plan.baseline);
   doc["partial"] =
       Json{{"shard", shard.index}, {"of", shard.count}, {"variants_total", plan.variants.size()}};
-  Json variants = Json::array();
-  for (const VariantResult& v : results) {
-    Json row = Json{{"index", v.index}};
-    row.update(variant_json(v));
-    variants.push_back(std::move(row));
-  }
-  doc["variants"] = std::move(variants);
+  doc["variants"] = indexed_rows(results);
   doc["digest"] = digest(doc.dump());
   return doc;
+}
+
+std::string variant_rows(const std::vector<VariantResult>& results) {
+  return indexed_rows(results).dump();
+}
+
+Result<nlohmann::ordered_json> sweep_json_from_rows(const Scenario& scenario,
+                                                    const SweepQuestion& question,
+                                                    const SweepPlan& plan,
+                                                    const std::vector<std::string>& rows) {
+  std::vector<Json> variants(plan.variants.size());
+  std::vector<bool> seen(plan.variants.size());
+  for (const std::string& text : rows) {
+    try {
+      for (Json v : Json::parse(text)) {
+        const std::uint64_t index = v.at("index").get<std::uint64_t>();
+        if (index >= variants.size() || seen[index]) {
+          return Error{"variant " + std::to_string(index) + " came back twice or out of range"};
+        }
+        seen[index] = true;
+        v.erase("index");
+        variants[index] = std::move(v);
+      }
+    } catch (const nlohmann::json::exception& e) {
+      return Error{std::string("a rank's results are not readable: ") + e.what()};
+    }
+  }
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    if (!seen[i])
+      return Error{"variant " + std::to_string(i) + " (" + plan.variants[i].name +
+                   ") did not come back"};
+  }
+  return assemble(header_json(scenario, question, plan), baseline_json(plan.baseline),
+                  std::move(variants));
 }
 
 Result<nlohmann::ordered_json> merge_partials(const std::vector<std::string>& names,

@@ -7,10 +7,11 @@
 //    failure (and its undo, with --for) appended, and builds its own Twin: no re-parsing, so a
 //    variant costs what its run costs;
 //  - variants are numbered in a fixed order (kinds in SPEC order host, agent, link, member,
-//    nsdb, port; targets in scenario order), so shards and MPI ranks agree on who runs what
-//    (variant i belongs to shard i mod N);
+//    nsdb, port; targets in scenario order), so shards agree on who runs what (variant i
+//    belongs to shard i mod N); MPI ranks take variants one at a time as they finish, like
+//    local workers, and send rank 0 each result with its index;
 //  - each Twin is single-threaded and deterministic; workers share nothing but the read-only
-//    scenario and write each result into its own slot, so the report is byte-identical for
+//    scenario, and results are put in variant order, so the report is byte-identical for
 //    any number of jobs, shards or ranks;
 //  - a partial report carries a digest of its own content: a merge refuses parts that were
 //    edited, truncated, or come from another scenario, seed, question or shard count.
@@ -83,8 +84,19 @@ Result<SweepPlan> plan_sweep(const Scenario& scenario, const SweepQuestion& ques
 Result<VariantResult> run_variant(const Scenario& scenario, const SweepPlan& plan,
                                   std::uint32_t index);
 
-/// Runs `indices` on `jobs` threads; `done` is called (from the calling thread's view, under a
-/// lock) after each variant. Results come back in `indices` order.
+/// Where a worker takes its next variant: its index, or nullopt when none is left. Called by
+/// every worker thread without a lock (it must be thread-safe): an atomic counter for local
+/// workers, a counter shared by every rank under MPI (sim/cli/sweep_mpi.hpp).
+using NextVariant = std::function<std::optional<std::uint32_t>()>;
+
+/// Runs the variants `next` hands out on up to `jobs` threads, each worker taking the next one
+/// when it finishes its last; `done` is called under a lock after each variant with the count
+/// finished here. Results come back sorted by variant index; the first error by index wins.
+Result<std::vector<VariantResult>> run_claimed(const Scenario& scenario, const SweepPlan& plan,
+                                               unsigned jobs, const NextVariant& next,
+                                               const std::function<void(std::size_t)>& done);
+
+/// Runs `indices` (ascending) on `jobs` threads, as run_claimed.
 Result<std::vector<VariantResult>> run_variants(const Scenario& scenario, const SweepPlan& plan,
                                                 const std::vector<std::uint32_t>& indices,
                                                 unsigned jobs,
@@ -100,6 +112,15 @@ nlohmann::ordered_json sweep_json(const Scenario& scenario, const SweepQuestion&
 nlohmann::ordered_json partial_json(const Scenario& scenario, const SweepQuestion& question,
                                     const SweepPlan& plan, Shard shard,
                                     const std::vector<VariantResult>& results);
+/// What a rank sends rank 0 under MPI, where variants are handed out as ranks finish rather
+/// than by shard: its results (each variant's index and report entry) as JSON text.
+std::string variant_rows(const std::vector<VariantResult>& results);
+/// The complete report from every rank's variant_rows; an error (a bug, not bad input) when a
+/// variant is missing or came back twice.
+Result<nlohmann::ordered_json> sweep_json_from_rows(const Scenario& scenario,
+                                                    const SweepQuestion& question,
+                                                    const SweepPlan& plan,
+                                                    const std::vector<std::string>& rows);
 /// Joins partial reports (their text) into the complete report; an error names the part that
 /// does not fit (bad JSON, bad digest, other scenario/seed/question/shard count, a shard
 /// missing or given twice, a variant missing).

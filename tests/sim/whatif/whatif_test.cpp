@@ -275,6 +275,54 @@ TEST_CASE("sweep: shard partials merge into the full report; bad parts are refus
       names, {parts[0], parts[1], partial_json(s, q, *plan, Shard{2, 2}, *r2).dump()}));
 }
 
+TEST_CASE("sweep: variants handed out in any order, as MPI ranks take them, give the report") {
+  const Scenario s = load("scenarios/whatif/before.yaml");
+  SweepQuestion q;
+  q.kinds = *parse_fail_kinds("port,host");
+  auto plan = plan_sweep(s, q);
+  REQUIRE(plan);
+  REQUIRE(plan->variants.size() == 8);
+  std::vector<std::uint32_t> all(plan->variants.size());
+  for (std::uint32_t i = 0; i < all.size(); ++i)
+    all[i] = i;
+  auto in_order = run_variants(s, *plan, all, 1, nullptr);
+  REQUIRE(in_order);
+  const std::string full = sweep_json(s, q, *plan, *in_order).dump(2);
+  // Two "ranks" taking from one queue in a scrambled order: each gets what it asks for.
+  const std::vector<std::uint32_t> order{5, 2, 7, 0, 3, 6, 1, 4};
+  std::size_t taken = 0;
+  const NextVariant next = [&]() -> std::optional<std::uint32_t> {
+    if (taken == order.size()) return std::nullopt;
+    return order[taken++];
+  };
+  auto rank_a = run_claimed(
+      s, *plan, 1,
+      [&]() -> std::optional<std::uint32_t> {
+        if (taken >= 5) return std::nullopt;  // this rank stops after five
+        return next();
+      },
+      nullptr);
+  auto rank_b = run_claimed(s, *plan, 1, next, nullptr);
+  REQUIRE(rank_a);
+  REQUIRE(rank_b);
+  REQUIRE(rank_a->size() == 5);
+  REQUIRE(rank_b->size() == 3);
+  // Results come back sorted by index, whatever order they were taken in.
+  CHECK(rank_a->front().index == 0);
+  CHECK(rank_a->back().index == 7);
+  auto joined = sweep_json_from_rows(s, q, *plan, {variant_rows(*rank_b), variant_rows(*rank_a)});
+  REQUIRE(joined);
+  CHECK(joined->dump(2) == full);
+  // A variant missing or twice is an error, not a shorter or longer report.
+  auto missing = sweep_json_from_rows(s, q, *plan, {variant_rows(*rank_a)});
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().find("did not come back") != std::string::npos);
+  CHECK_FALSE(sweep_json_from_rows(
+      s, q, *plan, {variant_rows(*rank_a), variant_rows(*rank_b), variant_rows(*rank_b)}));
+  CHECK_FALSE(sweep_json_from_rows(s, q, *plan, {"[{\"index\": 8}]"}));
+  CHECK_FALSE(sweep_json_from_rows(s, q, *plan, {"not json"}));
+}
+
 TEST_CASE("sweep: arguments") {
   CHECK_FALSE(parse_shard("0/2"));
   CHECK_FALSE(parse_shard("3/2"));
