@@ -61,6 +61,8 @@ printf '%-14s %.0f%% of the machine ceiling\n' "--jobs 2" \
 cmp "$out/jobs1.json" "$out/jobs2.json" && echo "--jobs 1 and 2: byte-identical"
 if [ ${#mpi[@]} -gt 0 ]; then
   report mpi "mpirun -n 2"
+  printf '%-14s %.0f%% of the machine ceiling\n' "mpirun -n 2" \
+    "$(echo "scale=4; 100 * $wall_jobs1 / $wall_mpi / $ceiling" | bc)"
   cmp "$out/jobs1.json" "$out/mpi.json" && echo "mpirun -n 2: byte-identical"
 fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

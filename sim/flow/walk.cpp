@@ -170,21 +170,33 @@ void Walk::bridge(Branch& b, PortId in_port) {
     bridge_flood(b, br, in_port, chains);
     return;
   }
+  // The trace says what decided the way out, as ovn-trace's L2 lookup does: whose MAC the
+  // destination is: a router port's, one learned on a port, one declared on a port.
   if (auto rp = sim_.bridge_router_port(id, pkt.eth_dst)) {
+    if (trace_) {
+      const Port& bridge_side = topo_.port(*rp);
+      note("dst mac " + pkt.eth_dst.str() + ": router port " +
+           (bridge_side.peer ? topo_.port(*bridge_side.peer).name : bridge_side.name));
+    }
     bridge_forward(b, br, in_port, *rp, chains, false);
     return;
   }
   std::optional<PortId> out;
+  const char* how = "learned";
   if (auto it = state_.macs.find(SimState::MacKey{id.value, vlan, pkt.eth_dst});
       it != state_.macs.end()) {
     out = it->second;
   } else {
     out = sim_.bridge_declared_port(id, vlan, pkt.eth_dst);
+    how = "declared";
   }
   if (!out) {
     if (trace_) note("mac " + pkt.eth_dst.str() + " unknown: flood");
     bridge_flood(b, br, in_port, chains);
     return;
+  }
+  if (trace_ && *out != in_port) {
+    note("dst mac " + pkt.eth_dst.str() + ": " + how + " on " + topo_.port(*out).name);
   }
   if (*out == in_port) {
     drop(b, DropReason::kLoop, br.name, std::nullopt,

@@ -192,7 +192,8 @@ TEST_CASE("Graph: DOT, Mermaid and SVG carry the clusters, the path and the hop 
   CHECK(svg.rfind("<?xml", 0) == 0);
   CHECK(count_of(svg, "<g class=\"node ") == 9);
   CHECK(svg.find("verdict: dropped: rule (db-in rule 1)") != std::string::npos);
-  CHECK(svg.find("3. bridge db in db-r1 out db1: chain ") != std::string::npos);
+  CHECK(svg.find("3. bridge db in db-r1 out db1: dst mac 02:00:00:00:03:0a: declared on db1; "
+                 "chain ") != std::string::npos);
   CHECK(svg.find("<script") == std::string::npos);
   CHECK(count_of(svg, "<svg") == 1);
   CHECK(count_of(svg, "</svg>") == 1);
