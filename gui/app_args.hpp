@@ -1,13 +1,17 @@
 #pragma once
 // hivesim-gui's command line (SPEC section 2):
 //   hivesim-gui [SCENARIO] [--screenshot FILE.png [--trace "PORT SPEC"] [--run]]
+// and, beyond SPEC, --fail KIND:TARGET (repeatable): the what-if failures the drawing's
+// right-click menu adds (host_down:HOST, agent_restart:HOST, port_down:PORT).
 // Parsed before Qt starts, so a bad command line exits 2 without needing a display.
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/result.hpp"
+#include "topology/model.hpp"
 
 namespace hivesim::gui {
 
@@ -16,6 +20,7 @@ struct AppArgs {
   std::optional<std::string> screenshot;  // render offscreen to this PNG and exit
   std::optional<std::string> trace;       // "PORT SPEC", traced after opening
   bool run = false;                       // run the scenario after opening (and tracing)
+  std::vector<std::pair<FailureKind, std::string>> fail;  // --fail KIND:TARGET, in order
   bool help = false;
   bool version = false;
 };

@@ -66,6 +66,12 @@ int main(int argc, char** argv) {
       return kExitBadInput;
     }
   }
+  for (const auto& [kind, target] : args->fail) {
+    if (hivesim::Status error = window.add_failure(kind, QString::fromStdString(target));
+        !error.ok()) {
+      return fail("--fail: " + error.error());
+    }
+  }
   if (args->trace) {
     if (hivesim::Status error = window.trace_line(QString::fromStdString(*args->trace));
         !error.ok()) {

@@ -23,7 +23,8 @@ namespace hivesim::gui {
 namespace {
 const char* const kNavigationHint =
     "Wheel: zoom · drag: pan · click a bridge, router, host or port for its details · "
-    "double-click the background: fit";
+    "right-click a host or port: what if it fails during the run · double-click the "
+    "background: fit";
 }  // namespace
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
@@ -77,6 +78,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(trace_, &TracePanel::traceRequested, this, &MainWindow::trace);
   connect(trace_, &TracePanel::hopFocused, view_, &TopologyView::focus_hop);
   connect(view_, &TopologyView::deviceSelected, this, &MainWindow::show_device);
+  connect(view_, &TopologyView::failureRequested, this,
+          [this](FailureKind kind, const QString& target) { (void)add_failure(kind, target); });
+  connect(run_, &RunPanel::clearWhatIfRequested, this, &MainWindow::clear_failures);
   connect(run_, &RunPanel::finished, this, [this](bool ok, const QString& message) {
     if (ok) {
       // Give the report room once there is one.
@@ -113,7 +117,7 @@ Status MainWindow::open_scenario(const QString& path) {
   setWindowTitle(
       QString("hivesim — %1 (%2)").arg(QString::fromStdString(s.name), QFileInfo(path).fileName()));
   trace_->set_ports(session_->sending_ports());
-  run_->set_scenario(session_->shared_scenario(), &session_->simulator());
+  refresh_run();
   device_->setHtml(
       "<p style='color:#555'>Click a bridge, router, host or port in the drawing "
       "to see its ports, routes, chains and rules.</p>");
@@ -190,6 +194,34 @@ Status MainWindow::run_and_wait() {
   disconnect(connection);
   if (failure) return Error{failure->toStdString()};
   return {};
+}
+
+Status MainWindow::add_failure(FailureKind kind, const QString& target) {
+  if (!session_) return Error{"no scenario is open"};
+  auto added = session_->add_failure(kind, target.toStdString());
+  if (!added) {
+    statusBar()->showMessage(QString::fromStdString(added.error()));
+    return Error{added.error()};
+  }
+  refresh_run();
+  statusBar()->showMessage("Added to the next run: " + QString::fromStdString(*added) +
+                           ". Press Run to see what it does.");
+  return {};
+}
+
+void MainWindow::clear_failures() {
+  if (!session_) return;
+  session_->clear_added_failures();
+  refresh_run();
+  statusBar()->showMessage("The next run has the scenario's own failures only");
+}
+
+void MainWindow::refresh_run() {
+  run_->set_scenario(session_->shared_scenario(), &session_->simulator());
+  QStringList labels;
+  for (const std::string& label : session_->added_failures())
+    labels << QString::fromStdString(label);
+  run_->set_what_if(labels);
 }
 
 void MainWindow::show_device(ObjectKind kind, const QString& name) {

@@ -35,6 +35,11 @@ class MainWindow : public QMainWindow {
   Status trace_line(const QString& line);
   /// Starts a run and waits (running the event loop) until it ends; returns its error, if any.
   Status run_and_wait();
+  /// Adds a what-if failure to the next run (as the topology's right-click menu does); the
+  /// error is also shown in the status bar.
+  Status add_failure(hivesim::FailureKind kind, const QString& target);
+  /// Drops the what-if failures (the run panel's Clear what-if).
+  void clear_failures();
 
   const Session* session() const { return session_.get(); }
   TopologyView* view() const { return view_; }
@@ -49,6 +54,8 @@ class MainWindow : public QMainWindow {
 
  private:
   void draw(const TraceRecord* record);
+  /// Gives the run panel the session's scenario and its added failures.
+  void refresh_run();
 
   std::unique_ptr<Session> session_;
   QString path_;

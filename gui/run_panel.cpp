@@ -70,6 +70,19 @@ RunPanel::RunPanel(QWidget* parent) : QWidget(parent) {
   row->addWidget(cancel_button_);
   layout->addLayout(row);
   layout->addWidget(status_);
+  what_if_row_ = new QWidget;
+  auto* what_if_layout = new QHBoxLayout(what_if_row_);
+  what_if_layout->setContentsMargins(0, 0, 0, 0);
+  what_if_ = new QLabel;
+  what_if_->setTextFormat(Qt::RichText);
+  what_if_->setWordWrap(true);
+  auto* clear = new QPushButton("Clear what-if");
+  clear->setToolTip("Run the scenario with its own failures only");
+  what_if_layout->addWidget(what_if_, 1);
+  what_if_layout->addWidget(clear);
+  layout->addWidget(what_if_row_);
+  what_if_row_->hide();
+  connect(clear, &QPushButton::clicked, this, &RunPanel::clearWhatIfRequested);
 
   tabs_ = new QTabWidget;
   chart_ = new TimelineChart;
@@ -120,6 +133,19 @@ void RunPanel::set_scenario(std::shared_ptr<const Scenario> scenario, const Simu
       scenario_
           ? QString("Press Run to play %1 of simulated time.").arg(duration(scenario_->duration))
           : QString("Open a scenario, then run it to see its timeline."));
+}
+
+void RunPanel::set_what_if(const QStringList& labels) {
+  QStringList escaped;
+  for (const QString& l : labels)
+    escaped << l.toHtmlEscaped();
+  what_if_->setText("<span style='color:#c81e1e'><b>What-if:</b></span> the next run also has " +
+                    escaped.join(", "));
+  what_if_row_->setVisible(!labels.isEmpty());
+}
+
+QString RunPanel::what_if_text() const {
+  return what_if_row_->isHidden() ? QString() : what_if_->text();
 }
 
 void RunPanel::start() {

@@ -49,6 +49,10 @@ class RunPanel : public QWidget {
   TimelineChart* timeline() const { return chart_; }
   QTabWidget* tabs() const { return tabs_; }
   QString status_text() const;
+  /// The what-if failures the GUI added to the next run (MainWindow, from the topology's
+  /// right-click menu), shown above the report with a button to clear them; none hides it.
+  void set_what_if(const QStringList& labels);
+  QString what_if_text() const;
 
  public slots:
   void start();
@@ -57,6 +61,8 @@ class RunPanel : public QWidget {
  signals:
   /// The run ended: with a report, or cancelled/failed (then `message` says why).
   void finished(bool ok, const QString& message);
+  /// The user asked to drop the what-if failures.
+  void clearWhatIfRequested();
 
  private:
   void on_progress(SimTime now, SimTime end);
@@ -75,6 +81,8 @@ class RunPanel : public QWidget {
   QPushButton* cancel_button_;
   QProgressBar* progress_;
   QLabel* status_;
+  QWidget* what_if_row_;
+  QLabel* what_if_;
   QTabWidget* tabs_;
   TimelineChart* chart_;
   QTableWidget* lbs_;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <sstream>
 
+#include <QContextMenuEvent>
 #include <QGraphicsEllipseItem>
 #include <QGraphicsLineItem>
 #include <QGraphicsPathItem>
@@ -11,6 +12,7 @@
 #include <QGraphicsScene>
 #include <QGraphicsSimpleTextItem>
 #include <QGraphicsTextItem>
+#include <QMenu>
 #include <QMouseEvent>
 #include <QPainterPath>
 #include <QResizeEvent>
@@ -262,6 +264,36 @@ void TopologyView::on_selection() {
   const auto kind = device_kind(static_cast<graph::NodeKind>(item->data(kRoleKind).toInt()));
   if (!kind) return;
   emit deviceSelected(*kind, item->data(kRoleName).toString());
+}
+
+std::vector<std::pair<QString, FailureKind>> failure_choices(ObjectKind kind) {
+  switch (kind) {
+    case ObjectKind::kHost:
+      return {{"What if host %1 goes down during the run?", FailureKind::kHostDown},
+              {"What if the agent on %1 restarts during the run?", FailureKind::kAgentRestart}};
+    case ObjectKind::kPort:
+      return {{"What if port %1 goes down during the run?", FailureKind::kPortDown}};
+    case ObjectKind::kBridge:
+    case ObjectKind::kRouter:
+      break;
+  }
+  return {};
+}
+
+void TopologyView::contextMenuEvent(QContextMenuEvent* event) {
+  for (QGraphicsItem* item = itemAt(event->pos()); item != nullptr; item = item->parentItem()) {
+    if (!item->data(kRoleKind).isValid()) continue;
+    const auto kind = device_kind(static_cast<graph::NodeKind>(item->data(kRoleKind).toInt()));
+    if (!kind || failure_choices(*kind).empty()) return;
+    const QString name = item->data(kRoleName).toString();
+    QMenu menu(this);
+    for (const auto& [text, failure] : failure_choices(*kind)) {
+      menu.addAction(text.arg(name), this,
+                     [this, what = failure, name] { emit failureRequested(what, name); });
+    }
+    menu.exec(event->globalPos());
+    return;
+  }
 }
 
 bool TopologyView::select_node(const std::string& id) {

@@ -6,12 +6,14 @@
 // visited carries its hop numbers. The view only draws the values it is given.
 //
 // Use: the wheel zooms around the mouse, dragging the background pans, a click on a bridge,
-// router, host or port selects it (deviceSelected), a double click fits the whole drawing.
+// router, host or port selects it (deviceSelected), a double click fits the whole drawing, a
+// right click on a host or port offers to fail it in the next run (failureRequested).
 // Interior port names (at each end of a link) show once zoomed in past 1.6x; hovering a link
 // names both its ports.
 
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <QGraphicsView>
@@ -23,6 +25,10 @@ class QGraphicsItem;
 class QGraphicsRectItem;
 
 namespace hivesim::gui {
+
+/// What a right click on a device of `kind` offers to fail in the next run: the menu text
+/// ("%1" is the device's name) and the failure; none for bridges and routers.
+std::vector<std::pair<QString, FailureKind>> failure_choices(ObjectKind kind);
 
 class TopologyView : public QGraphicsView {
   Q_OBJECT
@@ -51,10 +57,13 @@ class TopologyView : public QGraphicsView {
 
  signals:
   void deviceSelected(hivesim::gui::ObjectKind kind, const QString& name);
+  /// The user chose a failure from a device's right-click menu.
+  void failureRequested(hivesim::FailureKind kind, const QString& target);
 
  protected:
   void wheelEvent(QWheelEvent* event) override;
   void mouseDoubleClickEvent(QMouseEvent* event) override;
+  void contextMenuEvent(QContextMenuEvent* event) override;
   /// Keeps the drawing fitted while the user has not zoomed.
   void resizeEvent(QResizeEvent* event) override;
 

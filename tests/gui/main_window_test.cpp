@@ -117,6 +117,41 @@ TEST_CASE("GUI: a run fills the timeline, with the failures marked, and the repo
   CHECK(run->status_text().contains("delivered"));
 }
 
+TEST_CASE("GUI: a what-if failure added from the drawing joins the next run, until cleared") {
+  CHECK(failure_choices(ObjectKind::kHost).size() == 2);
+  CHECK(failure_choices(ObjectKind::kPort).front().second == FailureKind::kPortDown);
+  CHECK(failure_choices(ObjectKind::kRouter).empty());
+
+  MainWindow w;
+  REQUIRE(w.open_scenario(scenario("failover.yaml")).ok());
+  RunPanel* run = w.run_panel();
+  CHECK(run->what_if_text().isEmpty());
+  REQUIRE(w.run_and_wait().ok());
+  const std::uint64_t delivered_before = run->report()->traffic[0].delivered;
+  REQUIRE(run->report()->failures.size() == 2);  // the scenario's own: gw1 down and back
+
+  REQUIRE(w.add_failure(FailureKind::kPortDown, "web1").ok());
+  CHECK(run->what_if_text().contains("port_down web1 at 10s"));
+  CHECK_FALSE(run->report());  // the last report was of another scenario
+  CHECK_FALSE(w.add_failure(FailureKind::kPortDown, "web1").ok());    // added already
+  CHECK_FALSE(w.add_failure(FailureKind::kPortDown, "r1-web").ok());  // interior
+  CHECK_FALSE(w.add_failure(FailureKind::kHostDown, "hv9").ok());     // no such host
+  REQUIRE(w.run_and_wait().ok());
+  const RunReport& after = *run->report();
+  REQUIRE(after.failures.size() == 3);
+  CHECK(std::any_of(after.failures.begin(), after.failures.end(),
+                    [](const auto& f) { return f.event == "port_down web1"; }));
+  CHECK(after.traffic[0].delivered < delivered_before);  // web1's traffic stops at 10s of 30s
+  // Traces still see the topology as opened.
+  CHECK(w.trace_line("web1 tcp dst=203.0.113.9 dport=443").ok());
+
+  w.clear_failures();
+  CHECK(run->what_if_text().isEmpty());
+  REQUIRE(w.run_and_wait().ok());
+  CHECK(run->report()->failures.size() == 2);
+  CHECK(run->report()->traffic[0].delivered == delivered_before);
+}
+
 TEST_CASE("GUI: a run can be cancelled") {
   MainWindow w;
   REQUIRE(w.open_scenario(scenario("failover.yaml")).ok());

@@ -65,6 +65,9 @@ TEST_CASE("hivesim-gui: bad arguments and bad input exit 2 with a message, writi
   o = gui({scenario("three-tier.yaml"), "--screenshot", png, "--trace", "web1 tcp dprt=1"});
   CHECK(o.code == 2);
   CHECK(o.err.contains("dprt"));
+  o = gui({scenario("three-tier.yaml"), "--screenshot", png, "--fail", "host_down:hv9", "--run"});
+  CHECK(o.code == 2);
+  CHECK(o.err.contains("--fail: no host named 'hv9'"));
   o = gui({scenario("nope.yaml"), "--screenshot", png});
   CHECK(o.code == 2);
   CHECK(o.err.contains("nope.yaml"));

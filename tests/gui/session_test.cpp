@@ -77,6 +77,16 @@ TEST_CASE("App args: the SPEC command line, and bad arguments named") {
   CHECK_THAT(unknown.error(), Catch::Contains("--shot"));
   CHECK_THAT(parse_app_args({"s.yaml", "--screenshot"}).error(), Catch::Contains("needs a value"));
   CHECK_THAT(parse_app_args({"--run"}).error(), Catch::Contains("need a SCENARIO"));
+  auto fails = parse_app_args({"s.yaml", "--fail", "host_down:gw2", "--fail", "port_down:web1"});
+  REQUIRE(fails);
+  REQUIRE(fails->fail.size() == 2);
+  CHECK(fails->fail[0] == std::pair{FailureKind::kHostDown, std::string("gw2")});
+  CHECK(fails->fail[1].first == FailureKind::kPortDown);
+  CHECK_THAT(parse_app_args({"s.yaml", "--fail", "disk_full:hv1"}).error(),
+             Catch::Contains("host_down, agent_restart or port_down"));
+  CHECK_THAT(parse_app_args({"s.yaml", "--fail", "host_down"}).error(),
+             Catch::Contains("KIND:TARGET"));
+  CHECK_THAT(parse_app_args({"--fail", "host_down:hv1"}).error(), Catch::Contains("SCENARIO"));
   CHECK_THAT(parse_app_args({"a.yaml", "b.yaml"}).error(), Catch::Contains("one SCENARIO"));
   CHECK_THAT(parse_app_args({"a.yaml", "--screenshot", "x.jpg"}).error(), Catch::Contains(".png"));
 }
