@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sweep scale-out: the same 56-variant sweep (bench/whatif/sweep50.yaml) with 1 and 2 local
-# workers and under `mpirun -n 2`, in RUNS rounds; for each, the best wall time and the CPU time
-# (user + sys, of the process and its children) of that run, then the speed-ups and the
-# parallelism reached (CPU seconds per wall second: 2.0 means both cores were ours). Also
+# workers and under `mpirun -n 2` (and MPI's fixed cost, from a tiny sweep), in RUNS rounds;
+# for each, the best wall time and the CPU time (user + sys, of the process and its children)
+# of that run, then the speed-ups and the parallelism reached (CPU seconds per wall second: 2.0 means both cores were ours). Also
 # checks that the three reports are byte-identical, and prints the load average before and
 # after, since on a shared machine the wall figures mean little without it.
 # Usage: bench/whatif/run_sweep_bench.sh [path/to/hivesim] [RUNS (default 3)]
@@ -42,13 +42,20 @@ two_at_once='one() { "$0" "$@" --jobs 1 > /dev/null; [ $? -le 1 ]; }
 # Rounds, each running every configuration once: this VM's speed drifts by 20% over a minute
 # (the same --jobs 1 sweep took 19 to 24 s in a row), so runs of one configuration in a row
 # would compare one phase against another.
+tiny=(sweep scenarios/whatif/before.yaml --fail nsdb --format json --quiet)
 mpi=()
 command -v mpirun > /dev/null && mpi=(mpirun --allow-run-as-root --oversubscribe -n 2)
 for _ in $(seq "$runs"); do
   once jobs1 "$hivesim" "${args[@]}" --jobs 1
   once pairs bash -c "$two_at_once" "$hivesim" "${args[@]}"
   once jobs2 "$hivesim" "${args[@]}" --jobs 2
-  if [ ${#mpi[@]} -gt 0 ]; then once mpi "${mpi[@]}" "$hivesim" "${args[@]}"; fi
+  if [ ${#mpi[@]} -gt 0 ]; then
+    once mpi "${mpi[@]}" "$hivesim" "${args[@]}"
+    # MPI's own cost, paid once per sweep whatever its size: the same tiny sweep (3 variants,
+    # ~0.1 s) under mpirun and alone.
+    once tiny_mpi "${mpi[@]}" "$hivesim" "${tiny[@]}"
+    once tiny "$hivesim" "${tiny[@]}"
+  fi
 done
 echo "variants: $(grep -c '"name": "[a-z_]* ' "$out/jobs1.json" || true)"
 report jobs1 "--jobs 1"
@@ -64,5 +71,10 @@ if [ ${#mpi[@]} -gt 0 ]; then
   printf '%-14s %.0f%% of the machine ceiling\n' "mpirun -n 2" \
     "$(echo "scale=4; 100 * $wall_jobs1 / $wall_mpi / $ceiling" | bc)"
   cmp "$out/jobs1.json" "$out/mpi.json" && echo "mpirun -n 2: byte-identical"
+  fixed=$(echo "scale=4; $wall_tiny_mpi - $wall_tiny" | bc)
+  printf '%-14s %.2fs of it is MPI itself (launch, MPI_Init, MPI_Finalize: a 3-variant sweep\n' \
+    "mpirun -n 2" "$fixed"
+  printf '%-14s took %.2fs under mpirun, %.2fs alone); the variants alone: %.2fx\n' "" \
+    "$wall_tiny_mpi" "$wall_tiny" "$(echo "scale=4; $wall_jobs1 / ($wall_mpi - $fixed)" | bc)"
 fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
