@@ -2,9 +2,10 @@
 # Sweep scale-out: the same 56-variant sweep (bench/whatif/sweep50.yaml) with 1 and 2 local
 # workers and under `mpirun -n 2` (and MPI's fixed cost, from a tiny sweep), in RUNS rounds;
 # for each, the best wall time and the CPU time (user + sys, of the process and its children)
-# of that run, then the speed-ups and the parallelism reached (CPU seconds per wall second: 2.0 means both cores were ours). Also
-# checks that the three reports are byte-identical, and prints the load average before and
-# after, since on a shared machine the wall figures mean little without it.
+# of that run, then the speed-ups and the parallelism reached (CPU seconds per wall second:
+# 2.0 means both cores were ours). Also checks that the three reports are byte-identical, and
+# prints the load average before and after, since on a shared machine the wall figures mean
+# little without it.
 # Usage: bench/whatif/run_sweep_bench.sh [path/to/hivesim] [RUNS (default 3)]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
