@@ -36,6 +36,11 @@ const ReachRow* find_row(const ReachReport& r, const std::string& from, const st
   return nullptr;
 }
 
+// Every variant index of `plan`, in order (shard 1/1).
+std::vector<std::uint32_t> every_variant(const SweepPlan& plan) {
+  return shard_indices(plan.variants.size(), Shard{1, 1});
+}
+
 }  // namespace
 
 TEST_CASE("reach: open, one_way and blocked, with the deciding drop and where it is written") {
@@ -211,9 +216,7 @@ TEST_CASE("sweep: shard partials merge into the full report; bad parts are refus
   auto plan = plan_sweep(s, q);
   REQUIRE(plan);
   REQUIRE(plan->variants.size() == 8);  // 3 hosts, 5 exterior ports
-  std::vector<std::uint32_t> all(plan->variants.size());
-  for (std::uint32_t i = 0; i < all.size(); ++i)
-    all[i] = i;
+  const std::vector<std::uint32_t> all = every_variant(*plan);
   auto one = run_variants(s, *plan, all, 1, nullptr);
   auto two = run_variants(s, *plan, all, 2, nullptr);
   REQUIRE(one);
@@ -282,9 +285,7 @@ TEST_CASE("sweep: variants handed out in any order, as MPI ranks take them, give
   auto plan = plan_sweep(s, q);
   REQUIRE(plan);
   REQUIRE(plan->variants.size() == 8);
-  std::vector<std::uint32_t> all(plan->variants.size());
-  for (std::uint32_t i = 0; i < all.size(); ++i)
-    all[i] = i;
+  const std::vector<std::uint32_t> all = every_variant(*plan);
   auto in_order = run_variants(s, *plan, all, 1, nullptr);
   REQUIRE(in_order);
   const std::string full = sweep_json(s, q, *plan, *in_order).dump(2);
@@ -342,9 +343,7 @@ TEST_CASE("sweep: the text report gives times as people read them, with the exac
   q.for_ = 2 * kSecond;
   auto plan = plan_sweep(s, q);
   REQUIRE(plan);
-  std::vector<std::uint32_t> all(plan->variants.size());
-  for (std::uint32_t i = 0; i < all.size(); ++i)
-    all[i] = i;
+  const std::vector<std::uint32_t> all = every_variant(*plan);
   auto results = run_variants(s, *plan, all, 1, nullptr);
   REQUIRE(results);
   const std::string text = sweep_text(sweep_json(s, q, *plan, *results));
