@@ -17,9 +17,18 @@ std::string chain_name(const Topology& topo, const std::optional<ChainId>& id) {
   return id ? topo.chain(*id).name : std::string("-");
 }
 
-std::string rules_html(const Topology& topo, ChainId id) {
+std::string rules_html(const Simulator& sim, ChainId id) {
+  const Topology& topo = sim.topology();
   const Chain& c = topo.chain(id);
   std::string html = "<p><b>chain " + html_escape(c.name) + "</b>";
+  // Ports with the same security groups share one compiled chain, named after the groups;
+  // drops and the ports table name it after each port.
+  if (sim.is_port_chain(id)) {
+    const bool ingress = c.name.rfind("sg-ingress:", 0) == 0;
+    html += " <i>(the security groups in brackets, " +
+            std::string(ingress ? "toward the VM" : "from the VM") + ": drops name it " +
+            (ingress ? "sg-ingress" : "sg-egress") + ":PORT for each of their ports)</i>";
+  }
   if (c.rules.empty()) return html + ": no rules (accepts)</p>";
   html +=
       "</p><table border=1 cellspacing=0 cellpadding=3><tr><th>#</th><th>match</th>"
@@ -92,12 +101,12 @@ std::string arp_html(const std::vector<ArpEntry>& arp) {
   return html + "</table>";
 }
 
-std::string chains_html(const Topology& topo, const std::vector<ChainId>& roots) {
-  const auto chains = with_jumps(topo, roots);
+std::string chains_html(const Simulator& sim, const std::vector<ChainId>& roots) {
+  const auto chains = with_jumps(sim.topology(), roots);
   if (chains.empty()) return "<p><b>Chains</b>: none (everything is accepted)</p>";
   std::string html = "<p><b>Chains</b> (rules in order; the first that decides wins)</p>";
   for (ChainId id : chains)
-    html += rules_html(topo, id);
+    html += rules_html(sim, id);
   return html;
 }
 
@@ -125,7 +134,7 @@ std::string bridge_html(const Simulator& sim, const Bridge& b) {
                      "</p><p><b>Ports</b></p>";
   html += ports_html(sim, b.ports, chains);
   html += arp_html(b.arp_table);
-  return html + chains_html(topo, chains);
+  return html + chains_html(sim, chains);
 }
 
 std::string router_html(const Simulator& sim, const Router& r) {
@@ -151,7 +160,7 @@ std::string router_html(const Simulator& sim, const Router& r) {
   }
   html += "</table>";
   html += arp_html(r.arp_table);
-  return html + chains_html(topo, chains);
+  return html + chains_html(sim, chains);
 }
 
 std::string host_html(const Topology& topo, HostId id) {
@@ -208,7 +217,7 @@ std::optional<std::string> device_html(const Simulator& sim, ObjectKind kind,
                            (p.on_bridge() ? "bridge " : "router ") +
                            html_escape(topo.device_name(p)) + "</p>";
         html += ports_html(sim, {*id}, chains);
-        return html + chains_html(topo, chains);
+        return html + chains_html(sim, chains);
       }
       break;
   }

@@ -63,6 +63,19 @@ TEST_CASE("Device info: a router lists its routes, a bridge its ports' chains an
   CHECK_FALSE(device_html(sim, ObjectKind::kBridge, "nope"));
 }
 
+TEST_CASE("Device info: a shared security-group chain says which groups and how drops name it") {
+  auto session = Session::open(std::string(HIVESIM_SOURCE_DIR) + "/scenarios/whatif/before.yaml");
+  REQUIRE(session);
+  const Simulator& sim = (*session)->simulator();
+  const auto port = device_html(sim, ObjectKind::kPort, "web1");
+  REQUIRE(port);
+  CHECK_THAT(*port, Catch::Contains("sg-ingress:web1"));  // the ports table, as drops say
+  CHECK_THAT(*port, Catch::Contains("chain sg-ingress:[web]</b> <i>(the security groups in "
+                                    "brackets, toward the VM: drops name it sg-ingress:PORT"));
+  CHECK_THAT(*port, Catch::Contains("chain sg-egress:[web]</b> <i>(the security groups in "
+                                    "brackets, from the VM"));
+}
+
 TEST_CASE("App args: the SPEC command line, and bad arguments named") {
   auto ok = parse_app_args(
       {"s.yaml", "--screenshot", "x.png", "--trace", "vm1 icmp dst=1.2.3.4", "--run"});
