@@ -124,7 +124,8 @@ def fmt_table(data):
                 target = f"<= {TARGET:.2f}x"
                 met = "yes" if g <= TARGET else "NO"
             rows.append([f"{r['hosts']:,}", f"{r['connections']:,}", f"{per:,.0f}",
-                         f"{r['check_ir'] / r['connections']:,.0f}", growth, target, met])
+                         f"{r['check_ir'] / r['connections']:,.0f}" if "check_ir" in r else "-",
+                         growth, target, met])
             prev = r
         lines += table(cols, rows)
     return "\n".join(lines)
@@ -154,7 +155,7 @@ def plot(data, png):
         f.write("# hosts run_ir_per_conn check_ir_per_conn\n")
         for r in data.get("instr", []):
             f.write(f"{r['hosts']} {r['run_ir'] / r['connections']} "
-                    f"{r['check_ir'] / r['connections']}\n")
+                    f"{r['check_ir'] / r['connections'] if 'check_ir' in r else 'NaN'}\n")
     have_instr = bool(data.get("instr"))
     script = f"""
 set terminal pngcairo size 1200,{800 if have_instr else 420} font "DejaVu Sans,10"
