@@ -143,7 +143,7 @@ def build_rows(work):
                     wall_s, f"{wall_s:.1f} s wall", sim_s / wall_s, ">=", 1, ">= 1x",
                     note=size))
     # Scale growth: instructions per connection (loading included) at the larger cloud over the
-    # smaller, the same load per host (bench/scale/growth.py under callgrind).
+    # smaller, the same load per host (bench/scale/growth.py under valgrind).
     growth = json.load(open(os.path.join(work, "scale_growth.json")))["instr"]
     small, large = growth[0], growth[-1]
     per = lambda r: r["run_ir"] / r["connections"]
@@ -151,7 +151,8 @@ def build_rows(work):
                     f"{small['hosts']:,} hosts", per(large), f"{per(large):,.0f} instr/conn",
                     per(small), f"{per(small):,.0f} instr/conn", per(large) / per(small), "<=",
                     1.10, "<= 1.10x",
-                    note="callgrind, 10 connections per traffic source, loading included"))
+                    note=f"valgrind, {large.get('flows_per_source', 10)} connections per "
+                    "traffic source, loading included"))
     return rows
 
 

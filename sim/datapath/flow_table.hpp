@@ -33,7 +33,8 @@
 // tag + flows removed); expire O(expired). A key is read as 7 words once per lookup (FlowKey has
 // no padding), then masked, hashed and compared word-wise per subtable. Memory per flow: a
 // 160-byte slab entry (the packed masked key, LRU and set links, and the actions with one output
-// held inline) and 4 bytes plus a control byte in its subtable; per tag set, its tags (8 bytes
+// held inline) and 8 bytes plus a control byte in its subtable (its id and half its hash, so
+// that a growing subtable rehashes without reading its entries); per tag set, its tags (8 bytes
 // each) and a place in each tag's list. Measured figures: bench/datapath_bench BM_Memory and the
 // README's memory budget.
 
