@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -97,9 +98,13 @@ class NameTable {
     auto name = field.text();
     if (!name) return std::nullopt;
     auto id = find(*name);
-    if (!id)
-      field.error("unknown " + kind_ + " " + q(*name) + yaml_schema::did_you_mean(*name, names_));
+    if (!id) field.error(unknown(*name));
     return id;
+  }
+
+  /// "unknown KIND 'x' (did you mean 'y'?)".
+  std::string unknown(std::string_view name) const {
+    return "unknown " + kind_ + " " + q(name) + yaml_schema::did_you_mean(name, names_);
   }
 
   const std::vector<std::string>& names() const { return names_; }
@@ -114,11 +119,19 @@ class NameTable {
   std::vector<std::string> names_;
 };
 
-/// A `peer:` as written, linked up once every port has been read.
+/// A `peer:` as written, resolved and linked up once every port has been declared and read
+/// (a streamed bridge's port may name a router port declared after it). It keeps no YAML node:
+/// the node may be gone by then.
 struct PeerDecl {
   PortId port;
-  PortId target;
-  Field field;
+  std::string target;
+  SourceLoc loc;
+  std::shared_ptr<const std::string> owner;
+
+  /// Reports "OWNER: MESSAGE" at the peer's value, as Field::error would.
+  void error(Diagnostics& diags, std::string_view message) const {
+    diags.error(loc, owner->empty() ? std::string(message) : *owner + ": " + std::string(message));
+  }
 };
 
 /// Whether an action is one of the four NAT kinds (which accept `then:`).
@@ -137,6 +150,21 @@ class Loader {
 
   LoadResult load(const yaml::Node& root);
 
+  // Streaming (yaml_doc.hpp): the items of `bridges` are declared and read while the document
+  // is parsed, each dropped once read.
+  /// The bridges list starts: the sections a bridge refers to (hosts, chains, security groups)
+  /// are declared from the entries before it; the ports vector is sized from `text_size`.
+  void stream_start(const std::vector<std::pair<yaml::Node, yaml::Node>>& earlier,
+                    std::size_t text_size);
+  /// Declares and reads one bridge and its ports.
+  void stream_bridge(const yaml::Node& item, std::size_t index);
+  /// Whether the streamed reading saw what a whole-document load sees: every section a bridge
+  /// refers to came before the bridges. If not, the caller loads again without streaming.
+  bool stream_valid(const yaml::Node& root) const;
+
+  /// The root map's sections a streamed bridge needs declared before it.
+  static constexpr std::string_view kBridgeNeeds[] = {"hosts", "chains", "security_groups"};
+
  private:
   void declare(const MapReader& top);
   void read_settings(const MapReader& top);
@@ -149,6 +177,9 @@ class Loader {
   std::optional<Action> read_action(const Field& field, const std::string& owner);
   std::optional<NatTarget> read_nat(const Field& field, const std::string& owner);
   void read_bridges(const Field& list);
+  void read_bridge(std::size_t index, const Field& item);
+  void declare_ports(const yaml::Node& device, DeviceKind kind, std::uint32_t index,
+                     std::vector<PortId>& device_ports);
   void read_routers(const Field& list);
   void read_port(PortId id, const Field& item, const std::string& device, std::size_t index);
   void read_routes(RouterId router, const Field& list);
@@ -195,6 +226,9 @@ class Loader {
   NameTable<TrafficId> traffic_{"traffic"};
 
   std::vector<PeerDecl> peers_;
+
+  bool streamed_ = false;                         // the bridges were read while parsing
+  std::vector<std::string_view> declared_early_;  // sections declared at the stream's start
 };
 
 }  // namespace hivesim::scenario_loader

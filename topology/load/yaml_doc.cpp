@@ -19,7 +19,7 @@ Kind Node::kind() const {
 std::string_view Node::scalar() const {
   if (!is_scalar()) return {};
   const Document::Record& r = doc_->nodes_[index_];
-  return std::string_view(r.in_input() ? doc_->input_ : doc_->text_).substr(r.first, r.count);
+  return (r.in_input() ? doc_->input_ : std::string_view(doc_->text_)).substr(r.first, r.count);
 }
 
 Mark Node::mark() const {
@@ -76,7 +76,8 @@ bool is_null_word(std::string_view s) {
 /// their children collect on one scratch stack and move to `children_` when the collection ends.
 class Builder {
  public:
-  Builder(Document& doc, std::string_view input) : doc_(doc), input_(input) {
+  Builder(Document& doc, std::string_view input, std::string_view stream_key, ItemSink* sink)
+      : doc_(doc), stream_key_(stream_key), sink_(sink), input_(input) {
     doc_.nodes_.push_back(Document::Record{});  // index 0: undefined
     expanded_.push_back(0);
   }
@@ -93,11 +94,14 @@ class Builder {
   }
 
   bool done() const { return finished_; }
+  /// The sink asked to stop (not a syntax error).
+  bool stopped() const { return stopped_; }
 
  private:
   struct Frame {
     std::uint32_t node;
     std::size_t scratch_start;
+    bool stream = false;  // the streamed list: its items go to the sink, not to its children
   };
 
   bool dispatch(fy_event* event, SyntaxError& error) {
@@ -170,6 +174,7 @@ class Builder {
     if (at.line > Document::Record::kMaxLine) too_large_ = at;
     doc_.nodes_.push_back(Document::Record::make(kind, at.line, at.column));
     expanded_.push_back(1);
+    ++created_;
     return index;
   }
 
@@ -188,7 +193,9 @@ class Builder {
   }
 
   void name_anchor(fy_token* anchor, std::uint32_t node) {
-    if (anchor) anchors_[std::string(token_text(anchor))] = node;
+    if (!anchor) return;
+    anchors_[std::string(token_text(anchor))] = node;
+    ++anchor_definitions_;
   }
 
   /// Hands a finished node to its parent (or makes it the root).
@@ -198,23 +205,94 @@ class Builder {
       finished_ = true;
       return true;
     }
-    scratch_.push_back(node);
-    expanded_[frames_.back().node] += expanded_[node];
+    const Frame parent = frames_.back();
+    if (value_of_stream_key()) stream_key_seen_ = true;
+    expanded_[parent.node] += expanded_[node];
     // The bound is on what aliases add: a document's own nodes are bounded by the file size
-    // limit (a 100,000-host scenario has 13 million of them and no alias).
-    if (expanded_[frames_.back().node] > Document::kMaxExpandedNodes + doc_.nodes_.size()) {
+    // limit (a 100,000-host scenario has 13 million of them and no alias). Streamed items count
+    // although their nodes are gone.
+    if (expanded_[parent.node] > Document::kMaxExpandedNodes + created_) {
       error = SyntaxError{mark_of(fy_event_start_mark(event)),
                           "aliases expand the document to more than " +
                               std::to_string(Document::kMaxExpandedNodes) + " nodes"};
+      return false;
+    }
+    if (parent.stream) return stream_item(node);
+    scratch_.push_back(node);
+    return true;
+  }
+
+  /// Whether the node being attached (or opened) is the value of the streamed key in the root
+  /// map.
+  bool value_of_stream_key() const {
+    if (!sink_ || frames_.size() != 1) return false;
+    const Frame& root = frames_.front();
+    if (doc_.nodes_[root.node].kind() != Kind::kMap) return false;
+    if ((scratch_.size() - root.scratch_start) % 2 != 1) return false;  // not a value
+    return Node(&doc_, scratch_.back()).scalar() == stream_key_;
+  }
+
+  /// The streamed list opens: earlier nodes keep their text (the input before the list is going
+  /// to be released), the sink sees the root map's entries so far.
+  void begin_stream() {
+    own_text(1);
+    std::vector<std::pair<Node, Node>> earlier;
+    const Frame& root = frames_.front();
+    for (std::size_t i = root.scratch_start; i + 1 < scratch_.size(); i += 2)
+      earlier.emplace_back(Node(&doc_, scratch_[i]), Node(&doc_, scratch_[i + 1]));
+    sink_->start(earlier);
+    mark_item_start();
+  }
+
+  void mark_item_start() {
+    item_nodes_ = doc_.nodes_.size();
+    item_children_ = doc_.children_.size();
+    item_text_ = doc_.text_.size();
+    item_anchors_ = anchor_definitions_;
+    item_offset_ = last_end_.input_pos > 0 ? static_cast<std::size_t>(last_end_.input_pos) : 0;
+  }
+
+  /// Copies the input slices of scalars from node `from` on into the arena.
+  void own_text(std::size_t from) {
+    for (std::size_t i = from; i < doc_.nodes_.size(); ++i) {
+      Document::Record& r = doc_.nodes_[i];
+      if (r.kind() != Kind::kScalar || !r.in_input()) continue;
+      const std::string_view text = input_.substr(r.first, r.count);
+      r.first = static_cast<std::uint32_t>(doc_.text_.size());
+      r.line_bits &= ~std::uint32_t{8};
+      doc_.text_.append(text);
+    }
+  }
+
+  /// Hands a complete item of the streamed list to the sink, then drops its nodes.
+  bool stream_item(std::uint32_t node) {
+    const bool built_here = node >= item_nodes_;  // not an alias to an older node
+    sink_->item(Node(&doc_, node), items_++);
+    if (built_here && anchor_definitions_ == item_anchors_) {
+      doc_.nodes_.truncate(item_nodes_);
+      expanded_.resize(item_nodes_);
+      doc_.children_.truncate(item_children_);
+      doc_.text_.resize(item_text_);
+    } else {
+      own_text(item_nodes_);  // an anchor in it may be named further on
+    }
+    sink_->consumed(item_offset_);
+    mark_item_start();
+    if (!sink_->keep_going()) {
+      stopped_ = true;
       return false;
     }
     return true;
   }
 
   void open(Kind kind, fy_event* event, fy_token* anchor, fy_token* tag) {
+    // An anchored list is not streamed: an alias to it would find it empty.
+    const bool stream =
+        kind == Kind::kSequence && !anchor && !stream_key_seen_ && value_of_stream_key();
     const std::uint32_t node = add(kind, start_of(event, anchor, tag));
     name_anchor(anchor, node);
-    frames_.push_back(Frame{node, scratch_.size()});
+    frames_.push_back(Frame{node, scratch_.size(), stream});
+    if (stream) begin_stream();
   }
 
   bool close(fy_event* event, SyntaxError& error) {
@@ -282,6 +360,19 @@ class Builder {
   }
 
   Document& doc_;
+  std::string_view stream_key_;
+  ItemSink* sink_ = nullptr;
+  bool stream_key_seen_ = false;
+  bool stopped_ = false;
+  std::uint64_t created_ = 0;             // nodes ever built, streamed ones included
+  std::uint64_t anchor_definitions_ = 0;  // anchors ever named
+  // Where the streamed item being read starts: in nodes_, children_, text_, anchors and input.
+  std::size_t item_nodes_ = 0;
+  std::size_t item_children_ = 0;
+  std::size_t item_text_ = 0;
+  std::uint64_t item_anchors_ = 0;
+  std::size_t item_offset_ = 0;
+  std::size_t items_ = 0;
   std::vector<Frame> frames_;
   std::vector<std::uint32_t> scratch_;
   std::vector<std::uint64_t> expanded_;  // per node: nodes a full walk below it visits
@@ -293,6 +384,29 @@ class Builder {
 };
 
 std::unique_ptr<Document> Document::parse(std::string text, SyntaxError& error) {
+  if (text.size() > std::numeric_limits<std::uint32_t>::max()) {
+    error = SyntaxError{{}, "the document is larger than 4 GiB"};
+    return nullptr;
+  }
+  auto doc = std::make_unique<Document>();
+  doc->owned_ = std::move(text);
+  doc->input_ = doc->owned_;
+  return parse_into(std::move(doc), {}, nullptr, error);
+}
+
+std::unique_ptr<Document> Document::parse_stream(std::string_view text, std::string_view key,
+                                                 ItemSink& sink, SyntaxError& error) {
+  if (text.size() > std::numeric_limits<std::uint32_t>::max()) {
+    error = SyntaxError{{}, "the document is larger than 4 GiB"};
+    return nullptr;
+  }
+  auto doc = std::make_unique<Document>();
+  doc->input_ = text;
+  return parse_into(std::move(doc), key, &sink, error);
+}
+
+std::unique_ptr<Document> Document::parse_into(std::unique_ptr<Document> doc, std::string_view key,
+                                               ItemSink* sink, SyntaxError& error) {
   fy_diag_cfg diag_cfg{};
   fy_diag_cfg_default(&diag_cfg);
   diag_cfg.fp = nullptr;
@@ -307,25 +421,22 @@ std::unique_ptr<Document> Document::parse(std::string text, SyntaxError& error) 
   fy_parse_cfg cfg{};
   cfg.flags = static_cast<fy_parse_cfg_flags>(FYPCF_QUIET | FYPCF_COLLECT_DIAG);
   cfg.diag = diag.get();
-  if (text.size() > std::numeric_limits<std::uint32_t>::max()) {
-    error = SyntaxError{{}, "the document is larger than 4 GiB"};
-    return nullptr;
-  }
-  auto doc = std::make_unique<Document>();
-  doc->input_ = std::move(text);
   std::unique_ptr<fy_parser, ParserDeleter> parser(fy_parser_create(&cfg));
   if (!parser || fy_parser_set_string(parser.get(), doc->input_.data(), doc->input_.size()) != 0) {
     error = SyntaxError{{}, "cannot start the YAML parser"};
     return nullptr;
   }
 
-  Builder builder(*doc, doc->input_);
+  Builder builder(*doc, doc->input_, key, sink);
   while (!builder.done()) {
     fy_event* event = fy_parser_parse(parser.get());
     if (!event) break;
     const bool ok = builder.on_event(event, error);
     fy_parser_event_free(parser.get(), event);
-    if (!ok) return nullptr;
+    if (!ok) {
+      if (builder.stopped()) error = SyntaxError{};
+      return nullptr;
+    }
   }
   if (fy_parser_get_stream_error(parser.get())) {
     void* iter = nullptr;

@@ -68,6 +68,7 @@ class Field {
 
   const yaml::Node& node() const { return node_; }
   const std::string& owner() const { return *owner_; }
+  const std::shared_ptr<const std::string>& shared_owner() const { return owner_; }
   const std::string& key() const { return key_; }
   SourceLoc loc() const { return Diagnostics::loc_of(node_); }
   bool is_scalar() const { return node_.is_scalar(); }
