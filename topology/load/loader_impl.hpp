@@ -13,6 +13,9 @@
 
 #include "topology/load/yaml_doc.hpp"
 
+#include <absl/container/flat_hash_set.h>
+#include <absl/hash/hash.h>
+
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -69,33 +72,42 @@ inline std::string q(std::string_view name) {
 }
 
 /// Names of one kind of object (hosts, ports, ...), for resolving references to ids.
+///
+/// A cloud declares a million ports: each name is kept once, in one arena, with its id and the
+/// line of its declaration (16 bytes), and a flat hash set of entry numbers finds it (4 bytes a
+/// slot); about 30 bytes a name besides its text, where a map of strings took ~120.
 template <class IdT>
 class NameTable {
  public:
-  explicit NameTable(std::string kind) : kind_(std::move(kind)) {}
+  explicit NameTable(std::string kind) : kind_(std::move(kind)), index_(0, Hash{this}, Eq{this}) {}
+  NameTable(const NameTable&) = delete;  // the index's functors point at this table
+  NameTable& operator=(const NameTable&) = delete;
 
   /// Declares `name` (read from `node`) as object `index`; a repeat is reported where it occurs.
-  void declare(Diagnostics& diags, const yaml::Node& node, const std::string& name,
+  void declare(Diagnostics& diags, const yaml::Node& node, std::string_view name,
                std::uint32_t index) {
     const SourceLoc here = Diagnostics::loc_of(node);
-    auto [it, inserted] = index_.try_emplace(name, Entry{IdT(index), here});
-    if (!inserted) {
+    if (auto it = index_.find(name); it != index_.end()) {
       diags.error(here, "duplicate " + kind_ + " name " + q(name) + " (first defined at line " +
-                            std::to_string(it->second.loc.line) + ")");
+                            std::to_string(entries_[*it].line) + ")");
       return;
     }
-    names_.push_back(name);
+    entries_.push_back(Entry{static_cast<std::uint32_t>(arena_.size()),
+                             static_cast<std::uint32_t>(name.size()), index, here.line});
+    arena_.append(name);
+    index_.insert(static_cast<std::uint32_t>(entries_.size() - 1));
+    names_.clear();
   }
 
   std::optional<IdT> find(std::string_view name) const {
-    auto it = index_.find(std::string(name));
+    auto it = index_.find(name);
     if (it == index_.end()) return std::nullopt;
-    return it->second.id;
+    return IdT(entries_[*it].id);
   }
 
   /// Resolves the name written in `field`, reporting "unknown KIND 'x'".
   std::optional<IdT> resolve(const Field& field) const {
-    auto name = field.text();
+    auto name = field.text_view();
     if (!name) return std::nullopt;
     auto id = find(*name);
     if (!id) field.error(unknown(*name));
@@ -104,19 +116,58 @@ class NameTable {
 
   /// "unknown KIND 'x' (did you mean 'y'?)".
   std::string unknown(std::string_view name) const {
-    return "unknown " + kind_ + " " + q(name) + yaml_schema::did_you_mean(name, names_);
+    return "unknown " + kind_ + " " + q(name) + yaml_schema::did_you_mean(name, names());
   }
 
-  const std::vector<std::string>& names() const { return names_; }
+  /// The declared names in order (built when first asked for: only messages need it).
+  const std::vector<std::string>& names() const {
+    if (names_.size() != entries_.size()) {
+      names_.clear();
+      names_.reserve(entries_.size());
+      for (const Entry& e : entries_)
+        names_.emplace_back(name_of(e));
+    }
+    return names_;
+  }
 
  private:
   struct Entry {
-    IdT id;
-    SourceLoc loc;
+    std::uint32_t offset;  // in arena_
+    std::uint32_t length;
+    std::uint32_t id;
+    std::uint32_t line;  // of the declaration, for "first defined at line N"
   };
+  std::string_view name_of(const Entry& e) const {
+    return std::string_view(arena_).substr(e.offset, e.length);
+  }
+  std::string_view name_of(std::uint32_t entry) const { return name_of(entries_[entry]); }
+  // The set holds entry numbers; looked up by name (heterogeneous lookup).
+  struct Hash {
+    using is_transparent = void;
+    const NameTable* table;
+    std::size_t operator()(std::string_view name) const {
+      return absl::Hash<std::string_view>{}(name);
+    }
+    std::size_t operator()(std::uint32_t entry) const {
+      return absl::Hash<std::string_view>{}(table->name_of(entry));
+    }
+  };
+  struct Eq {
+    using is_transparent = void;
+    const NameTable* table;
+    std::string_view view(std::string_view name) const { return name; }
+    std::string_view view(std::uint32_t entry) const { return table->name_of(entry); }
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      return view(a) == view(b);
+    }
+  };
+
   std::string kind_;
-  std::unordered_map<std::string, Entry> index_;
-  std::vector<std::string> names_;
+  std::string arena_;
+  std::vector<Entry> entries_;
+  absl::flat_hash_set<std::uint32_t, Hash, Eq> index_;
+  mutable std::vector<std::string> names_;
 };
 
 /// A `peer:` as written, resolved and linked up once every port has been declared and read
