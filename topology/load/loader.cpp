@@ -18,6 +18,22 @@
 
 namespace hivesim {
 
+namespace {
+
+constexpr std::uintptr_t kHugePage = std::uintptr_t{2} << 20;
+
+/// Asks for transparent huge pages under the whole 2 MB pages of [data, data + bytes): a large
+/// buffer filled from end to end then costs one page fault per 2 MB instead of 512 (on this
+/// 2-core VM the faults of a 13 MB load were a fifth of its CPU time). Only a hint.
+void prefer_huge_pages(const void* data, std::size_t bytes) {
+  const auto begin = reinterpret_cast<std::uintptr_t>(data);
+  const std::uintptr_t from = (begin + kHugePage - 1) / kHugePage * kHugePage;
+  const std::uintptr_t to = (begin + bytes) / kHugePage * kHugePage;
+  if (to > from) madvise(reinterpret_cast<void*>(from), to - from, MADV_HUGEPAGE);
+}
+
+}  // namespace
+
 std::string Diagnostic::str() const {
   if (line == 0) return file + ": error: " + message;
   return file + ":" + std::to_string(line) + ":" + std::to_string(col) + ": error: " + message;
@@ -55,15 +71,15 @@ void Loader::declare_ports(const yaml::Node& device, DeviceKind kind, std::uint3
   device_ports.reserve(items.size());
   for (const yaml::Node& item : items) {
     const PortId id(static_cast<std::uint32_t>(topo_.ports.size()));
-    Port port;
+    Port& port = topo_.ports.emplace_back();
     port.device_kind = kind;
     port.device = index;
     port.loc = Diagnostics::loc_of(item);
-    if (auto name = peek_name(item)) {
-      port.name = *name;
-      ports_.declare(diags_, peek(item, "name"), *name, id.value);
+    // peek_name's rule: a non-empty scalar.
+    if (const yaml::Node name = peek(item, "name"); name.is_scalar() && !name.scalar().empty()) {
+      port.name.assign(name.scalar());
+      ports_.declare(diags_, name, port.name, id.value);
     }
-    topo_.ports.push_back(std::move(port));
     device_ports.push_back(id);
   }
 }
@@ -257,6 +273,7 @@ void Loader::stream_start(const std::vector<std::pair<yaml::Node, yaml::Node>>& 
   // text (a VM port's line is ~100). Room never written is never touched, so it costs address
   // space, not memory; a denser file grows the vector as usual.
   topo_.ports.reserve(text_size / 64);
+  prefer_huge_pages(topo_.ports.data(), topo_.ports.capacity() * sizeof(Port));
 }
 
 void Loader::stream_bridge(const yaml::Node& item, std::size_t index) {
@@ -352,11 +369,12 @@ class BridgeSink final : public yaml::ItemSink {
   void consumed(std::size_t offset) override {
     if (!release_) return;
     // Whole pages strictly inside the string's buffer (never the page of its allocation's
-    // header): they read as zeros afterwards, and nothing reads them again.
+    // header): they read as zeros afterwards, and nothing reads them again. Up to a 2 MB
+    // boundary, so that a huge page (prefer_huge_pages) is given back whole, not split.
     const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
     const auto base = reinterpret_cast<std::uintptr_t>(text_.data());
     const std::uintptr_t from = std::max(released_, (base + page - 1) / page * page);
-    const std::uintptr_t to = (base + std::min(offset, text_.size())) / page * page;
+    const std::uintptr_t to = (base + std::min(offset, text_.size())) / kHugePage * kHugePage;
     if (to <= from) return;
     madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
     released_ = to;
@@ -444,6 +462,7 @@ std::optional<LoadResult> read_file(const std::string& path, std::string& text, 
   // piece by piece would leave up to half of a large scenario's string unused.
   if (const auto size = std::filesystem::file_size(path, ec); !ec && size <= kMaxScenarioBytes) {
     text.reserve(static_cast<std::size_t>(size));
+    prefer_huge_pages(text.data(), text.capacity());
   }
   // Read in large pieces straight into one string: a stringstream would hold the text twice.
   std::vector<char> piece(1 << 20);

@@ -65,7 +65,6 @@ inline std::string label(std::string_view kind, const std::string& name, std::st
   if (!name.empty()) return std::string(kind) + " '" + name + "'";
   return std::string(section) + "[" + std::to_string(index) + "]";
 }
-
 /// A name or value quoted for a message, shortened if long (base/excerpt.hpp).
 inline std::string q(std::string_view name) {
   return quote_excerpt(name);
@@ -87,16 +86,18 @@ class NameTable {
   void declare(Diagnostics& diags, const yaml::Node& node, std::string_view name,
                std::uint32_t index) {
     const SourceLoc here = Diagnostics::loc_of(node);
-    if (auto it = index_.find(name); it != index_.end()) {
-      diags.error(here, "duplicate " + kind_ + " name " + q(name) + " (first defined at line " +
-                            std::to_string(entries_[*it].line) + ")");
-      return;
-    }
+    // Added first and taken back if the name was there: one hash and probe, not two.
     entries_.push_back(Entry{static_cast<std::uint32_t>(arena_.size()),
                              static_cast<std::uint32_t>(name.size()), index, here.line});
     arena_.append(name);
-    index_.insert(static_cast<std::uint32_t>(entries_.size() - 1));
-    names_.clear();
+    if (auto [it, inserted] = index_.insert(static_cast<std::uint32_t>(entries_.size() - 1));
+        !inserted) {
+      const std::uint32_t first_line = entries_[*it].line;
+      arena_.resize(entries_.back().offset);
+      entries_.pop_back();
+      diags.error(here, "duplicate " + kind_ + " name " + q(name) + " (first defined at line " +
+                            std::to_string(first_line) + ")");
+    }
   }
 
   std::optional<IdT> find(std::string_view name) const {

@@ -10,39 +10,6 @@
 namespace hivesim::yaml {
 
 // ---------------------------------------------------------------------------------------------
-// Node
-
-Kind Node::kind() const {
-  return doc_ ? doc_->nodes_[index_].kind() : Kind::kUndefined;
-}
-
-std::string_view Node::scalar() const {
-  if (!is_scalar()) return {};
-  const Document::Record& r = doc_->nodes_[index_];
-  return (r.in_input() ? doc_->input_ : std::string_view(doc_->text_)).substr(r.first, r.count);
-}
-
-Mark Node::mark() const {
-  if (!doc_) return {};
-  const Document::Record& r = doc_->nodes_[index_];
-  return Mark{r.line(), r.column};
-}
-
-std::size_t Node::child_count() const {
-  if (!is_sequence() && !is_map()) return 0;
-  return doc_->nodes_[index_].count;
-}
-
-Node Node::item(std::size_t i) const {
-  return Node(doc_, doc_->children_[doc_->nodes_[index_].first + i]);
-}
-
-std::pair<Node, Node> Node::entry(std::size_t i) const {
-  const std::uint32_t at = doc_->nodes_[index_].first + 2 * static_cast<std::uint32_t>(i);
-  return {Node(doc_, doc_->children_[at]), Node(doc_, doc_->children_[at + 1])};
-}
-
-// ---------------------------------------------------------------------------------------------
 // Building from libfyaml's events
 
 namespace {

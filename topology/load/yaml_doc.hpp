@@ -232,4 +232,36 @@ class Document {
   std::uint32_t root_ = 0;
 };
 
+// Node's accessors are inline: the loader calls them a few dozen times a node.
+
+inline Kind Node::kind() const {
+  return doc_ ? doc_->nodes_[index_].kind() : Kind::kUndefined;
+}
+
+inline std::string_view Node::scalar() const {
+  if (!is_scalar()) return {};
+  const Document::Record& r = doc_->nodes_[index_];
+  return (r.in_input() ? doc_->input_ : std::string_view(doc_->text_)).substr(r.first, r.count);
+}
+
+inline Mark Node::mark() const {
+  if (!doc_) return {};
+  const Document::Record& r = doc_->nodes_[index_];
+  return Mark{r.line(), r.column};
+}
+
+inline std::size_t Node::child_count() const {
+  if (!is_sequence() && !is_map()) return 0;
+  return doc_->nodes_[index_].count;
+}
+
+inline Node Node::item(std::size_t i) const {
+  return Node(doc_, doc_->children_[doc_->nodes_[index_].first + i]);
+}
+
+inline std::pair<Node, Node> Node::entry(std::size_t i) const {
+  const std::uint32_t at = doc_->nodes_[index_].first + 2 * static_cast<std::uint32_t>(i);
+  return {Node(doc_, doc_->children_[at]), Node(doc_, doc_->children_[at + 1])};
+}
+
 }  // namespace hivesim::yaml
