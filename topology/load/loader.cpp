@@ -100,11 +100,11 @@ void Loader::declare(const MapReader& top) {
   }
   declare_section(diags_, section("port_groups"), topo_.port_groups, port_groups_);
   if (!streamed_) declare_section(diags_, section("bridges"), topo_.bridges, bridges_);
-  declare_section(diags_, section("routers"), topo_.routers, routers_);
+  if (!routers_early_) declare_section(diags_, section("routers"), topo_.routers, routers_);
   declare_section(diags_, section("load_balancers"), topo_.load_balancers, load_balancers_);
 
   const auto bridges = streamed_ ? std::vector<yaml::Node>() : peek_items(section("bridges"));
-  const auto routers = peek_items(section("routers"));
+  const auto routers = routers_early_ ? std::vector<yaml::Node>() : peek_items(section("routers"));
   // The ports vector is sized once: grown by doubling, a cloud's million ports (250 bytes each)
   // would be copied as it grows and leave up to half of it unused. (Streamed bridges' ports are
   // in it already, in the room stream_start reserved.)
@@ -150,6 +150,7 @@ void Loader::declare(const MapReader& top) {
     }
   }
 
+  if (streamed_traffic_) return;  // declared while parsing
   const auto traffic = peek_items(section("traffic"));
   s_.traffic.resize(traffic.size());
   for (std::uint32_t i = 0; i < traffic.size(); ++i) {
@@ -289,16 +290,57 @@ void Loader::stream_bridge(const yaml::Node& item, std::size_t index) {
   read_bridge(index, Field(diags_, item, std::string(), "bridge"));
 }
 
+bool Loader::stream_traffic_start(const std::vector<std::pair<yaml::Node, yaml::Node>>& earlier,
+                                  std::size_t text_left) {
+  if (!streamed_) return false;
+  for (const auto& [k, v] : earlier) {
+    if (!k.is_scalar() || k.scalar() != "routers") continue;
+    // The routers (the first of the key, as the root MapReader reads it): declared after every
+    // bridge port, as always, and read now, for a traffic source may name a router port.
+    declare_section(diags_, v, topo_.routers, routers_);
+    const auto routers = peek_items(v);
+    std::size_t port_count = topo_.ports.size();
+    for (const yaml::Node& device : routers)
+      port_count += peek_items(peek(device, "ports")).size();
+    topo_.ports.reserve(port_count);
+    for (std::uint32_t i = 0; i < routers.size(); ++i)
+      declare_ports(routers[i], DeviceKind::kRouter, i, topo_.routers[i].ports);
+    read_routers(Field(diags_, v, std::string(), "routers"));
+    routers_early_ = true;
+    break;
+  }
+  streamed_traffic_ = true;
+  // Room for a source every 64 bytes of what is left (a source's line is ~140): never touched
+  // unless used.
+  s_.traffic.reserve(text_left / 64);
+  return true;
+}
+
+void Loader::stream_traffic(const yaml::Node& item, std::size_t index) {
+  Traffic& t = s_.traffic.emplace_back();
+  t.loc = Diagnostics::loc_of(item);
+  if (auto name = peek_name(item)) {
+    t.name = *name;
+    traffic_.declare(diags_, peek(item, "name"), *name, static_cast<std::uint32_t>(index));
+  }
+  read_traffic_item(index, Field(diags_, item, std::string(), "traffic"));
+}
+
 bool Loader::stream_valid(const yaml::Node& root) const {
   if (!streamed_ || !root.is_map()) return true;
   // Only the first occurrence of a key counts (a repeat is an error and ignored).
   std::vector<std::string_view> seen;
   bool after_bridges = false;
+  bool after_traffic = false;
   for (const auto& [key, value] : root.entries()) {
     if (!key.is_scalar()) continue;
     const std::string_view name = key.scalar();
     if (std::find(seen.begin(), seen.end(), name) != seen.end()) continue;
     seen.push_back(name);
+    if (name == "traffic") after_traffic = true;
+    if (after_traffic && streamed_traffic_ && name == "routers") {
+      return false;  // a source may have named a router port declared only later
+    }
     if (name == "bridges") after_bridges = true;
     if (after_bridges && std::find(std::begin(kBridgeNeeds), std::end(kBridgeNeeds), name) !=
                              std::end(kBridgeNeeds)) {
@@ -342,7 +384,10 @@ LoadResult Loader::load(const yaml::Node& root) {
   };
   for (const auto& [key, reader] : sections) {
     if (key == "floating_ips") link_peers();  // every port has been read by now
-    if (key == "bridges" && streamed_) continue;
+    if ((key == "bridges" && streamed_) || (key == "routers" && routers_early_) ||
+        (key == "traffic" && streamed_traffic_)) {
+      continue;  // read while parsing
+    }
     if (auto field = top.get(key)) (this->*reader)(*field);
   }
   if (!diags_.empty()) return LoadResult{std::nullopt, diags_.take_sorted()};
@@ -353,20 +398,30 @@ LoadResult Loader::load(const yaml::Node& root) {
 
 namespace {
 
-/// Hands the bridges to the loader while the document is parsed, and gives back the pages of
-/// the text read so far (see load_text).
-class BridgeSink final : public yaml::ItemSink {
+/// Hands the bridges and the traffic to the loader while the document is parsed, and gives
+/// back the pages of the text read so far (see load_text).
+class StreamSink final : public yaml::ItemSink {
  public:
-  BridgeSink(scenario_loader::Loader& loader, std::string& text, bool release)
+  StreamSink(scenario_loader::Loader& loader, std::string& text, bool release)
       : loader_(loader), text_(text), release_(release) {}
 
-  void start(const std::vector<std::pair<yaml::Node, yaml::Node>>& earlier) override {
-    loader_.stream_start(earlier, text_.size());
+  bool start(std::string_view key,
+             const std::vector<std::pair<yaml::Node, yaml::Node>>& earlier) override {
+    if (key == "bridges") {
+      loader_.stream_start(earlier, text_.size());
+      return true;
+    }
+    return loader_.stream_traffic_start(earlier, text_.size() - std::min(read_to_, text_.size()));
   }
-  void item(const yaml::Node& item, std::size_t index) override {
-    loader_.stream_bridge(item, index);
+  void item(std::string_view key, const yaml::Node& item, std::size_t index) override {
+    if (key == "bridges") {
+      loader_.stream_bridge(item, index);
+    } else {
+      loader_.stream_traffic(item, index);
+    }
   }
   void consumed(std::size_t offset) override {
+    read_to_ = offset;
     if (!release_) return;
     // Whole pages strictly inside the string's buffer (never the page of its allocation's
     // header): they read as zeros afterwards, and nothing reads them again. Up to a 2 MB
@@ -374,7 +429,7 @@ class BridgeSink final : public yaml::ItemSink {
     const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
     const auto base = reinterpret_cast<std::uintptr_t>(text_.data());
     const std::uintptr_t from = std::max(released_, (base + page - 1) / page * page);
-    const std::uintptr_t to = (base + std::min(offset, text_.size())) / kHugePage * kHugePage;
+    const std::uintptr_t to = (base + std::min(offset, text_.size())) / page * page;
     if (to <= from) return;
     madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
     released_ = to;
@@ -385,6 +440,7 @@ class BridgeSink final : public yaml::ItemSink {
   std::string& text_;
   bool release_;
   std::uintptr_t released_ = 0;
+  std::size_t read_to_ = 0;  // the text before it has been read
 };
 
 enum class Streaming {
@@ -422,8 +478,8 @@ std::optional<LoadResult> load_text(std::string& yaml, const std::string& file_n
     scenario_loader::Loader loader(file_name, dir);
     std::unique_ptr<yaml::Document> doc;
     if (streaming != Streaming::kNo) {
-      BridgeSink sink(loader, yaml, streaming == Streaming::kReleaseText);
-      doc = yaml::Document::parse_stream(yaml, "bridges", sink, syntax);
+      StreamSink sink(loader, yaml, streaming == Streaming::kReleaseText);
+      doc = yaml::Document::parse_stream(yaml, {"bridges", "traffic"}, sink, syntax);
     } else {
       doc = yaml::Document::parse(std::move(yaml), syntax);
     }
@@ -462,7 +518,6 @@ std::optional<LoadResult> read_file(const std::string& path, std::string& text, 
   // piece by piece would leave up to half of a large scenario's string unused.
   if (const auto size = std::filesystem::file_size(path, ec); !ec && size <= kMaxScenarioBytes) {
     text.reserve(static_cast<std::size_t>(size));
-    prefer_huge_pages(text.data(), text.capacity());
   }
   // Read in large pieces straight into one string: a stringstream would hold the text twice.
   std::vector<char> piece(1 << 20);

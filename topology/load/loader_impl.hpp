@@ -210,8 +210,15 @@ class Loader {
                     std::size_t text_size);
   /// Declares and reads one bridge and its ports.
   void stream_bridge(const yaml::Node& item, std::size_t index);
+  /// The traffic list starts. It is streamed only after streamed bridges: what a source names
+  /// must be declared and read by then (the routers before it are, here). False: not streamed.
+  bool stream_traffic_start(const std::vector<std::pair<yaml::Node, yaml::Node>>& earlier,
+                            std::size_t text_left);
+  /// Declares and reads one traffic source.
+  void stream_traffic(const yaml::Node& item, std::size_t index);
   /// Whether the streamed reading saw what a whole-document load sees: every section a bridge
-  /// refers to came before the bridges. If not, the caller loads again without streaming.
+  /// refers to came before the bridges, and the routers before streamed traffic. If not, the
+  /// caller loads again without streaming.
   bool stream_valid(const yaml::Node& root) const;
 
   /// The root map's sections a streamed bridge needs declared before it.
@@ -244,6 +251,7 @@ class Loader {
   void read_pool(PoolId id, const Field& item);
   void read_vip(VipId id, const Field& item);
   void read_traffic(const Field& list);
+  void read_traffic_item(std::size_t index, const Field& item);
   void read_failures(const Field& list);
   bool read_failure_kind(Failure& f, const Field& field);
   void read_expectations(const Field& list);
@@ -279,7 +287,9 @@ class Loader {
 
   std::vector<PeerDecl> peers_;
 
-  bool streamed_ = false;                         // the bridges were read while parsing
+  bool streamed_ = false;          // the bridges were read while parsing
+  bool routers_early_ = false;     // the routers were declared and read before the traffic
+  bool streamed_traffic_ = false;  // the traffic was read while parsing
   std::vector<std::string_view> declared_early_;  // sections declared at the stream's start
 };
 

@@ -43,8 +43,13 @@ bool is_null_word(std::string_view s) {
 /// their children collect on one scratch stack and move to `children_` when the collection ends.
 class Builder {
  public:
-  Builder(Document& doc, std::string_view input, std::string_view stream_key, ItemSink* sink)
-      : doc_(doc), stream_key_(stream_key), sink_(sink), input_(input) {
+  Builder(Document& doc, std::string_view input, std::vector<std::string_view> stream_keys,
+          ItemSink* sink)
+      : doc_(doc),
+        stream_keys_(std::move(stream_keys)),
+        key_seen_(stream_keys_.size()),
+        sink_(sink),
+        input_(input) {
     doc_.nodes_.push_back(Document::Record{});  // index 0: undefined
     expanded_.push_back(0);
   }
@@ -68,7 +73,7 @@ class Builder {
   struct Frame {
     std::uint32_t node;
     std::size_t scratch_start;
-    bool stream = false;  // the streamed list: its items go to the sink, not to its children
+    int stream = -1;  // a streamed list (its key's index): items go to the sink, not to children
   };
 
   bool dispatch(fy_event* event, SyntaxError& error) {
@@ -173,7 +178,9 @@ class Builder {
       return true;
     }
     const Frame parent = frames_.back();
-    if (value_of_stream_key()) stream_key_seen_ = true;
+    if (const int key = stream_key_of_value(); key >= 0) {
+      key_seen_[static_cast<std::size_t>(key)] = true;
+    }
     expanded_[parent.node] += expanded_[node];
     // The bound is on what aliases add: a document's own nodes are bounded by the file size
     // limit (a 100,000-host scenario has 13 million of them and no alias). Streamed items count
@@ -184,31 +191,37 @@ class Builder {
                               std::to_string(Document::kMaxExpandedNodes) + " nodes"};
       return false;
     }
-    if (parent.stream) return stream_item(node);
+    if (parent.stream >= 0) return stream_item(parent.stream, node);
     scratch_.push_back(node);
     return true;
   }
 
-  /// Whether the node being attached (or opened) is the value of the streamed key in the root
-  /// map.
-  bool value_of_stream_key() const {
-    if (!sink_ || frames_.size() != 1) return false;
+  /// Which streamed key (its index) the node being attached (or opened) is the value of in the
+  /// root map; -1 for none.
+  int stream_key_of_value() const {
+    if (!sink_ || frames_.size() != 1) return -1;
     const Frame& root = frames_.front();
-    if (doc_.nodes_[root.node].kind() != Kind::kMap) return false;
-    if ((scratch_.size() - root.scratch_start) % 2 != 1) return false;  // not a value
-    return Node(&doc_, scratch_.back()).scalar() == stream_key_;
+    if (doc_.nodes_[root.node].kind() != Kind::kMap) return -1;
+    if ((scratch_.size() - root.scratch_start) % 2 != 1) return -1;  // not a value
+    const std::string_view key = Node(&doc_, scratch_.back()).scalar();
+    for (std::size_t i = 0; i < stream_keys_.size(); ++i) {
+      if (stream_keys_[i] == key) return static_cast<int>(i);
+    }
+    return -1;
   }
 
-  /// The streamed list opens: earlier nodes keep their text (the input before the list is going
-  /// to be released), the sink sees the root map's entries so far.
-  void begin_stream() {
+  /// A list to stream opens: earlier nodes keep their text (the input before the list is going
+  /// to be released), the sink sees the root map's entries so far and may decline.
+  bool begin_stream(int key) {
     own_text(1);
     std::vector<std::pair<Node, Node>> earlier;
     const Frame& root = frames_.front();
     for (std::size_t i = root.scratch_start; i + 1 < scratch_.size(); i += 2)
       earlier.emplace_back(Node(&doc_, scratch_[i]), Node(&doc_, scratch_[i + 1]));
-    sink_->start(earlier);
+    if (!sink_->start(stream_keys_[static_cast<std::size_t>(key)], earlier)) return false;
+    items_ = 0;
     mark_item_start();
+    return true;
   }
 
   void mark_item_start() {
@@ -232,9 +245,9 @@ class Builder {
   }
 
   /// Hands a complete item of the streamed list to the sink, then drops its nodes.
-  bool stream_item(std::uint32_t node) {
+  bool stream_item(int key, std::uint32_t node) {
     const bool built_here = node >= item_nodes_;  // not an alias to an older node
-    sink_->item(Node(&doc_, node), items_++);
+    sink_->item(stream_keys_[static_cast<std::size_t>(key)], Node(&doc_, node), items_++);
     if (built_here && anchor_definitions_ == item_anchors_) {
       doc_.nodes_.truncate(item_nodes_);
       expanded_.resize(item_nodes_);
@@ -254,12 +267,12 @@ class Builder {
 
   void open(Kind kind, fy_event* event, fy_token* anchor, fy_token* tag) {
     // An anchored list is not streamed: an alias to it would find it empty.
-    const bool stream =
-        kind == Kind::kSequence && !anchor && !stream_key_seen_ && value_of_stream_key();
+    int key = kind == Kind::kSequence && !anchor ? stream_key_of_value() : -1;
+    if (key >= 0 && key_seen_[static_cast<std::size_t>(key)]) key = -1;
     const std::uint32_t node = add(kind, start_of(event, anchor, tag));
     name_anchor(anchor, node);
-    frames_.push_back(Frame{node, scratch_.size(), stream});
-    if (stream) begin_stream();
+    frames_.push_back(Frame{node, scratch_.size()});
+    if (key >= 0 && begin_stream(key)) frames_.back().stream = key;
   }
 
   bool close(fy_event* event, SyntaxError& error) {
@@ -327,9 +340,9 @@ class Builder {
   }
 
   Document& doc_;
-  std::string_view stream_key_;
+  std::vector<std::string_view> stream_keys_;
+  std::vector<bool> key_seen_;  // per stream key: met in the root map already
   ItemSink* sink_ = nullptr;
-  bool stream_key_seen_ = false;
   bool stopped_ = false;
   std::uint64_t created_ = 0;             // nodes ever built, streamed ones included
   std::uint64_t anchor_definitions_ = 0;  // anchors ever named
@@ -361,19 +374,21 @@ std::unique_ptr<Document> Document::parse(std::string text, SyntaxError& error) 
   return parse_into(std::move(doc), {}, nullptr, error);
 }
 
-std::unique_ptr<Document> Document::parse_stream(std::string_view text, std::string_view key,
-                                                 ItemSink& sink, SyntaxError& error) {
+std::unique_ptr<Document> Document::parse_stream(std::string_view text,
+                                                 std::vector<std::string_view> keys, ItemSink& sink,
+                                                 SyntaxError& error) {
   if (text.size() > std::numeric_limits<std::uint32_t>::max()) {
     error = SyntaxError{{}, "the document is larger than 4 GiB"};
     return nullptr;
   }
   auto doc = std::make_unique<Document>();
   doc->input_ = text;
-  return parse_into(std::move(doc), key, &sink, error);
+  return parse_into(std::move(doc), std::move(keys), &sink, error);
 }
 
-std::unique_ptr<Document> Document::parse_into(std::unique_ptr<Document> doc, std::string_view key,
-                                               ItemSink* sink, SyntaxError& error) {
+std::unique_ptr<Document> Document::parse_into(std::unique_ptr<Document> doc,
+                                               std::vector<std::string_view> keys, ItemSink* sink,
+                                               SyntaxError& error) {
   fy_diag_cfg diag_cfg{};
   fy_diag_cfg_default(&diag_cfg);
   diag_cfg.fp = nullptr;
@@ -394,7 +409,7 @@ std::unique_ptr<Document> Document::parse_into(std::unique_ptr<Document> doc, st
     return nullptr;
   }
 
-  Builder builder(*doc, doc->input_, key, sink);
+  Builder builder(*doc, doc->input_, std::move(keys), sink);
   while (!builder.done()) {
     fy_event* event = fy_parser_parse(parser.get());
     if (!event) break;

@@ -9,14 +9,14 @@
 // children of each collection sit side by side in one index array, so loading is bounded by
 // libfyaml's scanner.
 //
-// Streaming (parse_stream): a cloud's scenario is mostly one list (`bridges`, with every VM
-// port); even at 16 bytes a node its tree is ~2.3x the text. So the items of one named
-// top-level list can be handed, each as soon as it is complete, to an ItemSink, and their nodes
-// are then dropped: the tree of that list never exists as a whole (it ends up empty), and what
-// is alive at once is the rest of the document's tree and one item. Rules that keep the
-// semantics of a whole tree:
-//  - only the value of the first occurrence of the key in the root map is streamed, and only
-//    when it is a sequence written out (not an alias);
+// Streaming (parse_stream): a cloud's scenario is mostly a few lists (`bridges`, with every VM
+// port, and `traffic`); even at 16 bytes a node their tree is ~2.3x the text. So the items of
+// named top-level lists can be handed, each as soon as it is complete, to an ItemSink, and
+// their nodes are then dropped: the tree of such a list never exists as a whole (it ends up
+// empty), and what is alive at once is the rest of the document's tree and one item. Rules
+// that keep the semantics of a whole tree:
+//  - only the value of the first occurrence of a key in the root map is streamed, and only
+//    when it is a sequence written out (not an alias, not anchored) and the sink accepts it;
 //  - an item that defines an anchor is kept (its nodes, and its text copied into the arena), so
 //    an alias further on still names it; an alias item is never dropped (its nodes are older);
 //  - the alias bound counts every node ever built, dropped or not, as the whole tree did;
@@ -144,15 +144,16 @@ struct SyntaxError {
   std::string message;
 };
 
-/// Receives the items of the streamed top-level list while the document is parsed.
+/// Receives the items of the streamed top-level lists while the document is parsed.
 class ItemSink {
  public:
   virtual ~ItemSink() = default;
-  /// The list starts; `earlier` are the root map's entries before it, as (key, value).
-  virtual void start(const std::vector<std::pair<Node, Node>>& earlier) = 0;
-  /// One complete item of the list (0-based). Its nodes are dropped after the call (unless it
-  /// holds an anchor): keep nothing of it but copies.
-  virtual void item(const Node& item, std::size_t index) = 0;
+  /// The list under `key` starts; `earlier` are the root map's entries before it, as (key,
+  /// value). False: do not stream it (it is then kept whole, as any other node).
+  virtual bool start(std::string_view key, const std::vector<std::pair<Node, Node>>& earlier) = 0;
+  /// One complete item of the list under `key` (0-based). Its nodes are dropped after the call
+  /// (unless it holds an anchor): keep nothing of it but copies.
+  virtual void item(std::string_view key, const Node& item, std::size_t index) = 0;
   /// The text before byte `offset` will not be read again.
   virtual void consumed(std::size_t offset) { (void)offset; }
   /// After each item: false stops the parse (parse_stream then returns nullptr with an empty
@@ -170,9 +171,10 @@ class Document {
   static std::unique_ptr<Document> parse(std::string text, SyntaxError& error);
 
   /// The same, over text the caller keeps alive (and may release as the sink is told), handing
-  /// the items of the root map's list `key` to `sink` one by one (see the design comment).
-  static std::unique_ptr<Document> parse_stream(std::string_view text, std::string_view key,
-                                                ItemSink& sink, SyntaxError& error);
+  /// the items of the root map's lists `keys` to `sink` one by one (see the design comment).
+  static std::unique_ptr<Document> parse_stream(std::string_view text,
+                                                std::vector<std::string_view> keys, ItemSink& sink,
+                                                SyntaxError& error);
 
   /// The root node (null for an empty document).
   Node root() const { return Node(this, root_); }
@@ -181,8 +183,9 @@ class Document {
   friend class Node;
   friend class Builder;
 
-  static std::unique_ptr<Document> parse_into(std::unique_ptr<Document> doc, std::string_view key,
-                                              ItemSink* sink, SyntaxError& error);
+  static std::unique_ptr<Document> parse_into(std::unique_ptr<Document> doc,
+                                              std::vector<std::string_view> keys, ItemSink* sink,
+                                              SyntaxError& error);
 
   /// 16 bytes a node: a cloud's scenario has a node for about every 9 bytes of text.
   struct Record {

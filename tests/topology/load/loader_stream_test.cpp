@@ -117,6 +117,14 @@ TEST_CASE("Streamed bridges: the same model and messages as a whole-document loa
       "    ports: [{name: r-b, ip: 10.0.0.254/24, peer: p1}]\n"
       "traffic:\n"
       "  - {name: t, from: r-b, packet: 'tcp dst=10.0.0.2'}\n",
+      // Traffic streamed too: sources naming bridge and router ports; the routers after it.
+      "bridges:\n"
+      "  - {name: b1, ports: [{name: p1, host: hv1}, {name: b1-r, peer: r-b1}]}\n"
+      "traffic:\n"
+      "  - {name: t1, from: p1, packet: 'udp dst=10.0.0.9', reply_from: [p1]}\n"
+      "  - {name: t2, from: r-b1, packet: 'udp dst=10.0.0.9'}\n"
+      "  - {name: t1, from: p9, packet: 'udp dst=10.0.0.9'}\n"
+      "routers: [{name: r, ports: [{name: r-b1, ip: 10.0.0.1/24, peer: b1-r}]}]\n",
       // Aliases across bridges and into the sections before them.
       "bridges:\n"
       "  - {name: b1, ports: [{name: p1, host: &h hv2, security_groups: &g [db, web]}]}\n"

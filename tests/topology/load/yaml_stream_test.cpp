@@ -31,11 +31,14 @@ struct Recorder final : ItemSink {
   std::vector<std::size_t> given_back;
   std::size_t stop_after = 0;  // 0: never
 
-  void start(const std::vector<std::pair<Node, Node>>& entries) override {
+  bool start(std::string_view key, const std::vector<std::pair<Node, Node>>& entries) override {
+    CHECK(key == "list");
     for (const auto& [k, v] : entries)
       earlier.emplace_back(k.scalar());
+    return true;
   }
-  void item(const Node& item, std::size_t index) override {
+  void item(std::string_view key, const Node& item, std::size_t index) override {
+    CHECK(key == "list");
     indices.push_back(index);
     std::string text =
         item.is_map() ? std::string(value(item, "name").scalar()) : std::string(item.scalar());
@@ -53,7 +56,7 @@ struct Recorder final : ItemSink {
 };
 
 std::unique_ptr<Document> stream(const std::string& text, Recorder& sink, SyntaxError& error) {
-  return Document::parse_stream(text, "list", sink, error);
+  return Document::parse_stream(text, {"list"}, sink, error);
 }
 
 }  // namespace
