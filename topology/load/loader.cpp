@@ -249,7 +249,7 @@ void Loader::read_tunnel_zones(const Field& list) {
 // Streaming the bridges.
 
 void Loader::stream_start(const std::vector<std::pair<yaml::Node, yaml::Node>>& earlier,
-                          std::size_t text_size) {
+                          std::size_t lines) {
   streamed_ = true;
   // The first value of each key, as the root MapReader will read it.
   auto section = [&](std::string_view key) {
@@ -270,10 +270,10 @@ void Loader::stream_start(const std::vector<std::pair<yaml::Node, yaml::Node>>& 
     declare_section(diags_, *groups, topo_.security_groups, security_groups_);
     declared_early_.push_back("security_groups");
   }
-  // The number of ports is not known before the end: reserve room for a port every 64 bytes of
-  // text (a VM port's line is ~100). Room never written is never touched, so it costs address
-  // space, not memory; a denser file grows the vector as usual.
-  topo_.ports.reserve(text_size / 64);
+  // The number of ports is not known before the end: reserve room for a port a line of what is
+  // left (a cloud writes a VM port a line). Room never written is never touched, so it costs
+  // address space, not memory; a file with several ports a line grows the vector as usual.
+  topo_.ports.reserve(lines);
   prefer_huge_pages(topo_.ports.data(), topo_.ports.capacity() * sizeof(Port));
 }
 
@@ -291,7 +291,7 @@ void Loader::stream_bridge(const yaml::Node& item, std::size_t index) {
 }
 
 bool Loader::stream_traffic_start(const std::vector<std::pair<yaml::Node, yaml::Node>>& earlier,
-                                  std::size_t text_left) {
+                                  std::size_t lines) {
   if (!streamed_) return false;
   for (const auto& [k, v] : earlier) {
     if (!k.is_scalar() || k.scalar() != "routers") continue;
@@ -310,9 +310,8 @@ bool Loader::stream_traffic_start(const std::vector<std::pair<yaml::Node, yaml::
     break;
   }
   streamed_traffic_ = true;
-  // Room for a source every 64 bytes of what is left (a source's line is ~140): never touched
-  // unless used.
-  s_.traffic.reserve(text_left / 64);
+  // Room for a source a line of what is left: never touched unless used.
+  s_.traffic.reserve(lines);
   return true;
 }
 
@@ -407,11 +406,15 @@ class StreamSink final : public yaml::ItemSink {
 
   bool start(std::string_view key,
              const std::vector<std::pair<yaml::Node, yaml::Node>>& earlier) override {
+    // What is left of the text has not been given back yet: its lines bound the list's items
+    // (a cloud writes one a line), to reserve room for them.
+    const std::string_view left = std::string_view(text_).substr(std::min(read_to_, text_.size()));
+    const auto lines = static_cast<std::size_t>(std::count(left.begin(), left.end(), '\n')) + 1;
     if (key == "bridges") {
-      loader_.stream_start(earlier, text_.size());
+      loader_.stream_start(earlier, lines);
       return true;
     }
-    return loader_.stream_traffic_start(earlier, text_.size() - std::min(read_to_, text_.size()));
+    return loader_.stream_traffic_start(earlier, lines);
   }
   void item(std::string_view key, const yaml::Node& item, std::size_t index) override {
     if (key == "bridges") {

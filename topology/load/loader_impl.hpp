@@ -205,15 +205,15 @@ class Loader {
   // Streaming (yaml_doc.hpp): the items of `bridges` are declared and read while the document
   // is parsed, each dropped once read.
   /// The bridges list starts: the sections a bridge refers to (hosts, chains, security groups)
-  /// are declared from the entries before it; the ports vector is sized from `text_size`.
+  /// are declared from the entries before it; room for a port a line of the `lines` left.
   void stream_start(const std::vector<std::pair<yaml::Node, yaml::Node>>& earlier,
-                    std::size_t text_size);
+                    std::size_t lines);
   /// Declares and reads one bridge and its ports.
   void stream_bridge(const yaml::Node& item, std::size_t index);
   /// The traffic list starts. It is streamed only after streamed bridges: what a source names
   /// must be declared and read by then (the routers before it are, here). False: not streamed.
   bool stream_traffic_start(const std::vector<std::pair<yaml::Node, yaml::Node>>& earlier,
-                            std::size_t text_left);
+                            std::size_t lines);
   /// Declares and reads one traffic source.
   void stream_traffic(const yaml::Node& item, std::size_t index);
   /// Whether the streamed reading saw what a whole-document load sees: every section a bridge
