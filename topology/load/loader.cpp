@@ -427,13 +427,14 @@ class StreamSink final : public yaml::ItemSink {
     read_to_ = offset;
     if (!release_) return;
     // Whole pages strictly inside the string's buffer (never the page of its allocation's
-    // header): they read as zeros afterwards, and nothing reads them again. Up to a 2 MB
-    // boundary, so that a huge page (prefer_huge_pages) is given back whole, not split.
+    // header): they read as zeros afterwards, and nothing reads them again. In pieces of at
+    // least 256 KiB: one call per bridge or source would be thousands of system calls.
+    constexpr std::uintptr_t kPiece = std::uintptr_t{256} << 10;
     const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
     const auto base = reinterpret_cast<std::uintptr_t>(text_.data());
     const std::uintptr_t from = std::max(released_, (base + page - 1) / page * page);
     const std::uintptr_t to = (base + std::min(offset, text_.size())) / page * page;
-    if (to <= from) return;
+    if (to < from + kPiece) return;
     madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
     released_ = to;
   }
