@@ -132,7 +132,8 @@ TEST_CASE("YAML stream: only a written-out list at the first occurrence of its k
   SyntaxError error;
   SECTION("an anchored list is not streamed: an alias would find it empty") {
     Recorder sink;
-    auto doc = stream("list: &l [a, b]\ncopy: *l\n", sink, error);
+    const std::string text = "list: &l [a, b]\ncopy: *l\n";  // kept alive by the caller
+    auto doc = stream(text, sink, error);
     REQUIRE(doc);
     CHECK(sink.items.empty());
     CHECK(value(doc->root(), "copy").size() == 2);
