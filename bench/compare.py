@@ -153,6 +153,20 @@ def build_rows(work):
                     1.10, "<= 1.10x",
                     note=f"valgrind, {large.get('flows_per_source', 10)} connections per "
                     "traffic source, loading included"))
+    # Loading large scenarios: check's CPU (least of 5) and peak RSS, with libfyaml's event
+    # parser alone on the same file as the anchor (bench/scale/run_load.py).
+    for r in json.load(open(os.path.join(work, "load.json")))["load"]:
+        label = f"loading: check, {r['hosts']:,} hosts ({r['bytes'] / 1e6:.1f} MB)"
+        rows.append(row(f"{label}, speed", r["check_mb_s"], f"{r['check_mb_s']:.1f} MB/s",
+                        r["events_mb_s"], f"{r['events_mb_s']:.1f} MB/s (libfyaml events alone)",
+                        r["check_mb_s"] / 20, ">=", 1, ">= 20 MB/s",
+                        note=f"CPU {r['check_cpu_s']:.2f} s, least of "
+                             f"{len(r['check_cpu_all'])}; check/parser "
+                             f"{r['check_mb_s'] / r['events_mb_s']:.2f}"))
+        rows.append(row(f"{label}, peak RSS", r["check_rss_kb"] * 1024,
+                        f"{r['check_rss_kb'] / 1024:.1f} MiB", r["bytes"],
+                        f"{r['bytes'] / 1e6:.1f} MB file", r["rss_over_file"], "<=", 4,
+                        "<= 4x the file"))
     return rows
 
 

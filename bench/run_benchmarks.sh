@@ -42,6 +42,7 @@ if [ "$quick" = 1 ]; then
   replay_packets=200000
   scale_args=(--tenants 20 --hosts 200 --flows-per-source 20)
   growth_sizes=100,300
+  load_sizes=1000
 else
   sched_small_events=5000000; sched_large_events=20000000
   gbench_args=(--benchmark_repetitions=3 --benchmark_report_aggregates_only=true)
@@ -51,6 +52,7 @@ else
   # connections per source; valgrind's cachegrind without cache simulation: ~2 + ~6 minutes of
   # CPU for the runs, a sixth more for the loads).
   growth_sizes=10000,30000
+  load_sizes=10000,30000  # the 13 MB and 40 MB clouds of issue 22
 fi
 replay_flows=10000
 
@@ -75,7 +77,7 @@ fi
 log "building hivesim (Release) in $build"
 cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DHIVESIM_TESTS=OFF \
   -DHIVESIM_BENCH=ON >/dev/null
-cmake --build "$build" -j2 --target hivesim scheduler_bench flow_core_bench
+cmake --build "$build" -j2 --target hivesim scheduler_bench flow_core_bench yaml_events
 hivesim="$build/sim/cli/hivesim"
 
 peers="$build/bench-peers"
@@ -143,6 +145,10 @@ log "scale growth (cachegrind: instructions per connection at $growth_sizes host
 python3 "$repo/bench/scale/growth.py" --hivesim "$hivesim" --sizes "" \
   --instr-sizes "$growth_sizes" --work "$work/growth" --out "$work/scale_growth" \
   > "$work/scale_growth.txt"
+
+log "loading large scenarios (check vs libfyaml's event parser alone, $load_sizes hosts)"
+python3 "$repo/bench/scale/run_load.py" --hivesim "$hivesim" --events "$build/bench/yaml_events" \
+  --sizes "$load_sizes" --runs 5 --work "$work/load" --out "$work/load.json" > "$work/load.txt"
 
 # --- 7. The table -----------------------------------------------------------------------------
 echo "$(( $(date +%s) - started ))" > "$work/suite_wall_s.txt"

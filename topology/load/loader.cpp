@@ -11,9 +11,28 @@
 #include <memory>
 #include <vector>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "topology/load/loader_impl.hpp"
 
 namespace hivesim {
+
+namespace {
+
+constexpr std::uintptr_t kHugePage = std::uintptr_t{2} << 20;
+
+/// Asks for transparent huge pages under the whole 2 MB pages of [data, data + bytes): a large
+/// buffer filled from end to end then costs one page fault per 2 MB instead of 512 (on this
+/// 2-core VM the faults of a 13 MB load were a fifth of its CPU time). Only a hint.
+void prefer_huge_pages(const void* data, std::size_t bytes) {
+  const auto begin = reinterpret_cast<std::uintptr_t>(data);
+  const std::uintptr_t from = (begin + kHugePage - 1) / kHugePage * kHugePage;
+  const std::uintptr_t to = (begin + bytes) / kHugePage * kHugePage;
+  if (to > from) madvise(reinterpret_cast<void*>(from), to - from, MADV_HUGEPAGE);
+}
+
+}  // namespace
 
 std::string Diagnostic::str() const {
   if (line == 0) return file + ": error: " + message;
@@ -45,44 +64,51 @@ void declare_section(Diagnostics& diags, const yaml::Node& section, std::vector<
   }
 }
 
+// Ports are named globally: bridge ports first, then router ports, in document order.
+void Loader::declare_ports(const yaml::Node& device, DeviceKind kind, std::uint32_t index,
+                           std::vector<PortId>& device_ports) {
+  const auto items = peek_items(peek(device, "ports"));
+  device_ports.reserve(items.size());
+  for (const yaml::Node& item : items) {
+    const PortId id(static_cast<std::uint32_t>(topo_.ports.size()));
+    Port& port = topo_.ports.emplace_back();
+    port.device_kind = kind;
+    port.device = index;
+    port.loc = Diagnostics::loc_of(item);
+    // peek_name's rule: a non-empty scalar.
+    if (const yaml::Node name = peek(item, "name"); name.is_scalar() && !name.scalar().empty()) {
+      port.name.assign(name.scalar());
+      ports_.declare(diags_, name, port.name, id.value);
+    }
+    device_ports.push_back(id);
+  }
+}
+
 void Loader::declare(const MapReader& top) {
   auto section = [&](std::string_view key) {
     auto field = top.get(key);
     return field ? field->node() : yaml::Node();
   };
-  declare_section(diags_, section("hosts"), topo_.hosts, hosts_);
+  auto early = [&](std::string_view key) {
+    return std::find(declared_early_.begin(), declared_early_.end(), key) != declared_early_.end();
+  };
+  if (!early("hosts")) declare_section(diags_, section("hosts"), topo_.hosts, hosts_);
   declare_section(diags_, section("tunnel_zones"), topo_.tunnel_zones, tunnel_zones_);
-  declare_section(diags_, section("chains"), topo_.chains, chains_);
-  declare_section(diags_, section("security_groups"), topo_.security_groups, security_groups_);
+  if (!early("chains")) declare_section(diags_, section("chains"), topo_.chains, chains_);
+  if (!early("security_groups")) {
+    declare_section(diags_, section("security_groups"), topo_.security_groups, security_groups_);
+  }
   declare_section(diags_, section("port_groups"), topo_.port_groups, port_groups_);
-  declare_section(diags_, section("bridges"), topo_.bridges, bridges_);
-  declare_section(diags_, section("routers"), topo_.routers, routers_);
+  if (!streamed_) declare_section(diags_, section("bridges"), topo_.bridges, bridges_);
+  if (!routers_early_) declare_section(diags_, section("routers"), topo_.routers, routers_);
   declare_section(diags_, section("load_balancers"), topo_.load_balancers, load_balancers_);
 
-  // Ports are named globally: bridge ports first, then router ports, in document order.
-  auto declare_ports = [&](const yaml::Node& device, DeviceKind kind, std::uint32_t index,
-                           std::vector<PortId>& device_ports) {
-    const auto items = peek_items(peek(device, "ports"));
-    device_ports.reserve(items.size());
-    for (const yaml::Node& item : items) {
-      const PortId id(static_cast<std::uint32_t>(topo_.ports.size()));
-      Port port;
-      port.device_kind = kind;
-      port.device = index;
-      port.loc = Diagnostics::loc_of(item);
-      if (auto name = peek_name(item)) {
-        port.name = *name;
-        ports_.declare(diags_, peek(item, "name"), *name, id.value);
-      }
-      topo_.ports.push_back(std::move(port));
-      device_ports.push_back(id);
-    }
-  };
-  const auto bridges = peek_items(section("bridges"));
-  const auto routers = peek_items(section("routers"));
+  const auto bridges = streamed_ ? std::vector<yaml::Node>() : peek_items(section("bridges"));
+  const auto routers = routers_early_ ? std::vector<yaml::Node>() : peek_items(section("routers"));
   // The ports vector is sized once: grown by doubling, a cloud's million ports (250 bytes each)
-  // would be copied as it grows and leave up to half of it unused.
-  std::size_t port_count = 0;
+  // would be copied as it grows and leave up to half of it unused. (Streamed bridges' ports are
+  // in it already, in the room stream_start reserved.)
+  std::size_t port_count = topo_.ports.size();
   for (const auto* devices : {&bridges, &routers}) {
     for (const yaml::Node& device : *devices)
       port_count += peek_items(peek(device, "ports")).size();
@@ -124,6 +150,7 @@ void Loader::declare(const MapReader& top) {
     }
   }
 
+  if (streamed_traffic_) return;  // declared while parsing
   const auto traffic = peek_items(section("traffic"));
   s_.traffic.resize(traffic.size());
   for (std::uint32_t i = 0; i < traffic.size(); ++i) {
@@ -219,6 +246,108 @@ void Loader::read_tunnel_zones(const Field& list) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Streaming the bridges.
+
+void Loader::stream_start(const std::vector<std::pair<yaml::Node, yaml::Node>>& earlier,
+                          std::size_t lines) {
+  streamed_ = true;
+  // The first value of each key, as the root MapReader will read it.
+  auto section = [&](std::string_view key) {
+    for (const auto& [k, v] : earlier) {
+      if (k.is_scalar() && k.scalar() == key) return std::optional<yaml::Node>(v);
+    }
+    return std::optional<yaml::Node>();
+  };
+  if (auto hosts = section("hosts")) {
+    declare_section(diags_, *hosts, topo_.hosts, hosts_);
+    declared_early_.push_back("hosts");
+  }
+  if (auto chains = section("chains")) {
+    declare_section(diags_, *chains, topo_.chains, chains_);
+    declared_early_.push_back("chains");
+  }
+  if (auto groups = section("security_groups")) {
+    declare_section(diags_, *groups, topo_.security_groups, security_groups_);
+    declared_early_.push_back("security_groups");
+  }
+  // The number of ports is not known before the end: reserve room for a port a line of what is
+  // left (a cloud writes a VM port a line). Room never written is never touched, so it costs
+  // address space, not memory; a file with several ports a line grows the vector as usual.
+  topo_.ports.reserve(lines);
+  prefer_huge_pages(topo_.ports.data(), topo_.ports.capacity() * sizeof(Port));
+}
+
+void Loader::stream_bridge(const yaml::Node& item, std::size_t index) {
+  const auto i = static_cast<std::uint32_t>(index);
+  Bridge& bridge = topo_.bridges.emplace_back();
+  bridge.loc = Diagnostics::loc_of(item);
+  if (auto name = peek_name(item)) {
+    bridge.name = *name;
+    bridges_.declare(diags_, peek(item, "name"), *name, i);
+  }
+  declare_ports(item, DeviceKind::kBridge, i, bridge.ports);
+  // As read_bridges would see it: the list's items are owned by the top level ("").
+  read_bridge(index, Field(diags_, item, std::string(), "bridge"));
+}
+
+bool Loader::stream_traffic_start(const std::vector<std::pair<yaml::Node, yaml::Node>>& earlier,
+                                  std::size_t lines) {
+  if (!streamed_) return false;
+  for (const auto& [k, v] : earlier) {
+    if (!k.is_scalar() || k.scalar() != "routers") continue;
+    // The routers (the first of the key, as the root MapReader reads it): declared after every
+    // bridge port, as always, and read now, for a traffic source may name a router port.
+    declare_section(diags_, v, topo_.routers, routers_);
+    const auto routers = peek_items(v);
+    std::size_t port_count = topo_.ports.size();
+    for (const yaml::Node& device : routers)
+      port_count += peek_items(peek(device, "ports")).size();
+    topo_.ports.reserve(port_count);
+    for (std::uint32_t i = 0; i < routers.size(); ++i)
+      declare_ports(routers[i], DeviceKind::kRouter, i, topo_.routers[i].ports);
+    read_routers(Field(diags_, v, std::string(), "routers"));
+    routers_early_ = true;
+    break;
+  }
+  streamed_traffic_ = true;
+  // Room for a source a line of what is left: never touched unless used.
+  s_.traffic.reserve(lines);
+  return true;
+}
+
+void Loader::stream_traffic(const yaml::Node& item, std::size_t index) {
+  Traffic& t = s_.traffic.emplace_back();
+  t.loc = Diagnostics::loc_of(item);
+  if (auto name = peek_name(item)) {
+    t.name = *name;
+    traffic_.declare(diags_, peek(item, "name"), *name, static_cast<std::uint32_t>(index));
+  }
+  read_traffic_item(index, Field(diags_, item, std::string(), "traffic"));
+}
+
+bool Loader::stream_valid(const yaml::Node& root) const {
+  if (!streamed_ || !root.is_map()) return true;
+  // Only the first occurrence of a key counts (a repeat is an error and ignored).
+  std::vector<std::string_view> seen;
+  bool after_bridges = false;
+  bool after_traffic = false;
+  for (const auto& [key, value] : root.entries()) {
+    if (!key.is_scalar()) continue;
+    const std::string_view name = key.scalar();
+    if (std::find(seen.begin(), seen.end(), name) != seen.end()) continue;
+    seen.push_back(name);
+    if (name == "traffic") after_traffic = true;
+    if (after_traffic && streamed_traffic_ && name == "routers") {
+      return false;  // a source may have named a router port declared only later
+    }
+    if (name == "bridges") after_bridges = true;
+    if (after_bridges && std::find(std::begin(kBridgeNeeds), std::end(kBridgeNeeds), name) !=
+                             std::end(kBridgeNeeds)) {
+      return false;  // a bridge may have named something declared only later
+    }
+  }
+  return true;
+}
 
 LoadResult Loader::load(const yaml::Node& root) {
   const std::filesystem::path stem = std::filesystem::path(s_.file).stem();
@@ -254,6 +383,10 @@ LoadResult Loader::load(const yaml::Node& root) {
   };
   for (const auto& [key, reader] : sections) {
     if (key == "floating_ips") link_peers();  // every port has been read by now
+    if ((key == "bridges" && streamed_) || (key == "routers" && routers_early_) ||
+        (key == "traffic" && streamed_traffic_)) {
+      continue;  // read while parsing
+    }
     if (auto field = top.get(key)) (this->*reader)(*field);
   }
   if (!diags_.empty()) return LoadResult{std::nullopt, diags_.take_sorted()};
@@ -264,7 +397,70 @@ LoadResult Loader::load(const yaml::Node& root) {
 
 namespace {
 
-LoadResult load_text(std::string yaml, const std::string& file_name, const std::string& dir) {
+/// Hands the bridges and the traffic to the loader while the document is parsed, and gives
+/// back the pages of the text read so far (see load_text).
+class StreamSink final : public yaml::ItemSink {
+ public:
+  StreamSink(scenario_loader::Loader& loader, std::string& text, bool release)
+      : loader_(loader), text_(text), release_(release) {}
+
+  bool start(std::string_view key,
+             const std::vector<std::pair<yaml::Node, yaml::Node>>& earlier) override {
+    // What is left of the text has not been given back yet: its lines bound the list's items
+    // (a cloud writes one a line), to reserve room for them.
+    const std::string_view left = std::string_view(text_).substr(std::min(read_to_, text_.size()));
+    const auto lines = static_cast<std::size_t>(std::count(left.begin(), left.end(), '\n')) + 1;
+    if (key == "bridges") {
+      loader_.stream_start(earlier, lines);
+      return true;
+    }
+    return loader_.stream_traffic_start(earlier, lines);
+  }
+  void item(std::string_view key, const yaml::Node& item, std::size_t index) override {
+    if (key == "bridges") {
+      loader_.stream_bridge(item, index);
+    } else {
+      loader_.stream_traffic(item, index);
+    }
+  }
+  void consumed(std::size_t offset) override {
+    read_to_ = offset;
+    if (!release_) return;
+    // Whole pages strictly inside the string's buffer (never the page of its allocation's
+    // header): they read as zeros afterwards, and nothing reads them again. In pieces of at
+    // least 256 KiB: one call per bridge or source would be thousands of system calls.
+    constexpr std::uintptr_t kPiece = std::uintptr_t{256} << 10;
+    const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+    const auto base = reinterpret_cast<std::uintptr_t>(text_.data());
+    const std::uintptr_t from = std::max(released_, (base + page - 1) / page * page);
+    const std::uintptr_t to = (base + std::min(offset, text_.size())) / page * page;
+    if (to < from + kPiece) return;
+    madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+    released_ = to;
+  }
+
+ private:
+  scenario_loader::Loader& loader_;
+  std::string& text_;
+  bool release_;
+  std::uintptr_t released_ = 0;
+  std::size_t read_to_ = 0;  // the text before it has been read
+};
+
+enum class Streaming {
+  kNo,
+  kKeepText,     // stream the bridges; the text stays whole
+  kReleaseText,  // and give back its pages as the parse passes them (the caller can read the
+                 // text again)
+};
+
+/// Loads `yaml`. Streamed, the bridges are read while the text is parsed, and with
+/// kReleaseText the text's pages are given back as the parse passes them: the file's text, the
+/// YAML tree of its bridges and the model are never alive together. Returns nullopt when the
+/// file's order of sections did not allow streaming; the caller then loads the text (a fresh
+/// copy of it after kReleaseText) again, kNo.
+std::optional<LoadResult> load_text(std::string& yaml, const std::string& file_name,
+                                    const std::string& dir, Streaming streaming) {
   // YAML is Unicode text; libfyaml 0.8 loops forever on some bytes that are not UTF-8 (a
   // directive line "%\xa7", found by fuzz_scenario) and drops the rest of a file after one in a
   // comment, so the text is checked first.
@@ -283,13 +479,20 @@ LoadResult load_text(std::string yaml, const std::string& file_name, const std::
   }
   try {
     yaml::SyntaxError syntax;
-    const std::unique_ptr<yaml::Document> doc = yaml::Document::parse(std::move(yaml), syntax);
+    scenario_loader::Loader loader(file_name, dir);
+    std::unique_ptr<yaml::Document> doc;
+    if (streaming != Streaming::kNo) {
+      StreamSink sink(loader, yaml, streaming == Streaming::kReleaseText);
+      doc = yaml::Document::parse_stream(yaml, {"bridges", "traffic"}, sink, syntax);
+    } else {
+      doc = yaml::Document::parse(std::move(yaml), syntax);
+    }
     if (!doc) {
       return LoadResult{std::nullopt,
                         {Diagnostic{file_name, syntax.at.line + 1, syntax.at.column + 1,
                                     "YAML syntax: " + syntax.message}}};
     }
-    scenario_loader::Loader loader(file_name, dir);
+    if (!loader.stream_valid(doc->root())) return std::nullopt;
     return loader.load(doc->root());
   } catch (const std::exception& e) {
     // Out of memory, or a bug in the schema walker: still no throw out of the loader.
@@ -298,14 +501,9 @@ LoadResult load_text(std::string yaml, const std::string& file_name, const std::
   }
 }
 
-}  // namespace
-
-LoadResult load_scenario_text(std::string_view yaml, const std::string& file_name,
-                              const std::string& dir) {
-  return load_text(std::string(yaml), file_name, dir);
-}
-
-LoadResult load_scenario(const std::string& path) {
+/// Reads the scenario file at `path` into `text`; a refusal (unreadable, too large, binary) is
+/// returned as the load's result.
+std::optional<LoadResult> read_file(const std::string& path, std::string& text, bool& regular) {
   // Hostile input (SPEC section 10): a scenario is a text file of bounded size. /dev/zero, a
   // binary file or an endless pipe is refused before any YAML parsing.
   // The cap leaves room for the largest clouds a user models (100,000 hosts: ~130 MB of YAML).
@@ -318,7 +516,8 @@ LoadResult load_scenario(const std::string& path) {
   if (!in || std::filesystem::is_directory(path, ec)) {
     return refuse(0, "cannot read the scenario file");
   }
-  std::string text;
+  text.clear();
+  regular = std::filesystem::is_regular_file(path, ec);
   // Sized once from the file's size when it has one (a pipe grows it as it reads): appending
   // piece by piece would leave up to half of a large scenario's string unused.
   if (const auto size = std::filesystem::file_size(path, ec); !ec && size <= kMaxScenarioBytes) {
@@ -344,10 +543,34 @@ LoadResult load_scenario(const std::string& path) {
     text.append(buffer, got);
   }
   if (in.bad()) return refuse(0, "cannot read the scenario file");
-  in.close();
-  std::vector<char>().swap(piece);  // not held through the load
+  return std::nullopt;
+}
+
+}  // namespace
+
+LoadResult load_scenario_text(std::string_view yaml, const std::string& file_name,
+                              const std::string& dir) {
+  std::string text(yaml);
+  if (auto result = load_text(text, file_name, dir, Streaming::kReleaseText)) {
+    return std::move(*result);
+  }
+  text.assign(yaml);  // the streamed load gave back its pages
+  return std::move(*load_text(text, file_name, dir, Streaming::kNo));
+}
+
+LoadResult load_scenario(const std::string& path) {
   std::string dir = std::filesystem::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
-  return load_text(std::move(text), path, dir);
+  std::string text;
+  bool regular = false;
+  if (auto refused = read_file(path, text, regular)) return std::move(*refused);
+  // A regular file can be read again; a pipe's text is kept whole.
+  const Streaming streaming = regular ? Streaming::kReleaseText : Streaming::kKeepText;
+  if (auto result = load_text(text, path, dir, streaming)) return std::move(*result);
+  // The file names something before declaring it: load it again, whole.
+  if (regular) {
+    if (auto refused = read_file(path, text, regular)) return std::move(*refused);
+  }
+  return std::move(*load_text(text, path, dir, Streaming::kNo));
 }
 }  // namespace hivesim

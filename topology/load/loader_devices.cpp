@@ -79,23 +79,26 @@ std::vector<Subnet> Loader::read_subnets(const Field& list) {
 
 void Loader::read_bridges(const Field& list) {
   const auto items = list.items("bridge");
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    Bridge& bridge = topo_.bridges[i];
-    MapReader m = items[i].map(
-        label("bridge", bridge.name, "bridges", i),
-        {"name", "ports", "inbound_chain", "outbound_chain", "arp_table", "admin_up", "subnets"});
-    if (!m.ok()) continue;
-    if (auto name = m.require("name")) name->text();
-    if (auto subnets = m.get("subnets")) bridge.subnets = read_subnets(*subnets);
-    bridge.inbound_chain = read_chain_ref(m, "inbound_chain");
-    bridge.outbound_chain = read_chain_ref(m, "outbound_chain");
-    if (auto arp = m.get("arp_table")) bridge.arp_table = read_arp_table(*arp);
-    read(m, "admin_up", bridge.admin_up, &Field::boolean);
-    if (auto ports = m.get("ports")) {
-      const auto port_items = ports->items("port");
-      for (std::size_t j = 0; j < port_items.size() && j < bridge.ports.size(); ++j) {
-        read_port(bridge.ports[j], port_items[j], m.owner(), j);
-      }
+  for (std::size_t i = 0; i < items.size(); ++i)
+    read_bridge(i, items[i]);
+}
+
+void Loader::read_bridge(std::size_t i, const Field& item) {
+  Bridge& bridge = topo_.bridges[i];
+  MapReader m = item.map(
+      label("bridge", bridge.name, "bridges", i),
+      {"name", "ports", "inbound_chain", "outbound_chain", "arp_table", "admin_up", "subnets"});
+  if (!m.ok()) return;
+  if (auto name = m.require("name")) name->text();
+  if (auto subnets = m.get("subnets")) bridge.subnets = read_subnets(*subnets);
+  bridge.inbound_chain = read_chain_ref(m, "inbound_chain");
+  bridge.outbound_chain = read_chain_ref(m, "outbound_chain");
+  if (auto arp = m.get("arp_table")) bridge.arp_table = read_arp_table(*arp);
+  read(m, "admin_up", bridge.admin_up, &Field::boolean);
+  if (auto ports = m.get("ports")) {
+    const auto port_items = ports->items("port");
+    for (std::size_t j = 0; j < port_items.size() && j < bridge.ports.size(); ++j) {
+      read_port(bridge.ports[j], port_items[j], m.owner(), j);
     }
   }
 }
@@ -126,18 +129,25 @@ void Loader::read_routers(const Field& list) {
 
 void Loader::read_port(PortId id, const Field& item, const std::string& device, std::size_t index) {
   Port& port = topo_.ports[id.value];
-  const std::string owner = device + ": " + label("port", port.name, "ports", index);
-  MapReader m = item.map(
-      owner, {"name", "host", "peer", "mac", "ip", "inbound_chain", "outbound_chain",
-              "security_groups", "admin_up", "vlan", "port_security", "allowed_address_pairs"});
+  // "bridge 'b': port 'p'", in one allocation (a cloud has a million ports).
+  std::string owner;
+  if (!port.name.empty()) {
+    owner.reserve(device.size() + port.name.size() + 10);
+    owner.append(device).append(": port '").append(port.name).append("'");
+  } else {
+    owner = device + ": " + label("port", port.name, "ports", index);
+  }
+  MapReader m = item.map(std::move(owner), {"name", "host", "peer", "mac", "ip", "inbound_chain",
+                                            "outbound_chain", "security_groups", "admin_up", "vlan",
+                                            "port_security", "allowed_address_pairs"});
   if (!m.ok()) return;
   if (auto name = m.require("name")) name->text();
   if (auto host = m.get("host")) port.host = hosts_.resolve(*host);
   if (auto peer = m.get("peer")) {
     if (m.has("host")) {
       peer->error("a port is either exterior (host) or interior (peer), not both");
-    } else if (auto target = ports_.resolve(*peer)) {
-      peers_.push_back(PeerDecl{id, *target, *peer});
+    } else if (auto target = peer->text()) {
+      peers_.push_back(PeerDecl{id, std::move(*target), peer->loc(), peer->shared_owner()});
     }
   }
   read(m, "mac", port.mac, &Field::mac);
@@ -247,44 +257,57 @@ void Loader::read_routes(RouterId router_id, const Field& list) {
 }
 
 void Loader::link_peers() {
+  // Every port is declared by now: resolve the names the peers were written with.
+  std::vector<std::pair<const PeerDecl*, PortId>> links;
+  links.reserve(peers_.size());
+  for (const PeerDecl& d : peers_) {
+    if (auto target = ports_.find(d.target)) {
+      links.emplace_back(&d, *target);
+    } else {
+      d.error(diags_, ports_.unknown(d.target));
+    }
+  }
   // claimed[q] = the port that first named q as its peer.
   std::unordered_map<std::uint32_t, PortId> declared;  // port -> the peer it declares
-  for (const PeerDecl& d : peers_)
-    declared.emplace(d.port.value, d.target);
+  for (const auto& [d, target] : links)
+    declared.emplace(d->port.value, target);
   std::unordered_map<std::uint32_t, PortId> claimed;
-  for (const PeerDecl& d : peers_) {
+  for (const auto& [dp, target] : links) {
+    const PeerDecl& d = *dp;
+    const PortId t = target;
     Port& a = topo_.ports[d.port.value];
-    Port& b = topo_.ports[d.target.value];
-    if (d.port == d.target) {
-      d.field.error("a port cannot be its own peer");
+    Port& b = topo_.ports[t.value];
+    if (d.port == t) {
+      d.error(diags_, "a port cannot be its own peer");
       continue;
     }
     if (a.device_kind == b.device_kind && a.device == b.device) {
-      d.field.error("peer " + q(b.name) + " is on the same " +
-                    (a.on_bridge() ? "bridge" : "router") + "; a link joins two devices");
+      d.error(diags_, "peer " + q(b.name) + " is on the same " +
+                          (a.on_bridge() ? "bridge" : "router") + "; a link joins two devices");
       continue;
     }
     if (b.host) {
-      d.field.error("peer " + q(b.name) + " is an exterior port (bound to host " +
-                    q(topo_.host(*b.host).name) + ") and cannot be linked");
+      d.error(diags_, "peer " + q(b.name) + " is an exterior port (bound to host " +
+                          q(topo_.host(*b.host).name) + ") and cannot be linked");
       continue;
     }
-    if (auto it = declared.find(d.target.value); it != declared.end() && it->second != d.port) {
-      d.field.error("peer " + q(b.name) + " names " + q(topo_.port(it->second).name) +
-                    " as its peer, not " + q(a.name));
+    if (auto it = declared.find(t.value); it != declared.end() && it->second != d.port) {
+      d.error(diags_, "peer " + q(b.name) + " names " + q(topo_.port(it->second).name) +
+                          " as its peer, not " + q(a.name));
       continue;
     }
-    auto [it, inserted] = claimed.try_emplace(d.target.value, d.port);
+    auto [it, inserted] = claimed.try_emplace(t.value, d.port);
     if (!inserted && it->second != d.port) {
-      d.field.error("peer " + q(b.name) + " is already linked to " +
-                    q(topo_.port(it->second).name));
+      d.error(diags_,
+              "peer " + q(b.name) + " is already linked to " + q(topo_.port(it->second).name));
       continue;
     }
     if (a.on_bridge() && b.on_bridge() && !a.vlan && !b.vlan) {
-      d.field.error("a bridge-to-bridge link needs a vlan on one of its ports (VLAN-aware bridge)");
+      d.error(diags_,
+              "a bridge-to-bridge link needs a vlan on one of its ports (VLAN-aware bridge)");
       continue;
     }
-    a.peer = d.target;
+    a.peer = t;
     b.peer = d.port;
   }
 }

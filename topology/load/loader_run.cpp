@@ -23,15 +23,20 @@ std::optional<PortId> Loader::read_exterior_port(const Field& field) {
 
 void Loader::read_traffic(const Field& list) {
   const auto items = list.items("traffic");
+  for (std::size_t i = 0; i < items.size(); ++i)
+    read_traffic_item(i, items[i]);
+}
+
+void Loader::read_traffic_item(std::size_t i, const Field& item) {
   static const std::vector<std::string_view> kSyntheticOnly{
       "from", "packet", "flows", "packets_per_flow", "rate", "start", "reply", "reply_from"};
   static const std::vector<std::string_view> kPcapOnly{"port", "speed"};
-  for (std::size_t i = 0; i < items.size(); ++i) {
+  {
     Traffic& t = s_.traffic[i];
-    MapReader m = items[i].map(label("traffic", t.name, "traffic", i),
-                               {"name", "from", "packet", "flows", "packets_per_flow", "rate",
-                                "start", "reply", "reply_from", "pcap", "port", "speed"});
-    if (!m.ok()) continue;
+    MapReader m = item.map(label("traffic", t.name, "traffic", i),
+                           {"name", "from", "packet", "flows", "packets_per_flow", "rate", "start",
+                            "reply", "reply_from", "pcap", "port", "speed"});
+    if (!m.ok()) return;
     if (auto name = m.require("name")) name->text();
     const bool pcap = m.has("pcap");
     for (std::string_view key : pcap ? kSyntheticOnly : kPcapOnly) {
@@ -58,7 +63,7 @@ void Loader::read_traffic(const Field& list) {
         m.get("speed")->error("speed must be more than 0");
       }
       t.source = p;
-      continue;
+      return;
     }
     SyntheticTraffic syn;
     if (auto from = m.require("from")) {

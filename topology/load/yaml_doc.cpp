@@ -10,39 +10,6 @@
 namespace hivesim::yaml {
 
 // ---------------------------------------------------------------------------------------------
-// Node
-
-Kind Node::kind() const {
-  return doc_ ? doc_->nodes_[index_].kind() : Kind::kUndefined;
-}
-
-std::string_view Node::scalar() const {
-  if (!is_scalar()) return {};
-  const Document::Record& r = doc_->nodes_[index_];
-  return std::string_view(r.in_input() ? doc_->input_ : doc_->text_).substr(r.first, r.count);
-}
-
-Mark Node::mark() const {
-  if (!doc_) return {};
-  const Document::Record& r = doc_->nodes_[index_];
-  return Mark{r.line(), r.column};
-}
-
-std::size_t Node::child_count() const {
-  if (!is_sequence() && !is_map()) return 0;
-  return doc_->nodes_[index_].count;
-}
-
-Node Node::item(std::size_t i) const {
-  return Node(doc_, doc_->children_[doc_->nodes_[index_].first + i]);
-}
-
-std::pair<Node, Node> Node::entry(std::size_t i) const {
-  const std::uint32_t at = doc_->nodes_[index_].first + 2 * static_cast<std::uint32_t>(i);
-  return {Node(doc_, doc_->children_[at]), Node(doc_, doc_->children_[at + 1])};
-}
-
-// ---------------------------------------------------------------------------------------------
 // Building from libfyaml's events
 
 namespace {
@@ -76,7 +43,13 @@ bool is_null_word(std::string_view s) {
 /// their children collect on one scratch stack and move to `children_` when the collection ends.
 class Builder {
  public:
-  Builder(Document& doc, std::string_view input) : doc_(doc), input_(input) {
+  Builder(Document& doc, std::string_view input, std::vector<std::string_view> stream_keys,
+          ItemSink* sink)
+      : doc_(doc),
+        stream_keys_(std::move(stream_keys)),
+        key_seen_(stream_keys_.size()),
+        sink_(sink),
+        input_(input) {
     doc_.nodes_.push_back(Document::Record{});  // index 0: undefined
     expanded_.push_back(0);
   }
@@ -93,11 +66,14 @@ class Builder {
   }
 
   bool done() const { return finished_; }
+  /// The sink asked to stop (not a syntax error).
+  bool stopped() const { return stopped_; }
 
  private:
   struct Frame {
     std::uint32_t node;
     std::size_t scratch_start;
+    int stream = -1;  // a streamed list (its key's index): items go to the sink, not to children
   };
 
   bool dispatch(fy_event* event, SyntaxError& error) {
@@ -170,6 +146,7 @@ class Builder {
     if (at.line > Document::Record::kMaxLine) too_large_ = at;
     doc_.nodes_.push_back(Document::Record::make(kind, at.line, at.column));
     expanded_.push_back(1);
+    ++created_;
     return index;
   }
 
@@ -188,7 +165,9 @@ class Builder {
   }
 
   void name_anchor(fy_token* anchor, std::uint32_t node) {
-    if (anchor) anchors_[std::string(token_text(anchor))] = node;
+    if (!anchor) return;
+    anchors_[std::string(token_text(anchor))] = node;
+    ++anchor_definitions_;
   }
 
   /// Hands a finished node to its parent (or makes it the root).
@@ -198,23 +177,102 @@ class Builder {
       finished_ = true;
       return true;
     }
-    scratch_.push_back(node);
-    expanded_[frames_.back().node] += expanded_[node];
+    const Frame parent = frames_.back();
+    if (const int key = stream_key_of_value(); key >= 0) {
+      key_seen_[static_cast<std::size_t>(key)] = true;
+    }
+    expanded_[parent.node] += expanded_[node];
     // The bound is on what aliases add: a document's own nodes are bounded by the file size
-    // limit (a 100,000-host scenario has 13 million of them and no alias).
-    if (expanded_[frames_.back().node] > Document::kMaxExpandedNodes + doc_.nodes_.size()) {
+    // limit (a 100,000-host scenario has 13 million of them and no alias). Streamed items count
+    // although their nodes are gone.
+    if (expanded_[parent.node] > Document::kMaxExpandedNodes + created_) {
       error = SyntaxError{mark_of(fy_event_start_mark(event)),
                           "aliases expand the document to more than " +
                               std::to_string(Document::kMaxExpandedNodes) + " nodes"};
+      return false;
+    }
+    if (parent.stream >= 0) return stream_item(parent.stream, node);
+    scratch_.push_back(node);
+    return true;
+  }
+
+  /// Which streamed key (its index) the node being attached (or opened) is the value of in the
+  /// root map; -1 for none.
+  int stream_key_of_value() const {
+    if (!sink_ || frames_.size() != 1) return -1;
+    const Frame& root = frames_.front();
+    if (doc_.nodes_[root.node].kind() != Kind::kMap) return -1;
+    if ((scratch_.size() - root.scratch_start) % 2 != 1) return -1;  // not a value
+    const std::string_view key = Node(&doc_, scratch_.back()).scalar();
+    for (std::size_t i = 0; i < stream_keys_.size(); ++i) {
+      if (stream_keys_[i] == key) return static_cast<int>(i);
+    }
+    return -1;
+  }
+
+  /// A list to stream opens: earlier nodes keep their text (the input before the list is going
+  /// to be released), the sink sees the root map's entries so far and may decline.
+  bool begin_stream(int key) {
+    own_text(1);
+    std::vector<std::pair<Node, Node>> earlier;
+    const Frame& root = frames_.front();
+    for (std::size_t i = root.scratch_start; i + 1 < scratch_.size(); i += 2)
+      earlier.emplace_back(Node(&doc_, scratch_[i]), Node(&doc_, scratch_[i + 1]));
+    if (!sink_->start(stream_keys_[static_cast<std::size_t>(key)], earlier)) return false;
+    items_ = 0;
+    mark_item_start();
+    return true;
+  }
+
+  void mark_item_start() {
+    item_nodes_ = doc_.nodes_.size();
+    item_children_ = doc_.children_.size();
+    item_text_ = doc_.text_.size();
+    item_anchors_ = anchor_definitions_;
+    item_offset_ = last_end_.input_pos > 0 ? static_cast<std::size_t>(last_end_.input_pos) : 0;
+  }
+
+  /// Copies the input slices of scalars from node `from` on into the arena.
+  void own_text(std::size_t from) {
+    for (std::size_t i = from; i < doc_.nodes_.size(); ++i) {
+      Document::Record& r = doc_.nodes_[i];
+      if (r.kind() != Kind::kScalar || !r.in_input()) continue;
+      const std::string_view text = input_.substr(r.first, r.count);
+      r.first = static_cast<std::uint32_t>(doc_.text_.size());
+      r.line_bits &= ~std::uint32_t{8};
+      doc_.text_.append(text);
+    }
+  }
+
+  /// Hands a complete item of the streamed list to the sink, then drops its nodes.
+  bool stream_item(int key, std::uint32_t node) {
+    const bool built_here = node >= item_nodes_;  // not an alias to an older node
+    sink_->item(stream_keys_[static_cast<std::size_t>(key)], Node(&doc_, node), items_++);
+    if (built_here && anchor_definitions_ == item_anchors_) {
+      doc_.nodes_.truncate(item_nodes_);
+      expanded_.resize(item_nodes_);
+      doc_.children_.truncate(item_children_);
+      doc_.text_.resize(item_text_);
+    } else {
+      own_text(item_nodes_);  // an anchor in it may be named further on
+    }
+    sink_->consumed(item_offset_);
+    mark_item_start();
+    if (!sink_->keep_going()) {
+      stopped_ = true;
       return false;
     }
     return true;
   }
 
   void open(Kind kind, fy_event* event, fy_token* anchor, fy_token* tag) {
+    // An anchored list is not streamed: an alias to it would find it empty.
+    int key = kind == Kind::kSequence && !anchor ? stream_key_of_value() : -1;
+    if (key >= 0 && key_seen_[static_cast<std::size_t>(key)]) key = -1;
     const std::uint32_t node = add(kind, start_of(event, anchor, tag));
     name_anchor(anchor, node);
     frames_.push_back(Frame{node, scratch_.size()});
+    if (key >= 0 && begin_stream(key)) frames_.back().stream = key;
   }
 
   bool close(fy_event* event, SyntaxError& error) {
@@ -282,6 +340,19 @@ class Builder {
   }
 
   Document& doc_;
+  std::vector<std::string_view> stream_keys_;
+  std::vector<bool> key_seen_;  // per stream key: met in the root map already
+  ItemSink* sink_ = nullptr;
+  bool stopped_ = false;
+  std::uint64_t created_ = 0;             // nodes ever built, streamed ones included
+  std::uint64_t anchor_definitions_ = 0;  // anchors ever named
+  // Where the streamed item being read starts: in nodes_, children_, text_, anchors and input.
+  std::size_t item_nodes_ = 0;
+  std::size_t item_children_ = 0;
+  std::size_t item_text_ = 0;
+  std::uint64_t item_anchors_ = 0;
+  std::size_t item_offset_ = 0;
+  std::size_t items_ = 0;
   std::vector<Frame> frames_;
   std::vector<std::uint32_t> scratch_;
   std::vector<std::uint64_t> expanded_;  // per node: nodes a full walk below it visits
@@ -293,6 +364,31 @@ class Builder {
 };
 
 std::unique_ptr<Document> Document::parse(std::string text, SyntaxError& error) {
+  if (text.size() > std::numeric_limits<std::uint32_t>::max()) {
+    error = SyntaxError{{}, "the document is larger than 4 GiB"};
+    return nullptr;
+  }
+  auto doc = std::make_unique<Document>();
+  doc->owned_ = std::move(text);
+  doc->input_ = doc->owned_;
+  return parse_into(std::move(doc), {}, nullptr, error);
+}
+
+std::unique_ptr<Document> Document::parse_stream(std::string_view text,
+                                                 std::vector<std::string_view> keys, ItemSink& sink,
+                                                 SyntaxError& error) {
+  if (text.size() > std::numeric_limits<std::uint32_t>::max()) {
+    error = SyntaxError{{}, "the document is larger than 4 GiB"};
+    return nullptr;
+  }
+  auto doc = std::make_unique<Document>();
+  doc->input_ = text;
+  return parse_into(std::move(doc), std::move(keys), &sink, error);
+}
+
+std::unique_ptr<Document> Document::parse_into(std::unique_ptr<Document> doc,
+                                               std::vector<std::string_view> keys, ItemSink* sink,
+                                               SyntaxError& error) {
   fy_diag_cfg diag_cfg{};
   fy_diag_cfg_default(&diag_cfg);
   diag_cfg.fp = nullptr;
@@ -307,25 +403,22 @@ std::unique_ptr<Document> Document::parse(std::string text, SyntaxError& error) 
   fy_parse_cfg cfg{};
   cfg.flags = static_cast<fy_parse_cfg_flags>(FYPCF_QUIET | FYPCF_COLLECT_DIAG);
   cfg.diag = diag.get();
-  if (text.size() > std::numeric_limits<std::uint32_t>::max()) {
-    error = SyntaxError{{}, "the document is larger than 4 GiB"};
-    return nullptr;
-  }
-  auto doc = std::make_unique<Document>();
-  doc->input_ = std::move(text);
   std::unique_ptr<fy_parser, ParserDeleter> parser(fy_parser_create(&cfg));
   if (!parser || fy_parser_set_string(parser.get(), doc->input_.data(), doc->input_.size()) != 0) {
     error = SyntaxError{{}, "cannot start the YAML parser"};
     return nullptr;
   }
 
-  Builder builder(*doc, doc->input_);
+  Builder builder(*doc, doc->input_, std::move(keys), sink);
   while (!builder.done()) {
     fy_event* event = fy_parser_parse(parser.get());
     if (!event) break;
     const bool ok = builder.on_event(event, error);
     fy_parser_event_free(parser.get(), event);
-    if (!ok) return nullptr;
+    if (!ok) {
+      if (builder.stopped()) error = SyntaxError{};
+      return nullptr;
+    }
   }
   if (fy_parser_get_stream_error(parser.get())) {
     void* iter = nullptr;

@@ -9,6 +9,23 @@
 // children of each collection sit side by side in one index array, so loading is bounded by
 // libfyaml's scanner.
 //
+// Streaming (parse_stream): a cloud's scenario is mostly a few lists (`bridges`, with every VM
+// port, and `traffic`); even at 16 bytes a node their tree is ~2.3x the text. So the items of
+// named top-level lists can be handed, each as soon as it is complete, to an ItemSink, and
+// their nodes are then dropped: the tree of such a list never exists as a whole (it ends up
+// empty), and what is alive at once is the rest of the document's tree and one item. Rules
+// that keep the semantics of a whole tree:
+//  - only the value of the first occurrence of a key in the root map is streamed, and only
+//    when it is a sequence written out (not an alias, not anchored) and the sink accepts it;
+//  - an item that defines an anchor is kept (its nodes, and its text copied into the arena), so
+//    an alias further on still names it; an alias item is never dropped (its nodes are older);
+//  - the alias bound counts every node ever built, dropped or not, as the whole tree did;
+//  - positions come from the same events, so they are the same.
+// While streaming, the text before the item just read is not read again: the sink is told
+// (ItemSink::consumed) so its owner may give those pages back. For that, from the moment the
+// list starts every node that outlives its item keeps its scalar text in the arena, not as a
+// slice of the input.
+//
 // Semantics kept from the loader's yaml-cpp days (error messages and positions depend on them):
 //  - a plain scalar `~`, `null`, `Null`, `NULL` or an empty plain value is null;
 //  - a node's mark is where its first token starts (0-based line and column);
@@ -19,6 +36,7 @@
 // Cost: one pass over libfyaml's events, O(text) time and 16 bytes per node + 4 per child + the
 // unescaped scalar text (a node on a line past 2^28 is refused: "the document is too large").
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -101,6 +119,7 @@ class Node {
 
  private:
   friend class Document;
+  friend class Builder;
   template <class T>
   friend class NodeRange;
   Node(const Document* doc, std::uint32_t index) : doc_(doc), index_(index) {}
@@ -125,6 +144,23 @@ struct SyntaxError {
   std::string message;
 };
 
+/// Receives the items of the streamed top-level lists while the document is parsed.
+class ItemSink {
+ public:
+  virtual ~ItemSink() = default;
+  /// The list under `key` starts; `earlier` are the root map's entries before it, as (key,
+  /// value). False: do not stream it (it is then kept whole, as any other node).
+  virtual bool start(std::string_view key, const std::vector<std::pair<Node, Node>>& earlier) = 0;
+  /// One complete item of the list under `key` (0-based). Its nodes are dropped after the call
+  /// (unless it holds an anchor): keep nothing of it but copies.
+  virtual void item(std::string_view key, const Node& item, std::size_t index) = 0;
+  /// The text before byte `offset` will not be read again.
+  virtual void consumed(std::size_t offset) { (void)offset; }
+  /// After each item: false stops the parse (parse_stream then returns nullptr with an empty
+  /// error message).
+  virtual bool keep_going() const { return true; }
+};
+
 class Document {
  public:
   /// Aliases may expand a document by at most this many nodes beyond its own.
@@ -134,12 +170,22 @@ class Document {
   /// where they can be). On failure returns nullptr and fills `error`.
   static std::unique_ptr<Document> parse(std::string text, SyntaxError& error);
 
+  /// The same, over text the caller keeps alive (and may release as the sink is told), handing
+  /// the items of the root map's lists `keys` to `sink` one by one (see the design comment).
+  static std::unique_ptr<Document> parse_stream(std::string_view text,
+                                                std::vector<std::string_view> keys, ItemSink& sink,
+                                                SyntaxError& error);
+
   /// The root node (null for an empty document).
   Node root() const { return Node(this, root_); }
 
  private:
   friend class Node;
   friend class Builder;
+
+  static std::unique_ptr<Document> parse_into(std::unique_ptr<Document> doc,
+                                              std::vector<std::string_view> keys, ItemSink* sink,
+                                              SyntaxError& error);
 
   /// 16 bytes a node: a cloud's scenario has a node for about every 9 bytes of text.
   struct Record {
@@ -166,8 +212,11 @@ class Document {
     T& operator[](std::size_t i) { return blocks_[i >> kShift][i & kMask]; }
     const T& operator[](std::size_t i) const { return blocks_[i >> kShift][i & kMask]; }
     std::size_t size() const { return size_; }
+    /// Drops the items from `size` on (the blocks stay for reuse).
+    void truncate(std::size_t size) { size_ = std::min(size, size_); }
     void push_back(const T& value) {
-      if ((size_ & kMask) == 0) blocks_.push_back(std::make_unique_for_overwrite<T[]>(kMask + 1));
+      if ((size_ >> kShift) == blocks_.size())
+        blocks_.push_back(std::make_unique_for_overwrite<T[]>(kMask + 1));
       (*this)[size_++] = value;
     }
 
@@ -180,9 +229,42 @@ class Document {
 
   Blocks<Record> nodes_;            // nodes_[0] is the undefined node
   Blocks<std::uint32_t> children_;  // each collection's children, side by side
-  std::string input_;               // the parsed text (plain scalars are slices of it)
+  std::string owned_;               // the text, when parse() was given it
+  std::string_view input_;          // the parsed text (plain scalars are slices of it)
   std::string text_;                // scalars whose text differs from the input's
   std::uint32_t root_ = 0;
 };
+
+// Node's accessors are inline: the loader calls them a few dozen times a node.
+
+inline Kind Node::kind() const {
+  return doc_ ? doc_->nodes_[index_].kind() : Kind::kUndefined;
+}
+
+inline std::string_view Node::scalar() const {
+  if (!is_scalar()) return {};
+  const Document::Record& r = doc_->nodes_[index_];
+  return (r.in_input() ? doc_->input_ : std::string_view(doc_->text_)).substr(r.first, r.count);
+}
+
+inline Mark Node::mark() const {
+  if (!doc_) return {};
+  const Document::Record& r = doc_->nodes_[index_];
+  return Mark{r.line(), r.column};
+}
+
+inline std::size_t Node::child_count() const {
+  if (!is_sequence() && !is_map()) return 0;
+  return doc_->nodes_[index_].count;
+}
+
+inline Node Node::item(std::size_t i) const {
+  return Node(doc_, doc_->children_[doc_->nodes_[index_].first + i]);
+}
+
+inline std::pair<Node, Node> Node::entry(std::size_t i) const {
+  const std::uint32_t at = doc_->nodes_[index_].first + 2 * static_cast<std::uint32_t>(i);
+  return {Node(doc_, doc_->children_[at]), Node(doc_, doc_->children_[at + 1])};
+}
 
 }  // namespace hivesim::yaml

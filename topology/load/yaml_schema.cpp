@@ -411,9 +411,18 @@ MapReader Field::map(std::string owner, std::initializer_list<std::string_view> 
 
 MapReader::MapReader(Diagnostics& diags, const yaml::Node& node, std::string owner,
                      std::initializer_list<std::string_view> keys)
-    : diags_(&diags), node_(node), owner_(std::make_shared<const std::string>(std::move(owner))) {
-  for (auto k : keys)
-    keys_.emplace_back(k);
+    : diags_(&diags),
+      node_(node),
+      owner_(std::make_shared<const std::string>(std::move(owner))),
+      keys_(keys.begin(), keys.end()),
+      values_(keys.size()) {
+  slots_.fill(-1);
+  for (std::size_t i = 0; i < keys_.size(); ++i) {
+    std::size_t s = slot_of(keys_[i]);
+    while (slots_[s] >= 0)
+      s = (s + 1) & (kSlots - 1);
+    slots_[s] = static_cast<std::int8_t>(i);
+  }
   if (node.is_null()) {
     ok_ = true;
     return;
@@ -430,26 +439,46 @@ MapReader::MapReader(Diagnostics& diags, const yaml::Node& node, std::string own
       continue;
     }
     const std::string_view name = kv.first.scalar();
-    if (has(name)) {
+    const int at = index_of(name);
+    if (at >= 0 && values_[static_cast<std::size_t>(at)].is_defined()) {
       key().error("duplicate key " + quoted(name));
-    } else if (std::find(keys_.begin(), keys_.end(), name) == keys_.end()) {
+    } else if (at < 0) {
       key().error("unknown key " + quoted(name) +
                   did_you_mean(name, std::vector<std::string>(keys_.begin(), keys_.end())));
     } else {
-      values_.emplace_back(name, kv.second);
+      values_[static_cast<std::size_t>(at)] = kv.second;
     }
   }
 }
 
+std::size_t MapReader::slot_of(std::string_view key) {
+  const std::size_t n = key.size();
+  const unsigned first = n ? static_cast<unsigned char>(key[0]) : 0;
+  const unsigned last = n ? static_cast<unsigned char>(key[n - 1]) : 0;
+  return (n * 31 + first * 7 + last) & (kSlots - 1);
+}
+
+int MapReader::index_of(std::string_view key) const {
+  // A key is found (or known absent) by a probe of a small open-addressed table, not a search
+  // of the key list: most of the keys a reader asks for are absent from a given map.
+  for (std::size_t s = slot_of(key);; s = (s + 1) & (kSlots - 1)) {
+    const int at = slots_[s];
+    if (at < 0) return -1;
+    const std::string_view k = keys_[static_cast<std::size_t>(at)];
+    // Keys are short words: compared inline rather than by a call to memcmp.
+    if (k.size() == key.size() && std::equal(k.begin(), k.end(), key.begin())) return at;
+  }
+}
+
 bool MapReader::has(std::string_view key) const {
-  return std::any_of(values_.begin(), values_.end(), [&](const auto& v) { return v.first == key; });
+  const int at = index_of(key);
+  return at >= 0 && values_[static_cast<std::size_t>(at)].is_defined();
 }
 
 std::optional<Field> MapReader::get(std::string_view key) const {
-  for (const auto& [name, value] : values_) {
-    if (name == key) return Field(*diags_, value, owner_, std::string(name));
-  }
-  return std::nullopt;
+  const int at = index_of(key);
+  if (at < 0 || !values_[static_cast<std::size_t>(at)].is_defined()) return std::nullopt;
+  return Field(*diags_, values_[static_cast<std::size_t>(at)], owner_, std::string(key));
 }
 
 std::optional<Field> MapReader::require(std::string_view key) const {

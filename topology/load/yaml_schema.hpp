@@ -8,6 +8,7 @@
 
 #include "topology/load/yaml_doc.hpp"
 
+#include <array>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
@@ -68,6 +69,7 @@ class Field {
 
   const yaml::Node& node() const { return node_; }
   const std::string& owner() const { return *owner_; }
+  const std::shared_ptr<const std::string>& shared_owner() const { return owner_; }
   const std::string& key() const { return key_; }
   SourceLoc loc() const { return Diagnostics::loc_of(node_); }
   bool is_scalar() const { return node_.is_scalar(); }
@@ -163,6 +165,9 @@ class MapReader {
   void error(std::string_view message) const;
 
  private:
+  /// The position of `key` among the declared keys, or -1.
+  int index_of(std::string_view key) const;
+
   Diagnostics* diags_;
   yaml::Node node_;
   std::shared_ptr<const std::string> owner_;  // shared with the fields handed out
@@ -170,7 +175,13 @@ class MapReader {
   // Keys are the caller's string literals and values' names point into the document, which
   // outlives the load: no string is copied per map (a 100,000-port scenario reads ~1M maps).
   absl::InlinedVector<std::string_view, 16> keys_;
-  absl::InlinedVector<std::pair<std::string_view, yaml::Node>, 8> values_;  // known keys, in order
+  // The value of each declared key, by its position in keys_ (undefined when absent): a get()
+  // is one search of the short key list, not of the map's entries too.
+  absl::InlinedVector<yaml::Node, 16> values_;
+  // keys_'s positions by a hash of the key (slot_of), -1 for an empty slot; at most 32 keys.
+  static constexpr std::size_t kSlots = 64;
+  static std::size_t slot_of(std::string_view key);
+  std::array<std::int8_t, kSlots> slots_;
 };
 
 /// Reads the map's `name` key without reporting anything (for the declaration pass).
