@@ -397,6 +397,21 @@ Result<Dump> read_dump(std::string_view json, std::string_view hypervisors_json)
     l.name = o.str("name");
     l.vip = o.ip("vip_address");
     l.vip_port = port_ids.resolve(o, "vip_port_id", o.str("vip_port_id"), false);
+    if (l.vip_port != kNone) {
+      // The VIP port becomes the link to the load balancer's router: a port Neutron gave to a
+      // VM, a router or another load balancer would be written twice.
+      const PortIn& vp = d.ports[l.vip_port];
+      if (!is_load_balancer_port(vp)) {
+        o.fail("vip_port_id", "port " + vp.id + " has device_owner '" + vp.device_owner +
+                                  "', not a load balancer's ('Octavia')");
+      }
+      for (const LoadBalancerIn& other : d.load_balancers) {
+        if (other.vip_port == l.vip_port) {
+          o.fail("vip_port_id",
+                 "port " + vp.id + " is already the VIP of load balancer " + other.id);
+        }
+      }
+    }
     l.vip_subnet = subnet_ids.resolve(o, "vip_subnet_id", o.str("vip_subnet_id"), false);
     l.admin_up = o.boolean("admin_state_up", true);
     d.load_balancers.push_back(std::move(l));

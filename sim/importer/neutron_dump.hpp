@@ -63,6 +63,13 @@ struct PortIn {
   std::vector<AddressPairIn> pairs;
 };
 
+/// A load balancer's VIP port: Octavia names its owner "Octavia", Neutron LBaaS v2
+/// "neutron:LOADBALANCERV2".
+inline bool is_load_balancer_port(const PortIn& p) {
+  return p.device_owner == "Octavia" ||
+         std::string_view(p.device_owner).starts_with("neutron:LOADBALANCER");
+}
+
 struct RouteIn {
   std::string destination, nexthop;
 };

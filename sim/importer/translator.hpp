@@ -373,7 +373,7 @@ class Translator {
         }
       } else if (owner == "network:dhcp" || owner == "network:floatingip") {
         continue;  // the DHCP server address (subnets); floating IPs come from floatingips
-      } else if (owner == "Octavia" || starts_with(owner, "neutron:LOADBALANCER")) {
+      } else if (is_load_balancer_port(p)) {
         continue;  // VIP ports come with their load balancer
       } else {
         warn("port " + p.id + ": device_owner '" + owner + "' is not modelled, skipped");

@@ -170,3 +170,33 @@ TEST_CASE("import: an id with line breaks stays inside its comment") {
   const LoadResult loaded = load_scenario_text(out->yaml, "imported.yaml");
   CHECK(loaded.errors.empty());
 }
+
+TEST_CASE("import: a VIP port that is not a load balancer's is an error naming the field") {
+  // Found by fuzz_neutron in CI (fuzz/corpus/fuzz_neutron/crash-vip-port-owned-by-vm.json): the
+  // VIP port's device_owner mutated to a VM's, and the port was written twice (as a VM port and
+  // as the link to the load balancer's router), which check refuses.
+  for (const char* owner : {"", "compute:nova", "network:router_interface"}) {
+    Json dump = cloud();
+    bool edited = false;
+    for (auto& port : dump["ports"]) {
+      if (port["device_owner"] == "Octavia") {
+        port["device_owner"] = owner;
+        edited = true;
+      }
+    }
+    REQUIRE(edited);
+    const auto out = import(dump);
+    REQUIRE_FALSE(out);
+    CHECK_THAT(out.error(), Catch::Contains("loadbalancers[0]") &&
+                                Catch::Contains("field 'vip_port_id'") &&
+                                Catch::Contains("not a load balancer's"));
+  }
+  Json dump = cloud();
+  Json second = dump["loadbalancers"][0];
+  second["id"] = "ac000002-0000-4000-8000-000000000002";
+  dump["loadbalancers"].push_back(second);
+  const auto shared = import(dump);
+  REQUIRE_FALSE(shared);
+  CHECK_THAT(shared.error(), Catch::Contains("loadbalancers[1]") &&
+                                 Catch::Contains("already the VIP of load balancer ac000001"));
+}
