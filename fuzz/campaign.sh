@@ -3,8 +3,9 @@
 # process under `nice -n 19` (idle CPU only), until 10 million executions or SECONDS
 # (FUZZ_CAMPAIGN_SECONDS, default 86400), growing build-fuzz/campaign/<target>/ from the seeds.
 # Logs: build-fuzz/campaign/<target>.log, with the final counts (-print_final_stats=1).
-# FUZZ_MAX_LEN (default 4096) bounds the inputs libFuzzer makes (the seeds keep their size; CI
-# fuzzes up to 65536). ASan keeps the last 16 MiB of freed memory poisoned (quarantine_size_mb,
+# FUZZ_MAX_LEN (default 4096) bounds the inputs libFuzzer makes, raised to the largest committed
+# seed of the target: libFuzzer cuts every input it reads to -max_len, and a Neutron dump cut to
+# 4 KiB never reaches the load balancers (CI fuzzes up to 65536). ASan keeps the last 16 MiB of freed memory poisoned (quarantine_size_mb,
 # 256 by default): a use after free within an input is still caught, and cycling 256 MiB cost a
 # third of the time of the scenario and Neutron targets (fuzz/README.md). ASAN_OPTIONS, if set,
 # replaces that.
@@ -28,8 +29,10 @@ main() {
   for t in "${targets[@]}"; do
     mapfile -t dict < <(fuzz_dict "$t")
     mkdir -p "build-fuzz/campaign/$t"
+    largest=$(find "fuzz/corpus/$t" -type f -printf '%s\n' | sort -n | tail -1)
+    len=$((largest > max_len ? largest : max_len))
     nice -n 19 "build-fuzz/fuzz/$t" "${dict[@]}" -runs=10000000 -max_total_time="$seconds" \
-      -timeout=10 -rss_limit_mb=2048 -max_len="$max_len" -artifact_prefix="build-fuzz/artifacts/$t-" \
+      -timeout=10 -rss_limit_mb=2048 -max_len="$len" -artifact_prefix="build-fuzz/artifacts/$t-" \
       -print_final_stats=1 "build-fuzz/campaign/$t" "fuzz/corpus/$t" \
       >"build-fuzz/campaign/$t.log" 2>&1 &
   done
