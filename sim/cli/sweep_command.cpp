@@ -282,26 +282,24 @@ int sweep_command(const std::vector<std::string>& args, std::ostream& out, std::
     }
   }
 
+  // Under mpirun, MPI starts while this rank loads the scenario and plans (both its own work:
+  // every rank plans, since the baseline decides the link variants); it ends when this does.
+  MpiSession mpi(!shard);
   const auto scenario = load_or_report(inputs[0], err);
   if (!scenario) return kExitBadInput;
+  auto plan = whatif::plan_sweep(*scenario, question);
 
-  const std::optional<MpiWorld> started = shard ? std::nullopt : mpi_begin();
+  const std::optional<MpiWorld> started = mpi.world();
   const bool distributed = started.has_value();
   const MpiWorld world = started.value_or(MpiWorld{});
   if (distributed && !jobs_given) jobs = 1;  // one rank per core: mpirun places the ranks
-  auto finish = [&](int code) {
-    mpi_end();
-    return code;
-  };
   if (distributed && !world.threads) {
     if (world.rank == 0) {
       err << "hivesim sweep: error: this MPI library does not allow MPI_THREAD_SERIALIZED, "
              "which a sweep under mpirun needs; run it with --shard K/N and --merge instead\n";
     }
-    return finish(kExitBadInput);
+    return kExitBadInput;
   }
-  // Every rank plans (the baseline decides the link variants) and runs its share.
-  auto plan = whatif::plan_sweep(*scenario, question);
   std::string error;
   std::vector<whatif::VariantResult> results;
   if (!plan) {
@@ -329,24 +327,24 @@ int sweep_command(const std::vector<std::string>& args, std::ostream& out, std::
     // Ranks send their results with their indices (or "!" and the error) to rank 0.
     const std::string mine = error.empty() ? whatif::variant_rows(results) : "!" + error;
     const std::vector<std::string> parts = mpi_gather(mine);
-    if (world.rank != 0) return finish(kExitOk);
+    if (world.rank != 0) return kExitOk;
     for (const std::string& part : parts) {
-      if (!part.empty() && part[0] == '!') return finish(fail(part.substr(1)));
+      if (!part.empty() && part[0] == '!') return fail(part.substr(1));
     }
     auto merged = whatif::sweep_json_from_rows(*scenario, question, *plan, parts);
     if (!merged) {
       err << "hivesim sweep: internal error: " << merged.error() << "\n";
-      return finish(kExitInternal);
+      return kExitInternal;
     }
     Extras extras{nullptr, &plan->baseline, scenario->file};
     std::optional<html::SweepTimelines> pictures;
     if (vm.count("html")) {
       auto t = page_timelines(*scenario, *plan, *merged, results);
-      if (!t) return finish(fail(t.error()));
+      if (!t) return fail(t.error());
       pictures = std::move(*t);
       extras.timelines = &*pictures;
     }
-    return finish(write_and_print(*merged, format, vm, "report.json", out, err, extras));
+    return write_and_print(*merged, format, vm, "report.json", out, err, extras);
   }
   if (!error.empty()) return fail(error);
   if (shard) {

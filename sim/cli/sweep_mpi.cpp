@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <mutex>
 #include <thread>
@@ -11,27 +12,62 @@
 namespace hivesim::cli {
 
 namespace {
-bool started = false;
 // The queue's messages: a request carries the variants the asking rank finished since its
 // last request (int32), the answer the next variant's index or -1 (int64).
 constexpr int kAsk = 7301;
 constexpr int kAnswer = 7302;
 }  // namespace
 
-std::optional<MpiWorld> mpi_begin() {
-  // Only under a launcher: a plain `hivesim sweep` must not start an MPI singleton.
-  if (!std::getenv("OMPI_COMM_WORLD_SIZE") && !std::getenv("PMI_SIZE") &&
-      !std::getenv("PMIX_RANK")) {
-    return std::nullopt;
-  }
-  int provided = MPI_THREAD_SINGLE;
-  MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided);
-  started = true;
+struct MpiSession::Impl {
+  std::thread owner;  // MPI_Init_thread, then MPI_Finalize once the session ends
+  std::mutex lock;
+  std::condition_variable changed;
+  bool ready = false;
+  bool ending = false;
   MpiWorld world;
-  MPI_Comm_rank(MPI_COMM_WORLD, &world.rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &world.size);
-  world.threads = provided >= MPI_THREAD_SERIALIZED;
-  return world;
+
+  void run() {
+    int provided = MPI_THREAD_SINGLE;
+    MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided);
+    MpiWorld w;
+    MPI_Comm_rank(MPI_COMM_WORLD, &w.rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &w.size);
+    w.threads = provided >= MPI_THREAD_SERIALIZED;
+    {
+      std::unique_lock<std::mutex> guard(lock);
+      world = w;
+      ready = true;
+      changed.notify_all();
+      changed.wait(guard, [this] { return ending; });
+    }
+    MPI_Finalize();
+  }
+};
+
+MpiSession::MpiSession(bool wanted) {
+  // Only under a launcher: a plain `hivesim sweep` must not start an MPI singleton.
+  const bool launched =
+      std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") || std::getenv("PMIX_RANK");
+  if (!wanted || !launched) return;
+  impl_ = std::make_unique<Impl>();
+  impl_->owner = std::thread([impl = impl_.get()] { impl->run(); });
+}
+
+MpiSession::~MpiSession() {
+  if (!impl_) return;
+  {
+    const std::lock_guard<std::mutex> guard(impl_->lock);
+    impl_->ending = true;
+  }
+  impl_->changed.notify_all();
+  impl_->owner.join();
+}
+
+std::optional<MpiWorld> MpiSession::world() {
+  if (!impl_) return std::nullopt;
+  std::unique_lock<std::mutex> guard(impl_->lock);
+  impl_->changed.wait(guard, [this] { return impl_->ready; });
+  return impl_->world;
 }
 
 std::vector<std::string> mpi_gather(const std::string& mine) {
@@ -58,11 +94,6 @@ std::vector<std::string> mpi_gather(const std::string& mine) {
                                static_cast<std::size_t>(lengths[static_cast<std::size_t>(r)])));
   }
   return parts;
-}
-
-void mpi_end() {
-  if (started) MPI_Finalize();
-  started = false;
 }
 
 struct MpiVariantQueue::Impl {

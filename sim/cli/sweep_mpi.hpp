@@ -27,15 +27,31 @@ struct MpiWorld {
   bool threads = true;  // the MPI library allows MPI_THREAD_SERIALIZED
 };
 
-/// When the process was started by mpirun and MPI is built in: initialises MPI and returns
-/// this rank's place; else nullopt (a plain run).
-std::optional<MpiWorld> mpi_begin();
+/// MPI for one sweep. When the process was started by mpirun and MPI is built in, MPI_Init
+/// runs on a thread of its own from construction, so that it overlaps what every rank does
+/// before it needs MPI (loading the scenario, the baseline run): MPI_Init waits for the other
+/// ranks and mpirun, ~0.3 s of the 0.5 s MPI added to a sweep here (bench/README.md, "Sweep").
+/// The same thread finalises MPI when the session ends, as MPI asks of the thread that
+/// initialised it.
+class MpiSession {
+ public:
+  /// `wanted`: false for a plain run even under mpirun (`--shard`).
+  explicit MpiSession(bool wanted);
+  /// Finalises MPI if it was started (after every other MPI call of this rank).
+  ~MpiSession();
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+
+  /// Waits for MPI_Init: this rank's place, or nullopt for a plain run.
+  std::optional<MpiWorld> world();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 /// Collective: every rank's `mine`, in rank order, at rank 0; other ranks get nothing.
 std::vector<std::string> mpi_gather(const std::string& mine);
-
-/// Finalises MPI if mpi_begin() started it.
-void mpi_end();
 
 /// The variants 0..total-1 handed out over every rank, one at a time. Every rank makes one
 /// (a collective in effect: rank 0 serves until every other rank has been told "none left").

@@ -4,15 +4,18 @@
 
 namespace hivesim::cli {
 
-std::optional<MpiWorld> mpi_begin() {
+struct MpiSession::Impl {};
+
+MpiSession::MpiSession(bool) {}
+MpiSession::~MpiSession() = default;
+
+std::optional<MpiWorld> MpiSession::world() {
   return std::nullopt;
 }
 
 std::vector<std::string> mpi_gather(const std::string& mine) {
   return {mine};
 }
-
-void mpi_end() {}
 
 // Without MPI there is one process: the queue is a plain counter.
 struct MpiVariantQueue::Impl {
