@@ -17,7 +17,10 @@ main() {
   cd "$(dirname "$0")/.."
   # Linux groups a session's processes (autogroup) and shares the CPU between groups before nice
   # counts: `nice -n 19` alone left the campaign half the machine against any other session's
-  # job. In a session of its own, the whole group is lowered.
+  # job. In a session of its own, the whole group is lowered. libFuzzer's -timeout counts wall
+  # time, and a campaign at that priority waits whenever anything else runs: an input that takes
+  # 0.1 s of CPU took 10 s on a busy machine. FUZZ_TIMEOUT (default 300 s) is what the campaign
+  # calls a hang; replay any timeout artifact alone before believing it (CI uses 10 s).
   if [ -w /proc/self/autogroup ] && [ "${FUZZ_CAMPAIGN_SESSION:-}" != 1 ]; then
     FUZZ_CAMPAIGN_SESSION=1 exec setsid --wait "$0" "$@"
   fi
@@ -25,6 +28,7 @@ main() {
   . fuzz/targets.sh
   seconds=${FUZZ_CAMPAIGN_SECONDS:-86400}
   max_len=${FUZZ_MAX_LEN:-4096}
+  timeout=${FUZZ_TIMEOUT:-300}
   if [ $# -gt 0 ]; then
     targets=("$@")
   else
@@ -39,7 +43,7 @@ main() {
     largest=$(find "fuzz/corpus/$t" -type f -printf '%s\n' | sort -n | tail -1)
     len=$((largest > max_len ? largest : max_len))
     nice -n 19 "build-fuzz/fuzz/$t" "${dict[@]}" -runs=10000000 -max_total_time="$seconds" \
-      -timeout=10 -rss_limit_mb=2048 -max_len="$len" -artifact_prefix="build-fuzz/artifacts/$t-" \
+      -timeout="$timeout" -rss_limit_mb=2048 -max_len="$len" -artifact_prefix="build-fuzz/artifacts/$t-" \
       -print_final_stats=1 "build-fuzz/campaign/$t" "fuzz/corpus/$t" \
       >"build-fuzz/campaign/$t.log" 2>&1 &
   done
