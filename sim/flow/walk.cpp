@@ -5,6 +5,16 @@
 
 namespace hivesim {
 
+namespace {
+
+/// The chain-evaluation scratch of the thread's walks (a walk never starts another).
+std::vector<ChainId>& visited_scratch() {
+  thread_local std::vector<ChainId> visited;
+  return visited;
+}
+
+}  // namespace
+
 Walk::Walk(const Simulator& sim, SimState& state, SimulationResult& result,
            const SimulateOptions& options)
     : sim_(sim),
@@ -12,7 +22,8 @@ Walk::Walk(const Simulator& sim, SimState& state, SimulationResult& result,
       state_(state),
       result_(result),
       trace_(options.trace),
-      now_(options.now) {
+      now_(options.now),
+      visited_(visited_scratch()) {
   result_.tags.reserve(16);
 }
 

@@ -174,7 +174,7 @@ JourneyId Twin::Impl::new_journey(SourceId source, const Packet& packet, bool re
 void Twin::Impl::start_simulation(Agent& agent, HostId host, const FlowKey& key, FlightId index,
                                   PortId port, const Packet& packet) {
   InFlight& flight = agents_.flights[index];
-  flight.result = simulate_on(host, port, packet);
+  simulate_on(host, port, packet, flight.result);  // a reused slot's vectors are reused
 
   // The agent simulates one flow at a time. Objects it has not loaded yet are fetched from
   // the NSDB together, one round trip; the fetch parks the simulation but does not hold the
@@ -283,7 +283,8 @@ void Twin::Impl::complete(CompletionId c) {
       apply(done.agent, *actions, agents_.unparked, w.journey);
     } else {
       // Not cacheable (it made packets of its own): each packet is simulated.
-      emit(done.agent, w, simulate_on(done.agent, w.port, agents_.unparked));
+      simulate_on(done.agent, w.port, agents_.unparked, agents_.simulated);
+      emit(done.agent, w, agents_.simulated);
     }
   }
   agents_.free_flight(index);
@@ -339,27 +340,32 @@ void Twin::Impl::apply(HostId host, const FlowActions& actions, Packet& packet, 
   send(host, actions.outputs[n - 1].port, packet, journey);
 }
 
-SimulationResult Twin::Impl::simulate_on(HostId host, PortId port, const Packet& packet) {
+void Twin::Impl::simulate_on(HostId host, PortId port, const Packet& packet,
+                             SimulationResult& result) {
   Agent& agent = agents_[host];
   SimulateOptions opts;
   opts.now = sched_.now();
-  SimulationResult result;
   {
     HostStateScope scope(state_, agent.flow_state, replication_.begin_journal());
     const std::size_t before = state_.conntrack.size() + state_.nat.size();
-    result = agent.sim->simulate(port, packet, state_, opts);
-    // The first version's count: new state, once per other host an output went to.
+    agent.sim->simulate(port, packet, state_, opts, result);
+    // The first version's count: new state, once per other host an output went to (counted
+    // without a set: outputs are few).
     if (state_.conntrack.size() + state_.nat.size() > before) {
-      absl::flat_hash_set<std::uint32_t> peers;
-      for (const OutPacket& o : result.out) {
-        if (agents_.host_of(o.port) != host) peers.insert(agents_.host_of(o.port).value);
+      std::uint64_t peers = 0;
+      for (std::size_t i = 0; i < result.out.size(); ++i) {
+        const HostId to = agents_.host_of(result.out[i].port);
+        if (to == host) continue;
+        bool seen = false;
+        for (std::size_t j = 0; j < i && !seen; ++j)
+          seen = agents_.host_of(result.out[j].port) == to;
+        if (!seen) ++peers;
       }
-      replication_.count_state_pushes(peers.size());
+      replication_.count_state_pushes(peers);
     }
   }
   ++accounting_.flows.simulations;
   if (replication_.wrote()) replicate(host, port, result);
-  return result;
 }
 
 }  // namespace hivesim

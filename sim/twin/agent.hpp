@@ -211,8 +211,9 @@ class Agents {
   Parked parked;
   Slab<Completion, CompletionId> completions;
   std::vector<CompletionId> stalled;
-  Packet scratch;   // a rewritten copy, for flows with more than one output
-  Packet unparked;  // a Waiting packet, unparked to be decided (complete())
+  Packet scratch;              // a rewritten copy, for flows with more than one output
+  Packet unparked;             // a Waiting packet, unparked to be decided (complete())
+  SimulationResult simulated;  // the simulation of a packet whose flow is not cached (complete())
 
  private:
   std::vector<Agent> agents_;
