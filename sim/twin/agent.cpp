@@ -183,12 +183,23 @@ void Twin::Impl::start_simulation(Agent& agent, HostId host, const FlowKey& key,
   agent.busy_until = begin + agent.config.sim_latency;
   SimTime ready = agent.busy_until;
   bool missing = false;
-  for (const FlowTag& t : flight.result.tags) {
-    const auto it = agent.cache.find(tag_key(t));
-    if (it == agent.cache.end()) {
-      missing = true;
-    } else {
-      ready = std::max(ready, it->second);
+  LoadedTags& loaded = agents_.loaded(port);
+  if (loaded.tags == flight.result.tags) {
+    ready = std::max(ready, loaded.ready);  // the same objects as the last time: all loaded
+  } else {
+    SimTime latest = 0;
+    for (const FlowTag& t : flight.result.tags) {
+      const auto it = agent.cache.find(tag_key(t));
+      if (it == agent.cache.end()) {
+        missing = true;
+      } else {
+        latest = std::max(latest, it->second);
+      }
+    }
+    ready = std::max(ready, latest);
+    if (!missing) {
+      loaded.tags.assign(flight.result.tags.begin(), flight.result.tags.end());
+      loaded.ready = latest;
     }
   }
   flight.change_seq = nsdb_.sequence();
