@@ -361,18 +361,15 @@ void Twin::Impl::simulate_on(HostId host, PortId port, const Packet& packet,
     const std::size_t before = state_.conntrack.size() + state_.nat.size();
     agent.sim->simulate(port, packet, state_, opts, result);
     // The first version's count: new state, once per other host an output went to (counted
-    // without a set: outputs are few).
+    // in a small buffer, not a set: outputs are few, and a flood's many stay O(n log n)).
     if (state_.conntrack.size() + state_.nat.size() > before) {
-      std::uint64_t peers = 0;
-      for (std::size_t i = 0; i < result.out.size(); ++i) {
-        const HostId to = agents_.host_of(result.out[i].port);
-        if (to == host) continue;
-        bool seen = false;
-        for (std::size_t j = 0; j < i && !seen; ++j)
-          seen = agents_.host_of(result.out[j].port) == to;
-        if (!seen) ++peers;
+      absl::InlinedVector<std::uint32_t, 8> peers;
+      for (const OutPacket& o : result.out) {
+        if (agents_.host_of(o.port) != host) peers.push_back(agents_.host_of(o.port).value);
       }
-      replication_.count_state_pushes(peers);
+      std::sort(peers.begin(), peers.end());
+      replication_.count_state_pushes(
+          static_cast<std::uint64_t>(std::unique(peers.begin(), peers.end()) - peers.begin()));
     }
   }
   ++accounting_.flows.simulations;
