@@ -303,6 +303,23 @@ SimulationResult Simulator::simulate(PortId in_port, const Packet& packet, SimSt
   return result;
 }
 
+void Simulator::simulate(PortId in_port, const Packet& packet, SimState& state,
+                         SimulateOptions options, SimulationResult& result) const {
+  // As a fresh result, keeping the vectors' capacity. A member added to SimulationResult must
+  // be reset here too (the size check is the reminder).
+  static_assert(sizeof(SimulationResult) == 168, "SimulationResult changed: reset it here");
+  result.verdict = Verdict::kDropped;
+  result.drop.reset();
+  result.drop_source = SourceLoc{};
+  result.out.clear();
+  result.mask = FieldMask{};
+  result.tags.clear();
+  result.balanced.reset();
+  result.hops.clear();
+  Walk walk(*this, state, result, options);
+  walk.run(in_port, packet);
+}
+
 SpecDefaults Simulator::spec_defaults(PortId port_id) const {
   const Port& port = topo_.port(port_id);
   SpecDefaults d;

@@ -74,6 +74,11 @@ class Simulator {
   /// Simulates `packet` entering the virtual network at exterior port `in_port`.
   SimulationResult simulate(PortId in_port, const Packet& packet, SimState& state,
                             SimulateOptions options = {}) const;
+  /// The same, into `result` (whatever it held is replaced): a caller that simulates again and
+  /// again reuses its vectors' memory instead of allocating them for each simulation. `packet`
+  /// must not be one of `result`'s own.
+  void simulate(PortId in_port, const Packet& packet, SimState& state, SimulateOptions options,
+                SimulationResult& result) const;
 
   /// The defaults a VM behind `port` uses when a packet spec leaves fields out (SPEC 3).
   SpecDefaults spec_defaults(PortId port) const;

@@ -5,6 +5,16 @@
 
 namespace hivesim {
 
+namespace {
+
+/// The chain-evaluation scratch of the thread's walks (a walk never starts another).
+std::vector<ChainId>& visited_scratch() {
+  thread_local std::vector<ChainId> visited;
+  return visited;
+}
+
+}  // namespace
+
 Walk::Walk(const Simulator& sim, SimState& state, SimulationResult& result,
            const SimulateOptions& options)
     : sim_(sim),
@@ -12,7 +22,8 @@ Walk::Walk(const Simulator& sim, SimState& state, SimulationResult& result,
       state_(state),
       result_(result),
       trace_(options.trace),
-      now_(options.now) {
+      now_(options.now),
+      visited_(visited_scratch()) {
   result_.tags.reserve(16);
 }
 
@@ -75,7 +86,7 @@ void Walk::port_egress(Branch& b, PortId port, PortId device_in,
   }
   for (const auto chain : {p.outbound_chain, sim_.sg_to_vm(port)}) {
     const ChainSite site{received ? router_in_port : std::nullopt};
-    if (!run_chain(b, chain, context(device_in, port), site, received ? *received : b.pkt, port)) {
+    if (!run_chain(b, chain, device_in, port, site, received ? *received : b.pkt, port)) {
       return;
     }
   }
@@ -116,7 +127,7 @@ void Walk::bridge(Branch& b, PortId in_port) {
   if (ip.exterior() && !b.generated && dhcp_answer(b, in_port)) return;
   if (ip.port_security && !anti_spoof(b, in_port)) return;
   for (const auto chain : {ip.inbound_chain, sim_.sg_from_vm(in_port)}) {
-    if (!run_chain(b, chain, context(in_port, std::nullopt), ChainSite{}, b.pkt, in_port)) {
+    if (!run_chain(b, chain, in_port, std::nullopt, ChainSite{}, b.pkt, in_port)) {
       return;
     }
   }
@@ -140,7 +151,7 @@ void Walk::bridge(Branch& b, PortId in_port) {
   // inbound chain drops the frame.
   const bool chains = !tagged;
   const bool admitted =
-      !chains || run_chain(b, br.inbound_chain, context(in_port, std::nullopt), ChainSite{}, pkt);
+      !chains || run_chain(b, br.inbound_chain, in_port, std::nullopt, ChainSite{}, pkt);
   const bool from_router = ip.peer && topo_.port(*ip.peer).on_router();
   tag(FlowTag::Kind::kMacEntry, id.value);
   if (!from_router) {
@@ -253,9 +264,8 @@ void Walk::bridge_forward(Branch& b, const Bridge& br, PortId in_port, PortId ou
   }
   // The outbound chain sees an out port only for a single-port (unicast) decision.
   if (apply_chains &&
-      !run_chain(b, br.outbound_chain,
-                 context(in_port, flooded ? std::nullopt : std::optional<PortId>(out_port)),
-                 ChainSite{}, pkt)) {
+      !run_chain(b, br.outbound_chain, in_port,
+                 flooded ? std::nullopt : std::optional<PortId>(out_port), ChainSite{}, pkt)) {
     return;
   }
   set_out_port(out_port);
@@ -314,8 +324,7 @@ void Walk::router(Branch& b, PortId in_port) {
     return;
   }
   for (const auto chain : {ip.inbound_chain, sim_.sg_from_vm(in_port)}) {
-    if (!run_chain(b, chain, context(in_port, std::nullopt), ChainSite{in_port}, as_received,
-                   in_port)) {
+    if (!run_chain(b, chain, in_port, std::nullopt, ChainSite{in_port}, as_received, in_port)) {
       return;
     }
   }
@@ -353,7 +362,7 @@ void Walk::router(Branch& b, PortId in_port) {
   if (lb == LbOutcome::kDropped) return;
   if (lb == LbOutcome::kNoVip) {
     floating_ip_dnat(id, pkt);
-    if (!run_chain(b, rt.inbound_chain, context(in_port, std::nullopt), ChainSite{in_port, true},
+    if (!run_chain(b, rt.inbound_chain, in_port, std::nullopt, ChainSite{in_port, true},
                    as_received)) {
       return;
     }
@@ -412,8 +421,7 @@ void Walk::router(Branch& b, PortId in_port) {
   }
   if (!reverse_load_balance(id, pkt)) {
     floating_ip_snat(id, pkt, out_id);
-    if (!run_chain(b, rt.outbound_chain, context(in_port, out_id), ChainSite{in_port},
-                   as_received)) {
+    if (!run_chain(b, rt.outbound_chain, in_port, out_id, ChainSite{in_port}, as_received)) {
       return;
     }
   }
@@ -519,8 +527,7 @@ void Walk::router_echo_reply(const Branch& b, RouterId id, PortId in_port) {
   reply.eth_src = *egress.mac;
   reply.eth_dst = hop.mac;
   floating_ip_snat(id, reply, out_id);
-  if (!run_chain(g, topo_.router(id).outbound_chain, context(in_port, out_id), ChainSite{},
-                 reply)) {
+  if (!run_chain(g, topo_.router(id).outbound_chain, in_port, out_id, ChainSite{}, reply)) {
     return;
   }
   port_egress(g, out_id, in_port);
@@ -602,20 +609,19 @@ MatchContext Walk::context(PortId in_port, std::optional<PortId> out_port) const
                       original_.is_ipv4() ? std::optional(original_.dst) : std::nullopt};
 }
 
-bool Walk::run_chain(Branch& b, std::optional<ChainId> chain, const MatchContext& ctx,
-                     const ChainSite& site, const Packet& as_received, PortId owner) {
-  if (!chain) return true;
+bool Walk::walk_chain(Branch& b, ChainId chain, const MatchContext& ctx, const ChainSite& site,
+                      const Packet& as_received, PortId owner) {
   nat_device_ = device_code(ctx.in_port);
   // A port chain is shared by the ports of its group set: it is named after `owner`.
-  const bool port_chain = owner.valid() && sim_.is_port_chain(*chain);
-  const std::string top_name = trace_ && port_chain ? sim_.port_chain_name(*chain, owner) : "";
-  const ChainDecision d = evaluate_chain(topo_, sim_.compiled_chains(), *chain, b.pkt, ctx, *this,
+  const bool port_chain = owner.valid() && sim_.is_port_chain(chain);
+  const std::string top_name = trace_ && port_chain ? sim_.port_chain_name(chain, owner) : "";
+  const ChainDecision d = evaluate_chain(topo_, sim_.compiled_chains(), chain, b.pkt, ctx, *this,
                                          result_.mask, visited_, top_name);
   for (ChainId c : visited_)
     tag(FlowTag::Kind::kChain, c.value);
   if (d.kind == ChainDecision::Kind::kAccept) return true;
   const Chain& decided = topo_.chain(d.chain);
-  if (port_chain && d.chain == *chain) {
+  if (port_chain && d.chain == chain) {
     // Its rules stand at the port's declaration.
     drop(b, DropReason::kRule, sim_.port_chain_name(d.chain, owner), d.rule, {},
          topo_.port(owner).loc);

@@ -174,7 +174,7 @@ JourneyId Twin::Impl::new_journey(SourceId source, const Packet& packet, bool re
 void Twin::Impl::start_simulation(Agent& agent, HostId host, const FlowKey& key, FlightId index,
                                   PortId port, const Packet& packet) {
   InFlight& flight = agents_.flights[index];
-  flight.result = simulate_on(host, port, packet);
+  simulate_on(host, port, packet, flight.result);  // a reused slot's vectors are reused
 
   // The agent simulates one flow at a time. Objects it has not loaded yet are fetched from
   // the NSDB together, one round trip; the fetch parks the simulation but does not hold the
@@ -183,12 +183,23 @@ void Twin::Impl::start_simulation(Agent& agent, HostId host, const FlowKey& key,
   agent.busy_until = begin + agent.config.sim_latency;
   SimTime ready = agent.busy_until;
   bool missing = false;
-  for (const FlowTag& t : flight.result.tags) {
-    const auto it = agent.cache.find(tag_key(t));
-    if (it == agent.cache.end()) {
-      missing = true;
-    } else {
-      ready = std::max(ready, it->second);
+  LoadedTags& loaded = agents_.loaded(port);
+  if (loaded.tags == flight.result.tags) {
+    ready = std::max(ready, loaded.ready);  // the same objects as the last time: all loaded
+  } else {
+    SimTime latest = 0;
+    for (const FlowTag& t : flight.result.tags) {
+      const auto it = agent.cache.find(tag_key(t));
+      if (it == agent.cache.end()) {
+        missing = true;
+      } else {
+        latest = std::max(latest, it->second);
+      }
+    }
+    ready = std::max(ready, latest);
+    if (!missing) {
+      loaded.tags.assign(flight.result.tags.begin(), flight.result.tags.end());
+      loaded.ready = latest;
     }
   }
   flight.change_seq = nsdb_.sequence();
@@ -283,7 +294,8 @@ void Twin::Impl::complete(CompletionId c) {
       apply(done.agent, *actions, agents_.unparked, w.journey);
     } else {
       // Not cacheable (it made packets of its own): each packet is simulated.
-      emit(done.agent, w, simulate_on(done.agent, w.port, agents_.unparked));
+      simulate_on(done.agent, w.port, agents_.unparked, agents_.simulated);
+      emit(done.agent, w, agents_.simulated);
     }
   }
   agents_.free_flight(index);
@@ -339,27 +351,29 @@ void Twin::Impl::apply(HostId host, const FlowActions& actions, Packet& packet, 
   send(host, actions.outputs[n - 1].port, packet, journey);
 }
 
-SimulationResult Twin::Impl::simulate_on(HostId host, PortId port, const Packet& packet) {
+void Twin::Impl::simulate_on(HostId host, PortId port, const Packet& packet,
+                             SimulationResult& result) {
   Agent& agent = agents_[host];
   SimulateOptions opts;
   opts.now = sched_.now();
-  SimulationResult result;
   {
     HostStateScope scope(state_, agent.flow_state, replication_.begin_journal());
     const std::size_t before = state_.conntrack.size() + state_.nat.size();
-    result = agent.sim->simulate(port, packet, state_, opts);
-    // The first version's count: new state, once per other host an output went to.
+    agent.sim->simulate(port, packet, state_, opts, result);
+    // The first version's count: new state, once per other host an output went to (counted
+    // in a small buffer, not a set: outputs are few, and a flood's many stay O(n log n)).
     if (state_.conntrack.size() + state_.nat.size() > before) {
-      absl::flat_hash_set<std::uint32_t> peers;
+      absl::InlinedVector<std::uint32_t, 8> peers;
       for (const OutPacket& o : result.out) {
-        if (agents_.host_of(o.port) != host) peers.insert(agents_.host_of(o.port).value);
+        if (agents_.host_of(o.port) != host) peers.push_back(agents_.host_of(o.port).value);
       }
-      replication_.count_state_pushes(peers.size());
+      std::sort(peers.begin(), peers.end());
+      replication_.count_state_pushes(
+          static_cast<std::uint64_t>(std::unique(peers.begin(), peers.end()) - peers.begin()));
     }
   }
   ++accounting_.flows.simulations;
   if (replication_.wrote()) replicate(host, port, result);
-  return result;
 }
 
 }  // namespace hivesim

@@ -162,6 +162,18 @@ struct Agent {
   HostFlowState flow_state;  // its conntrack and NAT/LB bindings (flow_state.hpp)
 };
 
+/// What the agent's cache held for the last simulation entering at a port that found every
+/// object it read loaded: those objects' tags, and the latest time one of them was ready. The
+/// next simulation there most often reads the same objects (the same devices, chains and ports
+/// between the same two VMs): comparing its tags with these replaces a cache lookup per tag
+/// (16 on a routed walk between security-grouped ports: 4.5% of the twin's instructions on the
+/// scale scenario). Exact: a cache entry never changes, and entries go only all at once, when the
+/// agent stops (Agents::stop() forgets its ports' sets then).
+struct LoadedTags {
+  std::vector<FlowTag> tags;
+  SimTime ready = 0;
+};
+
 struct Completion {
   HostId agent;
   /// The completion of the simulation the agent started after this one (none yet: invalid), most
@@ -190,6 +202,8 @@ class Agents {
   HostId host_of(PortId p) const { return port_host_[p.value]; }
   /// A host's exterior ports.
   const std::vector<PortId>& ports_of(HostId h) const { return host_ports_[h.value]; }
+  /// The tags loaded for the last simulation entering at exterior port `p` (LoadedTags).
+  LoadedTags& loaded(PortId p) { return loaded_[p.value]; }
 
   /// Stops `host`'s agent at `now` (it died or restarts): its flow table, cache, simulations
   /// and flow state are gone, completions of its simulations will be ignored. Returns the
@@ -211,12 +225,14 @@ class Agents {
   Parked parked;
   Slab<Completion, CompletionId> completions;
   std::vector<CompletionId> stalled;
-  Packet scratch;   // a rewritten copy, for flows with more than one output
-  Packet unparked;  // a Waiting packet, unparked to be decided (complete())
+  Packet scratch;              // a rewritten copy, for flows with more than one output
+  Packet unparked;             // a Waiting packet, unparked to be decided (complete())
+  SimulationResult simulated;  // the simulation of a packet whose flow is not cached (complete())
 
  private:
   std::vector<Agent> agents_;
   std::vector<HostId> port_host_;                // exterior ports: their host
+  std::vector<LoadedTags> loaded_;               // by port (exterior ones only)
   std::vector<std::vector<PortId>> host_ports_;  // per host: its exterior ports
 };
 

@@ -6,7 +6,7 @@
 namespace hivesim {
 
 Agents::Agents(const Topology& topo, const std::shared_ptr<const Simulator>& sim)
-    : port_host_(topo.ports.size()), host_ports_(topo.hosts.size()) {
+    : port_host_(topo.ports.size()), loaded_(topo.ports.size()), host_ports_(topo.hosts.size()) {
   agents_.reserve(topo.hosts.size());
   for (const Host& h : topo.hosts) {
     agents_.emplace_back(h.agent);
@@ -25,6 +25,8 @@ std::vector<JourneyId> Agents::stop(HostId host, SimTime now) {
   ++agent.epoch;
   agent.table.clear();
   agent.cache.clear();
+  for (PortId p : host_ports_[host.value])
+    loaded_[p.value] = LoadedTags{};
   agent.busy_until = now;
   agent.flow_state = HostFlowState{};  // its conntrack and NAT bindings go with it
   // Packets queued in the agent are lost with it, in a fixed order.

@@ -28,6 +28,13 @@ PushTargets::PushTargets(const Topology& topo) : topo_(topo), stateful_groups_(t
 std::vector<HostId> PushTargets::of(PortId in, const std::vector<OutPacket>& out,
                                     HostId ingress) const {
   std::vector<HostId> hosts;
+  of(in, out, ingress, hosts);
+  return hosts;
+}
+
+void PushTargets::of(PortId in, const std::vector<OutPacket>& out, HostId ingress,
+                     std::vector<HostId>& hosts) const {
+  hosts.clear();
   auto add_port = [&](PortId p) {
     if (const auto& h = topo_.ports[p.value].host; h && *h != ingress) hosts.push_back(*h);
   };
@@ -44,7 +51,26 @@ std::vector<HostId> PushTargets::of(PortId in, const std::vector<OutPacket>& out
   }
   std::sort(hosts.begin(), hosts.end());
   hosts.erase(std::unique(hosts.begin(), hosts.end()), hosts.end());
-  return hosts;
+}
+
+std::uint32_t Replication::open_payload() {
+  std::uint32_t id;
+  if (free_payloads_.empty()) {
+    id = static_cast<std::uint32_t>(payloads_.size());
+    payloads_.emplace_back();
+  } else {
+    id = free_payloads_.back();
+    free_payloads_.pop_back();
+  }
+  payloads_[id].keys.assign(journal_.begin(), journal_.end());
+  payloads_[id].pushes = 0;
+  return id;
+}
+
+void Replication::payload_landed(std::uint32_t id) {
+  Payload& p = payloads_[id];
+  if (p.pushes > 0) --p.pushes;
+  if (p.pushes == 0) free_payloads_.push_back(id);
 }
 
 namespace {

@@ -85,6 +85,9 @@ class PushTargets {
   /// The hosts (sorted, once each, without `ingress`) of the egress ports in `out` and of the
   /// ports of every stateful port group containing `in` or one of them.
   std::vector<HostId> of(PortId in, const std::vector<OutPacket>& out, HostId ingress) const;
+  /// The same, into `hosts` (replaced; its memory reused).
+  void of(PortId in, const std::vector<OutPacket>& out, HostId ingress,
+          std::vector<HostId>& hosts) const;
 
  private:
   const Topology& topo_;
@@ -103,12 +106,20 @@ class Replication {
   }
   /// Whether the simulation that ran last wrote any key.
   bool wrote() const { return !journal_.empty(); }
-  /// The keys it wrote, as the payload of its pushes (shared by them).
-  std::shared_ptr<const std::vector<StateWrite>> payload() const {
-    return std::make_shared<const std::vector<StateWrite>>(journal_);
-  }
-  std::vector<HostId> targets(PortId in, const std::vector<OutPacket>& out, HostId ingress) const {
-    return targets_.of(in, out, ingress);
+  /// The keys it wrote, as the payload of its pushes: a slot shared by them, until each has
+  /// landed (payload_landed()). Slots and their memory are reused: a push allocates nothing
+  /// (a shared copy of the keys, and a callback too large to be held inline, were three
+  /// allocations a connection on the scale scenario).
+  std::uint32_t open_payload();
+  /// One more push carries payload `id`.
+  void add_push(std::uint32_t id) { ++payloads_[id].pushes; }
+  const std::vector<StateWrite>& payload(std::uint32_t id) const { return payloads_[id].keys; }
+  /// A push of payload `id` landed (or will never: none was sent); the slot goes with the last.
+  void payload_landed(std::uint32_t id);
+  /// The hosts the last simulation's keys go to; valid until the next call.
+  const std::vector<HostId>& targets(PortId in, const std::vector<OutPacket>& out, HostId ingress) {
+    targets_.of(in, out, ingress, hosts_);
+    return hosts_;
   }
 
   /// Keeps, from now on, what answers must find (a source answers what reaches it).
@@ -140,7 +151,14 @@ class Replication {
     std::uint32_t nat_device = 0;
   };
 
+  struct Payload {
+    std::vector<StateWrite> keys;
+    std::uint32_t pushes = 0;  // not landed yet
+  };
   PushTargets targets_;
+  std::vector<HostId> hosts_;  // targets()
+  std::vector<Payload> payloads_;
+  std::vector<std::uint32_t> free_payloads_;
   std::vector<StateWrite> journal_;
   RunReport::FlowStateRow row_;
   std::uint64_t state_pushes_ = 0;

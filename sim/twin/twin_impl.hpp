@@ -140,9 +140,9 @@ class Twin::Impl {
   std::optional<FlowActions> actions_for(const Packet& in, const SimulationResult& result);
   /// Loads `tags` the agent lacks from the NSDB at `from`: when they arrive (a crossing).
   SimTime fetch(HostId host, const std::vector<FlowTag>& tags, SimTime from);
-  /// Simulates `packet` entering at `port` on `host`, against that host's flow state, and
-  /// pushes what the simulation wrote to its push targets.
-  SimulationResult simulate_on(HostId host, PortId port, const Packet& packet);
+  /// Simulates `packet` entering at `port` on `host`, against that host's flow state, into
+  /// `result` (reusing its vectors), and pushes what the simulation wrote to its push targets.
+  void simulate_on(HostId host, PortId port, const Packet& packet, SimulationResult& result);
 
   // Flow-state replication (flow_state_steps.cpp).
   /// Sends the journalled keys of a simulation of a flow entering at `in` on `host` to its push
