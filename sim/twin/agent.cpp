@@ -184,7 +184,7 @@ void Twin::Impl::start_simulation(Agent& agent, HostId host, const FlowKey& key,
   SimTime ready = agent.busy_until;
   bool missing = false;
   LoadedTags& loaded = agents_.loaded(port);
-  if (loaded.tags == flight.result.tags) {
+  if (loaded.epoch == agent.epoch && loaded.tags == flight.result.tags) {
     ready = std::max(ready, loaded.ready);  // the same objects as the last time: all loaded
   } else {
     SimTime latest = 0;
@@ -200,6 +200,7 @@ void Twin::Impl::start_simulation(Agent& agent, HostId host, const FlowKey& key,
     if (!missing) {
       loaded.tags.assign(flight.result.tags.begin(), flight.result.tags.end());
       loaded.ready = latest;
+      loaded.epoch = agent.epoch;
     }
   }
   flight.change_seq = nsdb_.sequence();

@@ -168,10 +168,11 @@ struct Agent {
 /// between the same two VMs): comparing its tags with these replaces a cache lookup per tag
 /// (16 on a routed walk between security-grouped ports: 4.5% of the twin's instructions on the
 /// scale scenario). Exact: a cache entry never changes, and entries go only all at once, when the
-/// agent stops (Agents::stop() forgets its ports' sets then).
+/// agent stops, which bumps its epoch: a set recorded in an earlier epoch is not used.
 struct LoadedTags {
   std::vector<FlowTag> tags;
   SimTime ready = 0;
+  std::uint64_t epoch = 0;  // the agent's epoch when recorded
 };
 
 struct Completion {

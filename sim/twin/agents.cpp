@@ -25,8 +25,6 @@ std::vector<JourneyId> Agents::stop(HostId host, SimTime now) {
   ++agent.epoch;
   agent.table.clear();
   agent.cache.clear();
-  for (PortId p : host_ports_[host.value])
-    loaded_[p.value] = LoadedTags{};
   agent.busy_until = now;
   agent.flow_state = HostFlowState{};  // its conntrack and NAT bindings go with it
   // Packets queued in the agent are lost with it, in a fixed order.

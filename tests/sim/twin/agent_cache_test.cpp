@@ -1,6 +1,6 @@
 // An agent's cache of NSDB objects: what a simulation reads is loaded once (an NSDB read, a
 // crossing), and loaded again after the agent stops, whatever it remembers of the objects the
-// last simulation at a port read (Agents::loaded(), LoadedTags).
+// last simulation at a port read (Agents::loaded(), LoadedTags: recorded with the agent's epoch).
 
 #include <catch2/catch.hpp>
 
