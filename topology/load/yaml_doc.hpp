@@ -41,6 +41,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -187,13 +188,14 @@ class Document {
                                               std::vector<std::string_view> keys, ItemSink* sink,
                                               SyntaxError& error);
 
-  /// 16 bytes a node: a cloud's scenario has a node for about every 9 bytes of text.
+  /// 16 bytes a node: a cloud's scenario has a node for about every 9 bytes of text. Trivial
+  /// (no member initializers), so a new block of them is not zeroed: `Record{}` is all zeros.
   struct Record {
     static constexpr std::uint32_t kMaxLine = (std::uint32_t{1} << 28) - 1;
-    std::uint32_t line_bits = 0;  // line << 4 | in_input << 3 | kind
-    std::uint32_t column = 0;
-    std::uint32_t first = 0;  // scalar: offset in input_/text_; collection: in children_
-    std::uint32_t count = 0;  // scalar: length; collection: children
+    std::uint32_t line_bits;  // line << 4 | in_input << 3 | kind
+    std::uint32_t column;
+    std::uint32_t first;  // scalar: offset in input_/text_; collection: in children_
+    std::uint32_t count;  // scalar: length; collection: children
 
     Kind kind() const { return static_cast<Kind>(line_bits & 7); }
     /// A scalar whose text is a slice of the input, not of text_.
@@ -207,6 +209,7 @@ class Document {
   /// Append-only storage in fixed blocks: growing never copies, and at most one block is
   /// unused (a vector grown by doubling copies everything and may leave half of it unused).
   template <class T>
+  requires std::is_trivially_default_constructible_v<T>
   class Blocks {
    public:
     T& operator[](std::size_t i) { return blocks_[i >> kShift][i & kMask]; }
@@ -221,7 +224,11 @@ class Document {
     }
 
    private:
-    static constexpr std::size_t kShift = 14;  // 16,384 items a block
+    // 4,096 items a block (64 KiB of Records). Blocks of 16,384 (256 KiB) cost a small
+    // document more than its parse under ASan: a block that size is a fresh mapping each time,
+    // faulted in page by page and unmapped with a TLB shootdown (perf: 55% of fuzz_scenario's
+    // time; fuzz/README.md). A cloud's scenario only has four times as many block pointers.
+    static constexpr std::size_t kShift = 12;
     static constexpr std::size_t kMask = (std::size_t{1} << kShift) - 1;
     std::vector<std::unique_ptr<T[]>> blocks_;
     std::size_t size_ = 0;
