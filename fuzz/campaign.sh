@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The fuzz campaign (fuzz/README.md): every target (or those named) at once, each one libFuzzer
-# process under `nice -n 19` (idle CPU only), until 10 million executions or SECONDS
-# (FUZZ_CAMPAIGN_SECONDS, default 86400), growing build-fuzz/campaign/<target>/ from the seeds.
+# process under `nice -n 19` (idle CPU only), until FUZZ_RUNS executions (default 10 million)
+# or SECONDS (FUZZ_CAMPAIGN_SECONDS, default 86400), growing build-fuzz/campaign/<target>/ from
+# the seeds.
 # Logs: build-fuzz/campaign/<target>.log, with the final counts (-print_final_stats=1).
 # FUZZ_MAX_LEN (default 4096) bounds the inputs libFuzzer makes, raised to the largest committed
 # seed of the target: libFuzzer cuts every input it reads to -max_len, and a Neutron dump cut to
@@ -29,6 +30,7 @@ main() {
   seconds=${FUZZ_CAMPAIGN_SECONDS:-86400}
   max_len=${FUZZ_MAX_LEN:-4096}
   timeout=${FUZZ_TIMEOUT:-300}
+  runs=${FUZZ_RUNS:-10000000}
   if [ $# -gt 0 ]; then
     targets=("$@")
   else
@@ -42,7 +44,7 @@ main() {
     mkdir -p "build-fuzz/campaign/$t"
     largest=$(find "fuzz/corpus/$t" -type f -printf '%s\n' | sort -n | tail -1)
     len=$((largest > max_len ? largest : max_len))
-    nice -n 19 "build-fuzz/fuzz/$t" "${dict[@]}" -runs=10000000 -max_total_time="$seconds" \
+    nice -n 19 "build-fuzz/fuzz/$t" "${dict[@]}" -runs="$runs" -max_total_time="$seconds" \
       -timeout="$timeout" -rss_limit_mb=2048 -max_len="$len" -artifact_prefix="build-fuzz/artifacts/$t-" \
       -print_final_stats=1 "build-fuzz/campaign/$t" "fuzz/corpus/$t" \
       >"build-fuzz/campaign/$t.log" 2>&1 &
