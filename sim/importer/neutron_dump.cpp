@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <unordered_map>
+#include <unordered_set>
 
 namespace hivesim::neutron {
 
@@ -433,6 +434,10 @@ Result<Dump> read_dump(std::string_view json, std::string_view hypervisors_json)
     if (h.retries == 0) o.fail("max_retries", "must be at least 1");
     d.health_monitors.push_back(std::move(h));
   }
+  // Octavia gives each member a unique id and a pool one member per address and port (a unique
+  // key in its database); a dump that breaks either contradicts itself, and the second member
+  // would be written twice into the pool, which `check` refuses.
+  std::unordered_set<std::string> member_ids;
   for (const Obj& o : pools) {
     PoolIn p;
     p.id = o.id();
@@ -451,6 +456,7 @@ Result<Dump> read_dump(std::string_view json, std::string_view hypervisors_json)
       p.lb = lb_ids.resolve(o, "loadbalancers", opt_id_of(o, lb_list[0], "loadbalancers"));
     p.healthmonitor = hm_ids.resolve(o, "healthmonitor_id", o.str("healthmonitor_id"), false);
     const Json& members = o.array("members");
+    std::unordered_map<std::uint64_t, std::size_t> endpoints;  // address << 16 | port -> member
     for (std::size_t i = 0; i < members.size(); ++i) {
       Obj m(members[i], "pools[" + std::to_string(d.pools.size()) + "].members", i);
       MemberIn mem;
@@ -460,6 +466,16 @@ Result<Dump> read_dump(std::string_view json, std::string_view hypervisors_json)
       mem.port = m.l4_port();
       mem.weight = m.number("weight", 256).value_or(1);
       mem.admin_up = m.boolean("admin_state_up", true);
+      if (!mem.id.empty() && !member_ids.insert(mem.id).second)
+        m.fail("id", "duplicate member id '" + excerpt(mem.id) + "'");
+      if (mem.ip) {
+        const std::uint64_t where = std::uint64_t{mem.ip->bits} << 16 | mem.port;
+        if (auto [it, added] = endpoints.emplace(where, i); !added) {
+          m.fail("address", mem.ip->str() + ":" + std::to_string(mem.port) +
+                                " is already members[" + std::to_string(it->second) +
+                                "] of this pool (Octavia allows one member per address and port)");
+        }
+      }
       p.members.push_back(std::move(mem));
     }
     d.pools.push_back(std::move(p));

@@ -200,3 +200,45 @@ TEST_CASE("import: a VIP port that is not a load balancer's is an error naming t
   CHECK_THAT(shared.error(), Catch::Contains("loadbalancers[1]") &&
                                  Catch::Contains("already the VIP of load balancer ac000001"));
 }
+
+TEST_CASE("import: a pool member listed twice is an error naming the member") {
+  // Found by fuzz_neutron in the seventh campaign (fuzz/corpus/fuzz_neutron/
+  // crash-member-listed-twice.json): a second member at the first's address and port (Octavia's
+  // database refuses that) was written twice into the pool, which check refuses.
+  Json dump = cloud();
+  Json& members = dump["pools"][0]["members"];
+  REQUIRE(members.size() >= 2);
+  Json same_place = members[0];
+  same_place["id"] = "ba0000ff-0000-4000-8000-0000000000ff";
+  members.push_back(same_place);
+  const auto place = import(dump);
+  REQUIRE_FALSE(place);
+  CHECK_THAT(place.error(),
+             Catch::Contains("pools[0].members[" + std::to_string(members.size() - 1) + "]") &&
+                 Catch::Contains("field 'address'") &&
+                 Catch::Contains("is already members[0] of this pool"));
+
+  dump = cloud();
+  Json& again = dump["pools"][0]["members"];
+  again[1]["id"] = again[0]["id"];  // same id, another address
+  const auto id = import(dump);
+  REQUIRE_FALSE(id);
+  CHECK_THAT(id.error(),
+             Catch::Contains("pools[0].members[1]") && Catch::Contains("duplicate member id"));
+
+  // The same address and port in two pools is two members, as Octavia allows.
+  dump = cloud();
+  Json pool = dump["pools"][0];
+  pool["id"] = "ae0000fe-0000-4000-8000-0000000000fe";
+  pool["name"] = "web-pool-2";
+  pool["listeners"] = Json::array();
+  pool["healthmonitor_id"] = nullptr;
+  for (Json& m : pool["members"])
+    m["id"] = std::string(m["id"]).replace(0, 8, "ba0000fe");
+  dump["pools"].push_back(pool);
+  const auto shared = import(dump);
+  REQUIRE(shared);
+  const LoadResult loaded = load_scenario_text(shared->yaml, "imported.yaml");
+  CHECK(loaded.errors.empty());
+  CHECK_THAT(shared->yaml, Catch::Contains("web-pool-2"));
+}
