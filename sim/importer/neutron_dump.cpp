@@ -480,6 +480,9 @@ Result<Dump> read_dump(std::string_view json, std::string_view hypervisors_json)
     }
     d.pools.push_back(std::move(p));
   }
+  // Octavia allows one listener per load balancer and port (as one member per address and port
+  // above): a second one would be a second VIP at the same address and port, never reached.
+  std::unordered_map<std::uint64_t, std::size_t> lb_ports;  // lb << 16 | port -> listener
   for (const Obj& o : listeners) {
     ListenerIn l;
     l.id = o.id();
@@ -491,6 +494,14 @@ Result<Dump> read_dump(std::string_view json, std::string_view hypervisors_json)
     const Json& lb_list = o.array("loadbalancers");
     if (!lb_list.empty())
       l.lb = lb_ids.resolve(o, "loadbalancers", opt_id_of(o, lb_list[0], "loadbalancers"));
+    if (l.lb != kNone) {
+      const std::uint64_t where = std::uint64_t{l.lb} << 16 | l.port;
+      if (auto [it, added] = lb_ports.emplace(where, d.listeners.size()); !added) {
+        o.fail("protocol_port", std::to_string(l.port) + " is already the port of listeners[" +
+                                    std::to_string(it->second) +
+                                    "] on this load balancer (Octavia allows one listener a port)");
+      }
+    }
     d.listeners.push_back(std::move(l));
   }
   if (!hypervisors_json.empty()) d.hypervisors = read_hypervisors(hypervisors_json);

@@ -242,3 +242,24 @@ TEST_CASE("import: a pool member listed twice is an error naming the member") {
   CHECK(loaded.errors.empty());
   CHECK_THAT(shared->yaml, Catch::Contains("web-pool-2"));
 }
+
+TEST_CASE("import: two listeners on one port of a load balancer are an error") {
+  // Octavia refuses that as it refuses a member listed twice; imported, the second listener
+  // was a VIP at the first's address and port, which no packet could reach.
+  Json dump = cloud();
+  Json second = dump["listeners"][0];
+  second["id"] = "ad0000ff-0000-4000-8000-0000000000ff";
+  second["name"] = "again";
+  dump["listeners"].push_back(second);
+  const auto same = import(dump);
+  REQUIRE_FALSE(same);
+  CHECK_THAT(same.error(),
+             Catch::Contains("listeners[" + std::to_string(dump["listeners"].size() - 1) + "]") &&
+                 Catch::Contains("field 'protocol_port': 80 is already the port of listeners[0]"));
+
+  dump["listeners"].back()["protocol_port"] = 8443;  // another port: a second VIP
+  const auto other = import(dump);
+  REQUIRE(other);
+  CHECK(load_scenario_text(other->yaml, "imported.yaml").errors.empty());
+  CHECK_THAT(other->yaml, Catch::Contains("port: 8443"));
+}
