@@ -156,6 +156,20 @@ std::string opt_id_of(const Obj& o, const Json& v, std::string_view field) {
   o.fail(field, "expected an id, found " + json_type(v));
 }
 
+/// Neutron's IPAM gives a port an address of its subnet, never the subnet's network or
+/// broadcast address (below /31); a dump that says otherwise contradicts itself, and the port
+/// would not be a valid router or VM port in the scenario.
+void check_on_subnet(const Obj& o, Ipv4 ip, const SubnetIn& subnet) {
+  if (!subnet.cidr) return;  // an IPv6 subnet, skipped with a warning later
+  const Ipv4Prefix& net = *subnet.cidr;
+  const std::string where = " of subnet " + excerpt(subnet.id) + " (" + net.str() + ")";
+  if (!net.contains(ip)) o.fail("fixed_ips", ip.str() + " is not an address" + where);
+  if (net.len <= 30 && (ip == net.network() || ip == net.broadcast())) {
+    o.fail("fixed_ips", ip.str() + " is the " + (ip == net.network() ? "network" : "broadcast") +
+                            " address" + where + ", which Neutron never gives a port");
+  }
+}
+
 std::vector<HypervisorIn> read_hypervisors(std::string_view text) {
   std::vector<HypervisorIn> out;
   Json root = Json::parse(text, nullptr, false);
@@ -282,6 +296,7 @@ Result<Dump> read_dump(std::string_view json, std::string_view hypervisors_json)
       }
       f.subnet = subnet_ids.resolve(o, "fixed_ips",
                                     opt_id_of(o, v.value("subnet_id", Json()), "fixed_ips"), false);
+      if (f.ip && f.subnet != kNone) check_on_subnet(o, *f.ip, d.subnets[f.subnet]);
       p.fixed_ips.push_back(std::move(f));
     }
     p.device_owner = o.str("device_owner");

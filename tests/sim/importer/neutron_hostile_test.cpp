@@ -263,3 +263,34 @@ TEST_CASE("import: two listeners on one port of a load balancer are an error") {
   CHECK(load_scenario_text(other->yaml, "imported.yaml").errors.empty());
   CHECK_THAT(other->yaml, Catch::Contains("port: 8443"));
 }
+
+TEST_CASE("import: a port address Neutron would not give is an error naming port and subnet") {
+  // Found by fuzz_neutron in the seventh campaign (fuzz/corpus/fuzz_neutron/
+  // crash-router-port-network-address.json): a router interface at 10.0.2.0 on 10.0.2.0/24
+  // became a router port that check refuses (the network address is not a port address).
+  const auto with_ip = [](const char* port_id, const char* ip) {
+    Json dump = cloud();
+    for (Json& p : dump["ports"]) {
+      if (p["id"] == port_id) p["fixed_ips"][0]["ip_address"] = ip;
+    }
+    return import(dump);
+  };
+  const char* router_port = "cc000004-0000-4000-8000-000000000004";  // 10.0.2.1 on 10.0.2.0/24
+  const auto network = with_ip(router_port, "10.0.2.0");
+  REQUIRE_FALSE(network);
+  CHECK_THAT(network.error(), Catch::Contains("(id " + std::string(router_port) + ")") &&
+                                  Catch::Contains("field 'fixed_ips': 10.0.2.0 is the network "
+                                                  "address of subnet bb000003") &&
+                                  Catch::Contains("(10.0.2.0/24)"));
+  const char* vm_port = "cc000012-0000-4000-8000-000000000012";  // 10.0.2.21 on 10.0.2.0/24
+  const auto broadcast = with_ip(vm_port, "10.0.2.255");
+  REQUIRE_FALSE(broadcast);
+  CHECK_THAT(broadcast.error(), Catch::Contains("10.0.2.255 is the broadcast address"));
+  const auto outside = with_ip(vm_port, "10.9.9.9");
+  REQUIRE_FALSE(outside);
+  CHECK_THAT(outside.error(), Catch::Contains("10.9.9.9 is not an address of subnet bb000003"));
+  // Any other address of the subnet is a port's.
+  const auto inside = with_ip(vm_port, "10.0.2.254");
+  REQUIRE(inside);
+  CHECK(load_scenario_text(inside->yaml, "imported.yaml").errors.empty());
+}
