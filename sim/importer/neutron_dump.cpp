@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -278,6 +280,8 @@ Result<Dump> read_dump(std::string_view json, std::string_view hypervisors_json)
     d.networks[s.network].subnets.push_back(i);
     d.subnets.push_back(std::move(s));
   }
+  // Neutron allocates an address of a subnet to one port only (its allocation table's key).
+  std::unordered_map<std::uint64_t, std::size_t> allocated;  // subnet << 32 | address -> port
   for (const Obj& o : ports) {
     PortIn p;
     p.id = o.id();
@@ -296,7 +300,20 @@ Result<Dump> read_dump(std::string_view json, std::string_view hypervisors_json)
       }
       f.subnet = subnet_ids.resolve(o, "fixed_ips",
                                     opt_id_of(o, v.value("subnet_id", Json()), "fixed_ips"), false);
-      if (f.ip && f.subnet != kNone) check_on_subnet(o, *f.ip, d.subnets[f.subnet]);
+      if (f.subnet != kNone && d.subnets[f.subnet].network != p.network) {
+        o.fail("fixed_ips", "subnet " + excerpt(d.subnets[f.subnet].id) +
+                                " is not on the port's network " +
+                                excerpt(d.networks[p.network].id));
+      }
+      if (f.ip && f.subnet != kNone) {
+        check_on_subnet(o, *f.ip, d.subnets[f.subnet]);
+        const std::uint64_t key = std::uint64_t{f.subnet} << 32 | f.ip->bits;
+        if (auto [it, added] = allocated.emplace(key, d.ports.size()); !added) {
+          o.fail("fixed_ips", f.ip->str() + " is already the address of ports[" +
+                                  std::to_string(it->second) + "] (id " +
+                                  excerpt(d.ports[it->second].id) + ") on its subnet");
+        }
+      }
       p.fixed_ips.push_back(std::move(f));
     }
     p.device_owner = o.str("device_owner");
@@ -352,6 +369,18 @@ Result<Dump> read_dump(std::string_view json, std::string_view hypervisors_json)
     }
     d.routers.push_back(std::move(r));
   }
+  // One floating IP an address of its network, and one a fixed IP on each floating network
+  // (Neutron's unique keys).
+  std::unordered_map<std::uint64_t, std::size_t> fip_addresses;  // network << 32 | ip -> fip
+  std::map<std::tuple<std::size_t, std::size_t, std::uint32_t>, std::size_t>
+      fip_targets;  // (network, port, fixed) -> fip
+  const auto claim = [&](auto& taken, auto key, const Obj& o, std::string_view field,
+                         const std::string& what) {
+    if (auto [it, added] = taken.emplace(key, d.floating_ips.size()); !added) {
+      o.fail(field, what + " of floatingips[" + std::to_string(it->second) + "] (id " +
+                        excerpt(d.floating_ips[it->second].id) + ")");
+    }
+  };
   for (const Obj& o : fips) {
     FloatingIpIn f;
     f.id = o.id();
@@ -361,6 +390,15 @@ Result<Dump> read_dump(std::string_view json, std::string_view hypervisors_json)
     f.port = port_ids.resolve(o, "port_id", o.str("port_id"), false);
     f.fixed = o.ip("fixed_ip_address");
     f.router = router_ids.resolve(o, "router_id", o.str("router_id"), false);
+    if (f.ip) {
+      claim(fip_addresses, std::uint64_t{f.network} << 32 | f.ip->bits, o, "floating_ip_address",
+            f.ip->str() + " is already the address");
+    }
+    if (f.port != kNone && f.fixed) {
+      claim(
+          fip_targets, std::tuple(f.network, f.port, f.fixed->bits), o, "fixed_ip_address",
+          f.fixed->str() + " of port " + excerpt(d.ports[f.port].id) + " is already the fixed IP");
+    }
     d.floating_ips.push_back(std::move(f));
   }
   for (const Obj& o : groups) {

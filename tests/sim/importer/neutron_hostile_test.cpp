@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -293,4 +294,48 @@ TEST_CASE("import: a port address Neutron would not give is an error naming port
   const auto inside = with_ip(vm_port, "10.0.2.254");
   REQUIRE(inside);
   CHECK(load_scenario_text(inside->yaml, "imported.yaml").errors.empty());
+}
+
+TEST_CASE("import: an address Neutron allocates once, found twice, is an error naming both") {
+  // Looking for the fuzz findings' kin: each of these imported, and the scenario either failed
+  // check (two floating IPs at one address: a duplicate ARP entry) or held two devices at one
+  // address, which Neutron's unique keys forbid.
+  const auto port = [](Json& dump, std::string_view prefix) -> Json& {
+    Json& ports = dump["ports"];
+    auto it = std::find_if(ports.begin(), ports.end(),
+                           [&](const Json& p) { return std::string(p["id"]).starts_with(prefix); });
+    REQUIRE(it != ports.end());
+    return *it;
+  };
+  Json dump = cloud();
+  port(dump, "cc000012")["fixed_ips"][0]["ip_address"] = "10.0.2.22";  // cc000015's
+  auto out = import(dump);
+  REQUIRE_FALSE(out);
+  CHECK_THAT(out.error(), Catch::Contains("field 'fixed_ips': 10.0.2.22 is already the address "
+                                          "of ports[") &&
+                              Catch::Contains("cc000012"));
+
+  dump = cloud();
+  port(dump, "cc000012")["fixed_ips"][0]["subnet_id"] = "bb000002-0000-4000-8000-000000000002";
+  port(dump, "cc000012")["fixed_ips"][0]["ip_address"] = "10.0.1.77";
+  out = import(dump);
+  REQUIRE_FALSE(out);
+  CHECK_THAT(out.error(), Catch::Contains("subnet bb000002-0000-4000-8000-000000000002 is not on "
+                                          "the port's network"));
+
+  dump = cloud();
+  REQUIRE(dump["floatingips"].size() >= 2);
+  dump["floatingips"][1]["floating_ip_address"] = dump["floatingips"][0]["floating_ip_address"];
+  out = import(dump);
+  REQUIRE_FALSE(out);
+  CHECK_THAT(out.error(), Catch::Contains("floatingips[1]") &&
+                              Catch::Contains("is already the address of floatingips[0]"));
+
+  dump = cloud();
+  dump["floatingips"][1]["port_id"] = dump["floatingips"][0]["port_id"];
+  dump["floatingips"][1]["fixed_ip_address"] = dump["floatingips"][0]["fixed_ip_address"];
+  out = import(dump);
+  REQUIRE_FALSE(out);
+  CHECK_THAT(out.error(), Catch::Contains("floatingips[1]") &&
+                              Catch::Contains("is already the fixed IP of floatingips[0]"));
 }
