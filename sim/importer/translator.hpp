@@ -466,8 +466,8 @@ class Translator {
         continue;
       }
       if (dst->addr != dst->network()) {
-        // Neutron stores the destination as given; MidoNet matches it under its mask. The
-        // scenario says the network (`check` refuses host bits in a route as ambiguous).
+        // MidoNet matches a route's destination under its mask, so the cloud routes the
+        // network; the scenario says so (`check` refuses host bits in a route as ambiguous).
         const Ipv4Prefix net{dst->network(), dst->len};
         warn("router " + d_.routers[r].id + ": extra route " + route.destination +
              " has host bits set, imported as " + net.str() + " (the prefix MidoNet matches)");
