@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <map>
 #include <tuple>
 #include <unordered_map>
@@ -161,14 +162,14 @@ std::string opt_id_of(const Obj& o, const Json& v, std::string_view field) {
 /// Neutron's IPAM gives a port an address of its subnet, never the subnet's network or
 /// broadcast address (below /31); a dump that says otherwise contradicts itself, and the port
 /// would not be a valid router or VM port in the scenario.
-void check_on_subnet(const Obj& o, Ipv4 ip, const SubnetIn& subnet) {
+void check_on_subnet(const Obj& o, std::string_view field, Ipv4 ip, const SubnetIn& subnet) {
   if (!subnet.cidr) return;  // an IPv6 subnet, skipped with a warning later
   const Ipv4Prefix& net = *subnet.cidr;
   const std::string where = " of subnet " + excerpt(subnet.id) + " (" + net.str() + ")";
-  if (!net.contains(ip)) o.fail("fixed_ips", ip.str() + " is not an address" + where);
+  if (!net.contains(ip)) o.fail(field, ip.str() + " is not an address" + where);
   if (net.len <= 30 && (ip == net.network() || ip == net.broadcast())) {
-    o.fail("fixed_ips", ip.str() + " is the " + (ip == net.network() ? "network" : "broadcast") +
-                            " address" + where + ", which Neutron never gives a port");
+    o.fail(field, ip.str() + " is the " + (ip == net.network() ? "network" : "broadcast") +
+                      " address" + where + ", which Neutron never gives a port");
   }
 }
 
@@ -306,7 +307,7 @@ Result<Dump> read_dump(std::string_view json, std::string_view hypervisors_json)
                                 excerpt(d.networks[p.network].id));
       }
       if (f.ip && f.subnet != kNone) {
-        check_on_subnet(o, *f.ip, d.subnets[f.subnet]);
+        check_on_subnet(o, "fixed_ips", *f.ip, d.subnets[f.subnet]);
         const std::uint64_t key = std::uint64_t{f.subnet} << 32 | f.ip->bits;
         if (auto [it, added] = allocated.emplace(key, d.ports.size()); !added) {
           o.fail("fixed_ips", f.ip->str() + " is already the address of ports[" +
@@ -445,6 +446,7 @@ Result<Dump> read_dump(std::string_view json, std::string_view hypervisors_json)
     }
     d.security_groups.push_back(std::move(g));
   }
+  std::unordered_map<std::size_t, std::size_t> vip_ports;  // port -> load balancer
   for (const Obj& o : lbs) {
     LoadBalancerIn l;
     l.id = o.id();
@@ -459,14 +461,23 @@ Result<Dump> read_dump(std::string_view json, std::string_view hypervisors_json)
         o.fail("vip_port_id", "port " + vp.id + " has device_owner '" + vp.device_owner +
                                   "', not a load balancer's ('Octavia')");
       }
-      for (const LoadBalancerIn& other : d.load_balancers) {
-        if (other.vip_port == l.vip_port) {
-          o.fail("vip_port_id",
-                 "port " + vp.id + " is already the VIP of load balancer " + other.id);
-        }
+      if (auto [it, added] = vip_ports.emplace(l.vip_port, d.load_balancers.size()); !added) {
+        o.fail("vip_port_id", "port " + excerpt(vp.id) + " is already the VIP of load balancer " +
+                                  excerpt(d.load_balancers[it->second].id));
+      }
+      // Octavia's VIP address is its VIP port's fixed IP (the port is made for it).
+      const bool has_ipv4 = std::any_of(vp.fixed_ips.begin(), vp.fixed_ips.end(),
+                                        [](const FixedIp& f) { return f.ip.has_value(); });
+      const bool on_port = std::any_of(vp.fixed_ips.begin(), vp.fixed_ips.end(),
+                                       [&](const FixedIp& f) { return f.ip == l.vip; });
+      if (l.vip && has_ipv4 && !on_port) {
+        o.fail("vip_address",
+               l.vip->str() + " is not a fixed IP of its VIP port " + excerpt(vp.id));
       }
     }
     l.vip_subnet = subnet_ids.resolve(o, "vip_subnet_id", o.str("vip_subnet_id"), false);
+    if (l.vip && l.vip_subnet != kNone)
+      check_on_subnet(o, "vip_address", *l.vip, d.subnets[l.vip_subnet]);
     l.admin_up = o.boolean("admin_state_up", true);
     d.load_balancers.push_back(std::move(l));
   }

@@ -339,3 +339,30 @@ TEST_CASE("import: an address Neutron allocates once, found twice, is an error n
   CHECK_THAT(out.error(), Catch::Contains("floatingips[1]") &&
                               Catch::Contains("is already the fixed IP of floatingips[0]"));
 }
+
+TEST_CASE("import: a VIP address that is not its VIP port's, or not a port address, is an error") {
+  // Found by fuzz_neutron in the seventh campaign (fuzz/corpus/fuzz_neutron/
+  // crash-vip-network-address.json): vip_address 10.0.51.0 became the load balancer's router
+  // port, which check refuses; Octavia's VIP address is its VIP port's fixed IP.
+  Json dump = cloud();
+  dump["loadbalancers"][0]["vip_address"] = "10.0.1.51";  // the port has 10.0.1.50
+  auto out = import(dump);
+  REQUIRE_FALSE(out);
+  CHECK_THAT(out.error(), Catch::Contains("loadbalancers[0]") &&
+                              Catch::Contains("field 'vip_address': 10.0.1.51 is not a fixed IP "
+                                              "of its VIP port cc000020"));
+  // A VIP port without addresses: the address is checked against vip_subnet_id.
+  dump = cloud();
+  for (Json& p : dump["ports"]) {
+    if (p["device_owner"] == "Octavia") p["fixed_ips"] = Json::array();
+  }
+  dump["loadbalancers"][0]["vip_address"] = "10.0.1.0";
+  out = import(dump);
+  REQUIRE_FALSE(out);
+  CHECK_THAT(out.error(), Catch::Contains("field 'vip_address': 10.0.1.0 is the network address "
+                                          "of subnet bb000002"));
+  dump["loadbalancers"][0]["vip_address"] = "10.0.1.50";
+  out = import(dump);
+  REQUIRE(out);
+  CHECK(load_scenario_text(out->yaml, "imported.yaml").errors.empty());
+}
