@@ -10,6 +10,8 @@
 # 256 by default): a use after free within an input is still caught, and cycling 256 MiB cost a
 # third of the time of the scenario and Neutron targets (fuzz/README.md). ASAN_OPTIONS, if set,
 # replaces that.
+# FUZZ_WORKER=K (K >= 2) runs another process of the same targets on the same corpora, as
+# libFuzzer's -jobs does, with its own seed and log (<target>.K.log): two cores on one target.
 # Needs the targets built (fuzz/run_ci.sh, or the build commands in fuzz/README.md).
 set -euo pipefail
 # One function, read whole before it runs: editing this file during a campaign of hours does
@@ -31,6 +33,9 @@ main() {
   max_len=${FUZZ_MAX_LEN:-4096}
   timeout=${FUZZ_TIMEOUT:-300}
   runs=${FUZZ_RUNS:-10000000}
+  worker=${FUZZ_WORKER:-}
+  seed=()
+  [ -n "$worker" ] && seed=(-seed="$worker")
   if [ $# -gt 0 ]; then
     targets=("$@")
   else
@@ -44,10 +49,10 @@ main() {
     mkdir -p "build-fuzz/campaign/$t"
     largest=$(find "fuzz/corpus/$t" -type f -printf '%s\n' | sort -n | tail -1)
     len=$((largest > max_len ? largest : max_len))
-    nice -n 19 "build-fuzz/fuzz/$t" "${dict[@]}" -runs="$runs" -max_total_time="$seconds" \
-      -timeout="$timeout" -rss_limit_mb=2048 -max_len="$len" -artifact_prefix="build-fuzz/artifacts/$t-" \
-      -print_final_stats=1 "build-fuzz/campaign/$t" "fuzz/corpus/$t" \
-      >"build-fuzz/campaign/$t.log" 2>&1 &
+    nice -n 19 "build-fuzz/fuzz/$t" "${dict[@]}" "${seed[@]}" -runs="$runs" \
+      -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb=2048 -max_len="$len" \
+      -artifact_prefix="build-fuzz/artifacts/$t-" -print_final_stats=1 "build-fuzz/campaign/$t" "fuzz/corpus/$t" \
+      >"build-fuzz/campaign/$t${worker:+.$worker}.log" 2>&1 &
   done
   wait
   grep -H 'stat::number_of_executed_units\|ERROR\|Done' build-fuzz/campaign/*.log || true
