@@ -14,8 +14,10 @@
 # libFuzzer's -jobs does, with its own seed and log (<target>.K.log): two cores on one target.
 # Needs the targets built (fuzz/run_ci.sh, or the build commands in fuzz/README.md).
 set -euo pipefail
-# One function, read whole before it runs: editing this file during a campaign of hours does
-# not change the running script.
+# One function, read whole before it runs, and `exit` on the line that calls it: editing this
+# file during a campaign of hours does not change the running script. (Without the `exit`, bash
+# went on reading the edited file at the old offset when main returned, and ran a fragment of
+# it: a redirection that emptied a finished target's log.)
 main() {
   cd "$(dirname "$0")/.."
   # Linux groups a session's processes (autogroup) and shares the CPU between groups before nice
@@ -57,4 +59,4 @@ main() {
   wait
   grep -H 'stat::number_of_executed_units\|ERROR\|Done' build-fuzz/campaign/*.log || true
 }
-main "$@"
+main "$@"; exit
